@@ -1,0 +1,59 @@
+"""The one table that maps an algorithm name to everything needed to build, load and replay it.
+
+Adding an algorithm means adding an :class:`AlgoSpec` here and a ``hyperparams/<name>.yml`` file;
+no script branches on the name. Classes are named by import path and imported only when used, so
+listing the names (``train.py --help``, an unknown-name error) never pays for importing PyTorch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from polebench.errors import UserError
+
+
+@dataclass(frozen=True)
+class AlgoSpec:
+    """How polebench builds one algorithm.
+
+    :param name: the name used on the command line and for ``hyperparams/<name>.yml``
+    :param class_path: ``"module:Class"`` of a class with SB3's ``learn/predict/save/load``
+    :param policy: the policy used when the YAML names none
+    :param recurrent: whether ``predict`` carries a hidden state between steps
+    :param off_policy: whether the algorithm keeps a replay buffer worth saving
+    """
+
+    name: str
+    class_path: str
+    policy: str = "MlpPolicy"
+    recurrent: bool = False
+    off_policy: bool = False
+
+    def load_class(self) -> Any:
+        """Import and return the algorithm class (the first call imports PyTorch)."""
+        module_name, _, attr = self.class_path.partition(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+
+ALGOS: dict[str, AlgoSpec] = {
+    spec.name: spec
+    for spec in (
+        AlgoSpec("ppo", "stable_baselines3:PPO"),
+        AlgoSpec("dqn", "stable_baselines3:DQN", off_policy=True),
+    )
+}
+
+
+def get_algo(name: str) -> AlgoSpec:
+    """Return the spec registered as ``name``, or raise a :class:`UserError` listing the valid names.
+
+    Example:
+        >>> get_algo("ppo").class_path
+        'stable_baselines3:PPO'
+    """
+    try:
+        return ALGOS[name]
+    except KeyError:
+        raise UserError(f"unknown algorithm {name!r}; choose one of: {', '.join(sorted(ALGOS))}") from None

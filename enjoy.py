@@ -1,0 +1,52 @@
+"""Replay a trained agent: ``python enjoy.py --algo ppo --env CartPole-v1``.
+
+Actions are deterministic (no exploration) unless ``--stochastic``. ``--video out.mp4`` records
+headless, through ``render_mode="rgb_array"``; no display is needed. The last line printed is
+``mean return: <mean> +/- <std> over <n> episodes``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+# The scripts run from any working directory: the checkout's packages come first on the path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from agents.registry import ALGOS
+from polebench.errors import run_cli
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, with rl-baselines3-zoo's flag names."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--algo", required=True, metavar="ALGO", help=f"one of: {', '.join(ALGOS)}")
+    p.add_argument("--env", default="CartPole-v1", help="Gymnasium env id (default: %(default)s)")
+    p.add_argument("-f", "--log-folder", default="logs", help="where the runs are (default: %(default)s)")
+    p.add_argument("--exp-id", type=int, help="run number N of <env>_<N> (default: the latest)")
+    p.add_argument("--load-best", action="store_true", help="load best_model.zip instead of the final model")
+    p.add_argument("-n", "--n-episodes", type=int, default=5, help="episodes to play (default: 5)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the replay env (default: 0)")
+    p.add_argument("--no-render", action="store_true", help="do not open a window")
+    p.add_argument("--video", metavar="PATH", help="write an MP4 of the episodes here (headless)")
+    p.add_argument("--stochastic", action="store_true", help="sample actions instead of taking the best")
+    p.add_argument("--device", default="cpu", help="PyTorch device (default: cpu)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Replay the episodes and print the mean true return last."""
+    args = build_parser().parse_args(argv)
+    from polebench.replay import enjoy
+
+    played = enjoy(args)
+    std = statistics.pstdev(played.returns)
+    print(f"mean return: {statistics.fmean(played.returns):.2f} +/- {std:.2f} over {len(played.returns)} episodes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

@@ -1,0 +1,1 @@
+"""Environment construction and the table of 'solved' thresholds."""

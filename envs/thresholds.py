@@ -1,0 +1,37 @@
+"""When an environment counts as solved: the one table every run and benchmark reads.
+
+Gymnasium's registered ``reward_threshold`` is used unless this table overrides it, for envs where the
+registered value is missing or cannot be reached.
+"""
+
+from __future__ import annotations
+
+from polebench.errors import UserError
+
+THRESHOLD_OVERRIDES: dict[str, float] = {}
+
+
+def reward_threshold(env_id: str) -> float | None:
+    """The mean evaluation return at which ``env_id`` counts as solved (``None``: no such return).
+
+    Example:
+        >>> reward_threshold("CartPole-v1")
+        475.0
+    """
+    if env_id in THRESHOLD_OVERRIDES:
+        return THRESHOLD_OVERRIDES[env_id]
+    import gymnasium as gym
+
+    threshold = gym.spec(env_id).reward_threshold
+    return None if threshold is None else float(threshold)
+
+
+def require_threshold(env_id: str) -> float:
+    """The threshold of ``env_id``, or a :class:`UserError` when 'solved' is undefined there."""
+    threshold = reward_threshold(env_id)
+    if threshold is None:
+        raise UserError(
+            f"{env_id} has no reward threshold, so it cannot be solved; "
+            "drop --stop-on-solve or add it to THRESHOLD_OVERRIDES in envs/thresholds.py"
+        )
+    return threshold

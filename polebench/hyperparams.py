@@ -1,0 +1,220 @@
+"""Hyperparameters as data: ``hyperparams/<algo>.yml`` keyed by env id, with a ``default:`` section.
+
+Layers, later ones winning: the shipped ``default``, the shipped env entry, a ``--conf-file``'s
+``default`` and env entry, then ``--hyperparams key=value`` overrides. Files are read with
+``yaml.safe_load`` (YAML tags that would build Python objects are refused) and nothing is ``eval``ed:
+schedules are strings such as ``lin_1e-3`` and activation functions are names such as ``tanh``.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import inspect
+import re
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from polebench.errors import UserError
+
+HYPERPARAMS_DIR = Path(__file__).resolve().parent.parent / "hyperparams"
+
+# Keys polebench itself consumes; everything else goes to the algorithm's constructor.
+RUN_KEYS = ("n_envs", "n_timesteps", "policy", "normalize")
+# Constructor arguments that flags set, so a YAML file must not.
+FLAG_ARGS = {"env": "--env", "seed": "--seed", "device": "--device", "verbose": "--verbose"}
+NOT_SETTABLE = {"tensorboard_log", "_init_setup_model"}
+
+ACTIVATIONS = {"tanh": "Tanh", "relu": "ReLU", "elu": "ELU", "leaky_relu": "LeakyReLU", "gelu": "GELU"}
+SCHEDULE = re.compile(r"^lin_(?P<start>[-+0-9.eE]+)$")
+# PyYAML follows YAML 1.1, which reads ``1e-3`` (no dot) as a string; such values are meant as numbers.
+EXPONENT_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+
+
+def read_table(path: Path) -> dict[str, Any]:
+    """Read a hyperparameter file: a mapping from env id (or ``default``) to a mapping of values."""
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise UserError(f"cannot read config file {path}: {err.strerror}") from None
+    try:
+        table = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        first = str(err).splitlines()[0]
+        raise UserError(f"{path} is not plain YAML data ({first}); Python tags are never accepted") from None
+    if table is None:
+        return {}
+    if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
+        raise UserError(f"{path} must map env ids (or 'default') to mappings of hyperparameters")
+    return table
+
+
+def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
+    """Parse ``key=value`` strings; each value is read as a YAML scalar or flow collection.
+
+    Example:
+        >>> parse_overrides(["learning_rate=1e-3", "policy_kwargs={net_arch: [64]}"])
+        {'learning_rate': 0.001, 'policy_kwargs': {'net_arch': [64]}}
+    """
+    parsed: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--hyperparams takes key=value pairs, got {item!r}")
+        try:
+            parsed[key] = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise UserError(f"--hyperparams {key}: {raw!r} is not a YAML value") from None
+    return parsed
+
+
+def resolve(
+    algo: str,
+    env_id: str,
+    conf_file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    base: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The merged hyperparameters of ``algo`` on ``env_id``, as plain YAML data.
+
+    :param base: used instead of the shipped ``hyperparams/<algo>.yml`` (a resumed run's own config)
+    """
+    tables = [{env_id: dict(base)} if base is not None else read_table(HYPERPARAMS_DIR / f"{algo}.yml")]
+    if conf_file is not None:
+        tables.append(read_table(conf_file))
+    merged: dict[str, Any] = {}
+    for table in tables:
+        merged.update(table.get("default", {}))
+        merged.update(table.get(env_id, {}))
+    merged.update(overrides or {})
+    return {k: float(v) if isinstance(v, str) and EXPONENT_FLOAT.match(v) else v for k, v in merged.items()}
+
+
+def _positive_int(hp: Mapping[str, Any], key: str) -> int:
+    value = hp.get(key)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise UserError(f"{key} must be a positive integer, got {value!r}")
+    return value
+
+
+def n_envs(hp: Mapping[str, Any]) -> int:
+    """The number of parallel training envs (1 unless the YAML says otherwise)."""
+    return _positive_int({"n_envs": hp.get("n_envs", 1)}, "n_envs")
+
+
+def n_timesteps(hp: Mapping[str, Any]) -> int:
+    """The training budget in env steps."""
+    if "n_timesteps" not in hp:
+        raise UserError("no n_timesteps in the hyperparameters; pass -n STEPS")
+    return _positive_int(hp, "n_timesteps")
+
+
+def normalize_kwargs(hp: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``VecNormalize`` keyword arguments when ``normalize`` is on (true or a mapping), else ``None``."""
+    value = hp.get("normalize", False)
+    if value is False or value is None:
+        return None
+    if value is True:
+        return {}
+    if isinstance(value, dict):
+        return dict(value)
+    raise UserError(f"normalize must be true, false or a mapping of VecNormalize arguments, got {value!r}")
+
+
+def _schedule(value: Any) -> Any:
+    if isinstance(value, str) and (match := SCHEDULE.match(value)):
+        from stable_baselines3.common.utils import LinearSchedule
+
+        return LinearSchedule(float(match["start"]), 0.0, 1.0)
+    return value
+
+
+def _policy_kwargs(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    kwargs = dict(value)
+    name = kwargs.get("activation_fn")
+    if isinstance(name, str):
+        if name not in ACTIVATIONS:
+            raise UserError(f"unknown activation_fn {name!r}; choose one of: {', '.join(ACTIVATIONS)}")
+        import torch.nn
+
+        kwargs["activation_fn"] = getattr(torch.nn, ACTIVATIONS[name])
+    return kwargs
+
+
+def constructor_kwargs(hp: Mapping[str, Any]) -> dict[str, Any]:
+    """The algorithm's keyword arguments: schedules and activation names turned into objects."""
+    kwargs = {k: _schedule(v) for k, v in hp.items() if k not in RUN_KEYS}
+    if "policy_kwargs" in kwargs:
+        kwargs["policy_kwargs"] = _policy_kwargs(kwargs["policy_kwargs"])
+    return kwargs
+
+
+def check_kwargs(algo_cls: type, kwargs: Mapping[str, Any]) -> None:
+    """Refuse keys the constructor does not take and values of the wrong type, before anything runs."""
+    params = inspect.signature(algo_cls).parameters
+    accepted = sorted(k for k in params if k not in NOT_SETTABLE and k not in FLAG_ARGS and k != "policy")
+    for key, value in kwargs.items():
+        if key in FLAG_ARGS:
+            raise UserError(f"hyperparameter {key!r} is set by {FLAG_ARGS[key]}, not in the config")
+        if key not in params or key in NOT_SETTABLE:
+            raise UserError(
+                f"{algo_cls.__name__} takes no hyperparameter {key!r}; accepted: {', '.join([*RUN_KEYS, *accepted])}"
+            )
+        annotation = params[key].annotation
+        if not _matches(value, annotation):
+            raise UserError(
+                f"hyperparameter {key}={value!r} has the wrong type; {algo_cls.__name__} expects "
+                f"{_describe(annotation)}"
+            )
+
+
+def _describe(annotation: Any) -> str:
+    text = annotation.__name__ if isinstance(annotation, type) else str(annotation)
+    text = text.replace("collections.abc.Callable[[float], float]", "a schedule such as 'lin_1e-3'")
+    return text.replace("typing.", "")
+
+
+def _matches(value: Any, annotation: Any) -> bool:
+    """Whether a YAML-born value fits a constructor annotation.
+
+    Hand-written because YAML only yields a few shapes (scalars, lists, mappings) that must be checked
+    loosely against rich annotations: a list for a tuple, an int for a float. Unknown forms pass.
+    """
+    if annotation is inspect.Parameter.empty or annotation is Any:
+        return True
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        return any(_matches(value, arm) for arm in typing.get_args(annotation))
+    if annotation is None or annotation is type(None):
+        return value is None
+    if origin is not None:
+        return _matches_generic(value, origin)
+    if not isinstance(annotation, type):
+        return True  # forward references and other forms YAML cannot produce anyway
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation in (str, bool):
+        return isinstance(value, annotation)
+    return isinstance(value, annotation) or not isinstance(value, (str, int, float, bool, list, dict))
+
+
+def _matches_generic(value: Any, origin: Any) -> bool:
+    if origin is collections.abc.Callable:
+        return callable(value)
+    if origin is type:
+        return isinstance(value, type)
+    if origin in (tuple, list):
+        return isinstance(value, (tuple, list))
+    if origin is dict:
+        return isinstance(value, dict)
+    return True

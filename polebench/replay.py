@@ -1,0 +1,115 @@
+"""What ``enjoy.py`` does: load a run's model and play episodes, optionally recording an MP4.
+
+The loop passes the hidden state and ``episode_start`` to every ``predict``, as SB3's
+``evaluate_policy`` does: feed-forward agents ignore them, recurrent ones need them, and nothing here
+asks which kind it has.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.registry import get_algo
+from envs.factory import check_env_id, make_vec
+from polebench import runs
+from polebench.errors import UserError
+
+
+@dataclass
+class Episodes:
+    """True returns and lengths of the episodes played, and the frames when recording."""
+
+    returns: list[float] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
+    frames: list[np.ndarray] = field(default_factory=list)
+
+
+def _model_file(run_dir: Path, env_id: str, load_best: bool) -> Path:
+    path = run_dir / runs.BEST_MODEL if load_best else runs.model_path(run_dir, env_id)
+    if not path.is_file():
+        hint = " (the run made no evaluation; drop --load-best)" if load_best else ""
+        raise UserError(f"no model at {path}{hint}")
+    return path
+
+
+def _render_mode(args: argparse.Namespace) -> str | None:
+    if args.video:
+        return "rgb_array"
+    if args.no_render:
+        return None
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        print("no display found: playing without a window (--video PATH records one headless)")
+        return None
+    return "human"
+
+
+def _make_env(run_dir: Path, env_id: str, seed: int, render_mode: str | None) -> Any:
+    env = make_vec(env_id, 1, seed, render_mode=render_mode)
+    stats = run_dir / runs.VECNORMALIZE_FILE
+    if stats.is_file():
+        from stable_baselines3.common.vec_env import VecNormalize
+
+        env = VecNormalize.load(str(stats), env)
+        env.training = False
+        env.norm_reward = False
+    return env
+
+
+def play(model: Any, env: Any, n_episodes: int, deterministic: bool, record: bool) -> Episodes:
+    """Play ``n_episodes`` episodes; the returns come from SB3's ``Monitor``, so they are the true ones."""
+    played = Episodes()
+    obs = env.reset()
+    state = None
+    episode_start = np.ones((env.num_envs,), dtype=bool)
+    while len(played.returns) < n_episodes:
+        if record:
+            played.frames.append(env.render())
+        action, state = model.predict(obs, state=state, episode_start=episode_start, deterministic=deterministic)
+        obs, _, dones, infos = env.step(action)
+        episode_start = dones
+        if dones[0]:
+            played.returns.append(float(infos[0]["episode"]["r"]))
+            played.lengths.append(int(infos[0]["episode"]["l"]))
+            print(f"episode {len(played.returns)}: return {played.returns[-1]:.2f}, length {played.lengths[-1]}")
+    return played
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: int) -> None:
+    """Encode frames as an H.264 MP4 at ``path``.
+
+    imageio writes to the exact path given; Gymnasium's ``RecordVideo`` picks its own file names.
+    """
+    import imageio.v2 as imageio
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A macro block of 2 keeps the frame size (H.264 only needs even sides) instead of rescaling.
+    imageio.mimwrite(path, frames, fps=fps, macro_block_size=2)  # type: ignore[arg-type]
+
+
+def enjoy(args: argparse.Namespace) -> Episodes:
+    """Replay a trained run as ``enjoy.py`` describes; return what was played."""
+    if args.n_episodes <= 0:
+        raise UserError(f"-n must be a positive number of episodes, got {args.n_episodes}")
+    spec = get_algo(args.algo)
+    env_id = check_env_id(args.env)
+    run_dir = runs.find_run(Path(args.log_folder), spec.name, env_id, args.exp_id)
+    model_file = _model_file(run_dir, env_id, args.load_best)
+    try:
+        env = _make_env(run_dir, env_id, args.seed, _render_mode(args))
+    except Exception as err:  # pygame raises plain errors when no display exists
+        raise UserError(f"cannot open a window to render ({err}); use --no-render or --video PATH") from None
+    model = spec.load_class().load(str(model_file), device=args.device)
+    print(f"replaying {model_file}")
+    played = play(model, env, args.n_episodes, not args.stochastic, record=bool(args.video))
+    env.close()
+    if args.video:
+        write_video(Path(args.video), played.frames, fps=env.metadata.get("render_fps", 30))
+        print(f"video written to {args.video}")
+    return played

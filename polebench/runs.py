@@ -1,0 +1,105 @@
+"""Run folders like rl-baselines3-zoo's: ``<log-folder>/<algo>/<env>_<N>/``, never overwritten.
+
+Every file polebench writes into a run folder goes through a temporary name and an atomic rename, so a
+crash mid-write never leaves half a model where a whole one was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from polebench.errors import UserError
+
+CONFIG_FILE = "config.yml"
+SUMMARY_FILE = "summary.json"
+BEST_MODEL = "best_model.zip"
+VECNORMALIZE_FILE = "vecnormalize.pkl"
+
+
+def model_path(run_dir: Path, env_id: str) -> Path:
+    """Where the final model of a run lives."""
+    return run_dir / f"{env_id}.zip"
+
+
+def run_ids(log_folder: Path, algo: str, env_id: str) -> list[int]:
+    """The experiment ids N of existing ``<env>_<N>`` folders, ascending."""
+    pattern = re.compile(rf"^{re.escape(env_id)}_(\d+)$")
+    folder = log_folder / algo
+    if not folder.is_dir():
+        return []
+    return sorted(int(m[1]) for p in folder.iterdir() if p.is_dir() and (m := pattern.match(p.name)))
+
+
+def new_run_dir(log_folder: Path, algo: str, env_id: str) -> Path:
+    """Create and return the next free ``<log-folder>/<algo>/<env>_<N>``.
+
+    ``mkdir`` without ``exist_ok`` claims a number atomically, so parallel runs never share one.
+    """
+    parent = log_folder / algo
+    parent.mkdir(parents=True, exist_ok=True)
+    n = max(run_ids(log_folder, algo, env_id), default=0) + 1
+    while True:
+        candidate = parent / f"{env_id}_{n}"
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            n += 1
+
+
+def find_run(log_folder: Path, algo: str, env_id: str, exp_id: int | None) -> Path:
+    """The run folder for ``exp_id`` (the latest when ``None``), or a :class:`UserError` saying what exists."""
+    if not log_folder.is_dir():
+        raise UserError(f"log folder {log_folder} does not exist; pass the -f you trained with")
+    ids = run_ids(log_folder, algo, env_id)
+    if not ids:
+        raise UserError(
+            f"no {algo} runs on {env_id} under {log_folder}; "
+            f"train one with: python train.py --algo {algo} --env {env_id} -f {log_folder}"
+        )
+    if exp_id is None:
+        return log_folder / algo / f"{env_id}_{ids[-1]}"
+    if exp_id not in ids:
+        raise UserError(f"--exp-id {exp_id} does not exist for {algo} on {env_id}; existing ids: {ids}")
+    return log_folder / algo / f"{env_id}_{exp_id}"
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_yaml(path: Path, data: dict[str, Any]) -> None:
+    """Write plain YAML data (no Python tags), atomically."""
+    _atomic_write_text(path, yaml.safe_dump(data, sort_keys=False))
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON, atomically."""
+    _atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def read_config(run_dir: Path) -> dict[str, Any]:
+    """The ``config.yml`` a run was trained with."""
+    path = run_dir / CONFIG_FILE
+    try:
+        config = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        raise UserError(f"{path} is missing or unreadable; is {run_dir} a polebench run folder?") from None
+    if not isinstance(config, dict):
+        raise UserError(f"{path} is not a polebench config")
+    return config
+
+
+def atomic_save(model: Any, path: Path) -> None:
+    """``model.save(path)`` through a temporary file, so an interrupted save keeps the previous model."""
+    tmp = path.with_name(f".{path.stem}.tmp.zip")
+    model.save(tmp)
+    os.replace(tmp, path)

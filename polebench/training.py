@@ -1,0 +1,257 @@
+"""What ``train.py`` does, one short step each: plan (validate everything), make the run folder,
+build envs and model, learn, evaluate, save, summarise.
+
+Everything a user can get wrong is checked in :func:`make_plan`, before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.registry import AlgoSpec, get_algo
+from envs.factory import EVAL_SEED_OFFSET, check_env_id, make_vec
+from envs.thresholds import require_threshold, reward_threshold
+from polebench import hyperparams as hpm
+from polebench import runs
+from polebench.errors import UserError
+
+
+@dataclass
+class Plan:
+    """A validated training request: nothing past this point can fail because of user input."""
+
+    spec: AlgoSpec
+    algo_cls: Any
+    env_id: str
+    hyperparams: dict[str, Any]
+    kwargs: dict[str, Any]
+    n_envs: int
+    n_timesteps: int
+    threshold: float | None
+    trained_agent: Path | None
+
+
+@dataclass
+class Session:
+    """What one run builds: its folder, envs, model and the callbacks that watch it."""
+
+    run_dir: Path
+    model: Any
+    eval_env: Any
+    eval_callback: Any
+    solve: Any
+
+
+def _check_flags(args: argparse.Namespace) -> None:
+    if args.n_timesteps is not None and args.n_timesteps <= 0:
+        raise UserError(f"-n/--n-timesteps must be a positive number of env steps, got {args.n_timesteps}")
+    if args.eval_freq < 0:
+        raise UserError(f"--eval-freq must be 0 (off) or a positive number of env steps, got {args.eval_freq}")
+    if args.eval_episodes <= 0:
+        raise UserError(f"--eval-episodes must be at least 1, got {args.eval_episodes}")
+
+
+def _trained_agent_config(path: Path, algo: str, env_id: str) -> dict[str, Any]:
+    """The config of the run a ``-i`` model came from, after checking it is the same algo and env."""
+    if path.suffix != ".zip" or not path.is_file():
+        raise UserError(f"-i/--trained-agent must be an existing model .zip, got {path}")
+    config = runs.read_config(path.parent)
+    if (config.get("algo"), config.get("env")) != (algo, env_id):
+        raise UserError(
+            f"{path} is a {config.get('algo')} model for {config.get('env')}; it cannot continue as {algo} on {env_id}"
+        )
+    return dict(config.get("hyperparams", {}))
+
+
+def make_plan(args: argparse.Namespace) -> Plan:
+    """Validate the flags, the algorithm, the env and every hyperparameter."""
+    _check_flags(args)
+    spec = get_algo(args.algo)
+    env_id = check_env_id(args.env)
+    trained = Path(args.trained_agent) if args.trained_agent else None
+    base = _trained_agent_config(trained, spec.name, env_id) if trained else None
+    overrides = hpm.parse_overrides(args.hyperparams or [])
+    if args.n_timesteps is not None:
+        overrides["n_timesteps"] = args.n_timesteps
+    conf = Path(args.conf_file) if args.conf_file else None
+    hp = hpm.resolve(spec.name, env_id, conf, overrides, base=base)
+    hp.setdefault("policy", spec.policy)
+    algo_cls = spec.load_class()
+    if hp["policy"] not in algo_cls.policy_aliases:
+        raise UserError(f"unknown policy {hp['policy']!r}; choose one of: {', '.join(algo_cls.policy_aliases)}")
+    kwargs = hpm.constructor_kwargs(hp)
+    hpm.check_kwargs(algo_cls, kwargs)
+    hpm.normalize_kwargs(hp)
+    threshold = require_threshold(env_id) if args.stop_on_solve else reward_threshold(env_id)
+    return Plan(spec, algo_cls, env_id, hp, kwargs, hpm.n_envs(hp), hpm.n_timesteps(hp), threshold, trained)
+
+
+def _config(plan: Plan, args: argparse.Namespace) -> dict[str, Any]:
+    flags = ("seed", "n_timesteps", "eval_freq", "eval_episodes", "stop_on_solve", "device", "num_threads")
+    return {
+        "algo": plan.spec.name,
+        "env": plan.env_id,
+        **{flag: getattr(args, flag) for flag in flags},
+        "trained_agent": str(plan.trained_agent) if plan.trained_agent else None,
+        "shaped": False,
+        "hyperparams": plan.hyperparams,
+    }
+
+
+def _make_envs(plan: Plan, seed: int, eval_episodes: int, run_dir: Path) -> tuple[Any, Any]:
+    """The training VecEnv (monitored into ``run_dir``) and a separately seeded evaluation VecEnv.
+
+    The evaluation env holds one sub-env per evaluation episode, so the K episodes run side by side
+    with one batched ``predict`` per step instead of one after another.
+    """
+    train_env = make_vec(plan.env_id, plan.n_envs, seed, monitor_dir=run_dir)
+    eval_env = make_vec(plan.env_id, eval_episodes, seed + EVAL_SEED_OFFSET)
+    norm = hpm.normalize_kwargs(plan.hyperparams)
+    if norm is not None:
+        from stable_baselines3.common.vec_env import VecNormalize
+
+        if plan.trained_agent and (plan.trained_agent.parent / runs.VECNORMALIZE_FILE).is_file():
+            train_env = VecNormalize.load(str(plan.trained_agent.parent / runs.VECNORMALIZE_FILE), train_env)
+        else:
+            train_env = VecNormalize(train_env, gamma=plan.hyperparams.get("gamma", 0.99), **norm)
+        eval_env = VecNormalize(eval_env, training=False, norm_reward=False, **norm)
+    return train_env, eval_env
+
+
+def _make_model(plan: Plan, args: argparse.Namespace, train_env: Any) -> Any:
+    if plan.trained_agent is not None:
+        # The saved network keeps its architecture; other hyperparameters may change on resume.
+        kwargs = {k: v for k, v in plan.kwargs.items() if k != "policy_kwargs"}
+        model = plan.algo_cls.load(str(plan.trained_agent), env=train_env, device=args.device, **kwargs)
+        model.set_random_seed(args.seed)
+        return model
+    try:
+        return plan.algo_cls(
+            plan.hyperparams["policy"], train_env, seed=args.seed, device=args.device, verbose=0, **plan.kwargs
+        )
+    except (AssertionError, ValueError) as err:
+        raise UserError(f"{plan.spec.name} cannot train on {plan.env_id}: {err}") from None
+
+
+def _build(plan: Plan, args: argparse.Namespace, run_dir: Path, started_at: float) -> Session:
+    from stable_baselines3.common.callbacks import EvalCallback
+    from stable_baselines3.common.logger import configure
+
+    from polebench.callbacks import SolveTracker
+
+    runs.write_yaml(run_dir / runs.CONFIG_FILE, _config(plan, args))
+    train_env, eval_env = _make_envs(plan, args.seed, args.eval_episodes, run_dir)
+    model = _make_model(plan, args, train_env)
+    model.set_logger(configure(str(run_dir), ["tensorboard"] + (["stdout"] if args.verbose >= 2 else [])))
+    # Without a threshold nothing counts as solved: an infinite one never triggers.
+    threshold = np.inf if plan.threshold is None else plan.threshold
+    solve = SolveTracker(threshold, args.stop_on_solve, started_at)
+    eval_callback = None
+    if args.eval_freq > 0:
+        eval_callback = EvalCallback(
+            eval_env,
+            callback_on_new_best=solve,
+            n_eval_episodes=args.eval_episodes,
+            eval_freq=max(args.eval_freq // plan.n_envs, 1),
+            log_path=str(run_dir),
+            best_model_save_path=str(run_dir),
+            verbose=min(args.verbose, 1),
+        )
+    return Session(run_dir, model, eval_env, eval_callback, solve)
+
+
+def _learn(session: Session, plan: Plan, args: argparse.Namespace) -> bool:
+    """Train; return whether the user interrupted (Ctrl-C), in which case the work is still saved."""
+    try:
+        session.model.learn(
+            plan.n_timesteps,
+            callback=session.eval_callback,
+            progress_bar=args.progress,
+            reset_num_timesteps=plan.trained_agent is None,
+        )
+    except KeyboardInterrupt:
+        print("interrupted: saving what was learned so far")
+        return True
+    return False
+
+
+def _final_evaluation(session: Session, episodes: int) -> float:
+    """The mean true return at the end of training, reusing an evaluation made at this very step."""
+    cb = session.eval_callback
+    if cb is not None and cb.evaluations_timesteps and cb.evaluations_timesteps[-1] == session.model.num_timesteps:
+        return float(cb.last_mean_reward)
+    from stable_baselines3.common.evaluation import evaluate_policy
+    from stable_baselines3.common.vec_env import sync_envs_normalization
+
+    if session.model.get_vec_normalize_env() is not None:
+        sync_envs_normalization(session.model.get_env(), session.eval_env)
+    returns, _ = evaluate_policy(session.model, session.eval_env, n_eval_episodes=episodes, return_episode_rewards=True)
+    return float(np.mean(returns))
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process, in MB.
+
+    Children are left out on purpose: a forked helper (``uname`` behind ``platform``) reports the
+    parent's resident pages at fork as its own peak, which would count the same memory twice.
+    """
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _save(session: Session, plan: Plan) -> None:
+    runs.atomic_save(session.model, runs.model_path(session.run_dir, plan.env_id))
+    vec_normalize = session.model.get_vec_normalize_env()
+    if vec_normalize is not None:
+        vec_normalize.save(str(session.run_dir / runs.VECNORMALIZE_FILE))
+
+
+def _summary(session: Session, plan: Plan, args: argparse.Namespace, started_at: float) -> dict[str, Any]:
+    final = _final_evaluation(session, args.eval_episodes)
+    if plan.threshold is not None and final >= plan.threshold:
+        session.solve.mark_solved(session.model.num_timesteps)
+    periodic = session.eval_callback.best_mean_reward if session.eval_callback else -np.inf
+    _save(session, plan)
+    return {
+        "algo": plan.spec.name,
+        "env": plan.env_id,
+        "seed": args.seed,
+        "timesteps": int(session.model.num_timesteps),
+        "solved": session.solve.steps_to_solve is not None,
+        "steps_to_solve": session.solve.steps_to_solve,
+        "time_to_solve_s": session.solve.time_to_solve_s,
+        "wall_time_s": round(time.time() - started_at, 3),
+        "best_mean_return": round(max(float(periodic), final), 3),
+        "final_mean_return": round(final, 3),
+        "threshold": plan.threshold,
+        "peak_rss_mb": peak_rss_mb(),
+        "shaped": False,
+        "interrupted": False,
+        "run_dir": str(session.run_dir),
+    }
+
+
+def train(args: argparse.Namespace, started_at: float) -> dict[str, Any]:
+    """Run one training job end to end and return its ``summary.json`` content."""
+    plan = make_plan(args)
+    import torch
+
+    torch.set_num_threads(args.num_threads)
+    run_dir = runs.new_run_dir(Path(args.log_folder), plan.spec.name, plan.env_id)
+    try:
+        session = _build(plan, args, run_dir, started_at)
+    except BaseException:
+        shutil.rmtree(run_dir, ignore_errors=True)  # only the folder this run just made
+        raise
+    interrupted = _learn(session, plan, args)
+    summary = _summary(session, plan, args, started_at)
+    summary["interrupted"] = interrupted
+    runs.write_json(run_dir / runs.SUMMARY_FILE, summary)
+    return summary

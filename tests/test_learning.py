@@ -1,0 +1,23 @@
+"""Real learning, real thresholds: slow (tens of seconds), still run in CI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import read_summary, run_script
+
+
+@pytest.mark.slow
+def test_ppo_solves_cartpole(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    result = run_script("train.py", "--algo", "ppo", "--seed", "1", "--stop-on-solve", "-f", str(logs))
+    assert result.returncode == 0, result.stderr
+    summary = read_summary(logs / "ppo" / "CartPole-v1_1")
+    assert summary["solved"] is True
+    assert summary["final_mean_return"] >= 475.0
+    replay = run_script("enjoy.py", "--algo", "ppo", "-f", str(logs), "-n", "5", "--no-render")
+    assert replay.returncode == 0, replay.stderr
+    mean = float(replay.stdout.strip().splitlines()[-1].split()[2])
+    assert mean >= 475.0

@@ -1,0 +1,121 @@
+"""train.py and enjoy.py run as a user runs them: real subprocesses, tiny budgets, tmp folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from tests.conftest import read_summary, run_script, tree_hash
+
+SUMMARY_KEYS = {
+    "algo", "env", "seed", "timesteps", "solved", "steps_to_solve", "time_to_solve_s", "wall_time_s",
+    "best_mean_return", "final_mean_return", "peak_rss_mb", "shaped",
+}  # fmt: skip
+
+
+def test_train_writes_a_complete_run_folder(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    result = run_script(
+        "train.py", "--algo", "dqn", "-n", "600", "--eval-freq", "300", "--eval-episodes", "3", "-f", str(logs),
+        "--hyperparams", "learning_starts=100", "policy_kwargs={net_arch: [32]}",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    run = logs / "dqn" / "CartPole-v1_1"
+    for name in ("CartPole-v1.zip", "best_model.zip", "config.yml", "evaluations.npz", "0.monitor.csv"):
+        assert (run / name).is_file(), name
+    assert list(run.glob("events.out.tfevents.*")), "no TensorBoard events"
+    summary = read_summary(run)
+    assert summary.keys() >= SUMMARY_KEYS
+    # DQN collects train_freq (256) steps at a time, so it may overshoot the budget, never undershoot.
+    assert summary["timesteps"] >= 600 and summary["algo"] == "dqn" and summary["shaped"] is False
+    assert summary["solved"] is False and summary["steps_to_solve"] is None
+    assert 0 < summary["peak_rss_mb"] < 2000
+    config = yaml.safe_load((run / "config.yml").read_text())
+    assert config["hyperparams"]["learning_starts"] == 100
+    assert config["hyperparams"]["policy_kwargs"] == {"net_arch": [32]}
+    evaluations = np.load(run / "evaluations.npz")
+    assert list(evaluations["timesteps"]) == [300, 600]
+    assert evaluations["results"].shape == (2, 3)
+
+
+def test_second_run_gets_the_next_number_and_resume_continues_steps(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    args = ("--algo", "ppo", "-n", "256", "--eval-freq", "0", "-f", str(logs))
+    assert run_script("train.py", *args).returncode == 0
+    first = logs / "ppo" / "CartPole-v1_1"
+    before = tree_hash(first)
+    resumed = run_script("train.py", *args, "-i", str(first / "CartPole-v1.zip"))
+    assert resumed.returncode == 0, resumed.stderr
+    assert read_summary(logs / "ppo" / "CartPole-v1_2")["timesteps"] == 512
+    assert tree_hash(first) == before
+
+
+def test_enjoy_prints_episodes_and_the_mean_last(trained_ppo: Path) -> None:
+    result = run_script("enjoy.py", "--algo", "ppo", "-f", str(trained_ppo), "-n", "3", "--no-render")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert sum(line.startswith("episode ") for line in lines) == 3
+    assert lines[-1].startswith("mean return: ") and lines[-1].endswith("over 3 episodes")
+
+
+def test_enjoy_records_a_video_headless(trained_ppo: Path, tmp_path: Path) -> None:
+    video = tmp_path / "clips" / "out.mp4"
+    result = run_script("enjoy.py", "--algo", "ppo", "-f", str(trained_ppo), "-n", "1", "--video", str(video))
+    assert result.returncode == 0, result.stderr
+    assert video.stat().st_size > 1000
+    import imageio.v2 as imageio
+
+    frames = imageio.mimread(video, memtest=False)
+    assert frames[0].shape == (400, 600, 3)
+
+
+def _assert_user_error(result, *needles: str) -> None:  # type: ignore[no-untyped-def]
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    message = result.stderr.strip().splitlines()
+    assert len(message) == 1, result.stderr
+    for needle in needles:
+        assert needle in message[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (("--algo", "nope"), ("nope", "ppo", "dqn")),
+        (("--algo", "ppo", "--env", "CartPol-v9"), ("CartPol-v9", "CartPole-v1")),
+        (("--algo", "ppo", "-n", "-5"), ("-n", "positive")),
+        (("--algo", "ppo", "--hyperparams", "learning_rate=abc"), ("learning_rate", "schedule")),
+        (("--algo", "ppo", "--hyperparams", "gamm=0.9"), ("gamm", "gamma")),
+        (("--algo", "dqn", "--env", "Pendulum-v1", "-n", "100"), ("dqn", "Pendulum-v1")),
+        (("--algo", "ppo", "--env", "Pendulum-v1", "--stop-on-solve"), ("Pendulum-v1", "no reward threshold")),
+    ],
+)
+def test_train_bad_input_changes_nothing(trained_ppo: Path, args: tuple[str, ...], needles: tuple[str, ...]) -> None:
+    before = tree_hash(trained_ppo)
+    _assert_user_error(run_script("train.py", *args, "-f", str(trained_ppo)), *needles)
+    assert tree_hash(trained_ppo) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (("--algo", "ppo", "-f", "/nonexistent/logs"), ("does not exist",)),
+        (("--algo", "dqn"), ("no dqn runs",)),
+        (("--algo", "ppo", "--exp-id", "42"), ("--exp-id 42", "existing ids")),
+        (("--algo", "ppo", "-n", "0"), ("-n",)),
+    ],
+)
+def test_enjoy_bad_input(trained_ppo: Path, args: tuple[str, ...], needles: tuple[str, ...]) -> None:
+    if "-f" not in args:
+        args = (*args, "-f", str(trained_ppo))
+    _assert_user_error(run_script("enjoy.py", *args, "--no-render"), *needles)
+
+
+def test_help_is_fast_and_lists_algorithms() -> None:
+    for script in ("train.py", "enjoy.py"):
+        result = run_script(script, "--help")
+        assert result.returncode == 0 and "ppo" in result.stdout

@@ -1,0 +1,1 @@
+"""Gymnasium wrappers polebench adds to environments."""
