@@ -33,8 +33,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--eval-freq", type=int, default=2500, help="evaluate every this many env steps, all envs counted; 0: off"
     )
-    p.add_argument("--eval-episodes", type=int, default=10, help="episodes per evaluation (default: 10)")
+    p.add_argument(
+        "--eval-episodes",
+        type=int,
+        help="episodes per evaluation (default: 10, or the env's entry in envs/thresholds.py)",
+    )
     p.add_argument("--stop-on-solve", action="store_true", help="stop at the first evaluation that solves the env")
+    p.add_argument(
+        "--shaped-reward",
+        action="store_true",
+        help="learn from a reward penalising pole angle and cart velocity; every reported return stays the true one",
+    )
     p.add_argument("--progress", action="store_true", help="show a progress bar")
     p.add_argument("--device", default="cpu", help="PyTorch device (default: cpu)")
     p.add_argument(

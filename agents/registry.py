@@ -42,6 +42,8 @@ ALGOS: dict[str, AlgoSpec] = {
     for spec in (
         AlgoSpec("ppo", "stable_baselines3:PPO"),
         AlgoSpec("dqn", "stable_baselines3:DQN", off_policy=True),
+        AlgoSpec("qlearning", "agents.tabular_q:QLearning", policy="TabularPolicy"),
+        AlgoSpec("lqr", "agents.lqr:LQR", policy="LinearGainPolicy"),
     )
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,12 +41,15 @@ def make_vec(
     seed: int,
     monitor_dir: Path | None = None,
     render_mode: str | None = None,
+    wrapper: Callable[[Any], Any] | None = None,
 ) -> VecEnv:
     """``n_envs`` copies of ``env_id`` in one in-process ``DummyVecEnv``, each inside SB3's ``Monitor``.
 
     Sub-env ``i`` is seeded ``seed + i``. With ``monitor_dir``, each writes ``<i>.monitor.csv`` there:
-    the true episode return, length and time. In-process envs beat subprocesses for envs as cheap as
-    classic control, where inter-process messages would cost more than the physics.
+    the true episode return, length and time. ``wrapper`` is applied outside the ``Monitor`` (see
+    :func:`envs.wrapping.wrapper_chain`), so reward shaping never reaches what the monitor reports.
+    In-process envs beat subprocesses for envs as cheap as classic control, where inter-process
+    messages would cost more than the physics.
     """
     from stable_baselines3.common.env_util import make_vec_env
 
@@ -56,4 +60,5 @@ def make_vec(
         seed=seed,
         monitor_dir=str(monitor_dir) if monitor_dir is not None else None,
         env_kwargs=env_kwargs,
+        wrapper_class=wrapper,
     )

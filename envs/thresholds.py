@@ -8,7 +8,25 @@ from __future__ import annotations
 
 from polebench.errors import UserError
 
-THRESHOLD_OVERRIDES: dict[str, float] = {}
+THRESHOLD_OVERRIDES: dict[str, float] = {
+    # Registered at 8, but the optimal policy averages about 7.87 per episode (value iteration over
+    # 1,000 episodes), so no agent reaches 8 reliably; 7.0 over 100 episodes is near-optimal play.
+    "Taxi-v4": 7.0,
+}
+
+# Episodes per evaluation where the default of 10 is too noisy to judge 'solved'.
+EVAL_EPISODES: dict[str, int] = {"Taxi-v4": 100}
+DEFAULT_EVAL_EPISODES = 10
+
+
+def eval_episodes(env_id: str) -> int:
+    """How many episodes one evaluation of ``env_id`` plays unless ``--eval-episodes`` says otherwise.
+
+    Example:
+        >>> eval_episodes("CartPole-v1"), eval_episodes("Taxi-v4")
+        (10, 100)
+    """
+    return EVAL_EPISODES.get(env_id, DEFAULT_EVAL_EPISODES)
 
 
 def reward_threshold(env_id: str) -> float | None:

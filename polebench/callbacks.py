@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 
-from stable_baselines3.common.callbacks import StopTrainingOnRewardThreshold
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback, StopTrainingOnRewardThreshold
 
 
 class SolveTracker(StopTrainingOnRewardThreshold):
@@ -35,3 +37,23 @@ class SolveTracker(StopTrainingOnRewardThreshold):
         if self.steps_to_solve is None:
             self.steps_to_solve = int(steps)
             self.time_to_solve_s = round(time.time() - self.started_at, 3)
+
+
+class ShapedReturnLogger(BaseCallback):
+    """Log the shaped episode return as ``rollout/shaped_ep_rew_mean`` beside SB3's true ``ep_rew_mean``.
+
+    Reads the ``shaped_episode`` entry that :class:`wrappers.shaped_reward.ShapedReward` puts in the
+    info of an episode's last step, and averages the last ``window`` episodes, as SB3 does.
+    """
+
+    def __init__(self, window: int = 100) -> None:
+        super().__init__()
+        self.returns: deque[float] = deque(maxlen=window)
+
+    def _on_step(self) -> bool:
+        for info in self.locals.get("infos", ()):
+            if "shaped_episode" in info:
+                self.returns.append(float(info["shaped_episode"]["r"]))
+        if self.returns:
+            self.logger.record("rollout/shaped_ep_rew_mean", float(np.mean(self.returns)))
+        return True

@@ -24,7 +24,7 @@ from polebench.errors import UserError
 HYPERPARAMS_DIR = Path(__file__).resolve().parent.parent / "hyperparams"
 
 # Keys polebench itself consumes; everything else goes to the algorithm's constructor.
-RUN_KEYS = ("n_envs", "n_timesteps", "policy", "normalize")
+RUN_KEYS = ("n_envs", "n_timesteps", "policy", "normalize", "env_wrapper")
 # Constructor arguments that flags set, so a YAML file must not.
 FLAG_ARGS = {"env": "--env", "seed": "--seed", "device": "--device", "verbose": "--verbose"}
 NOT_SETTABLE = {"tensorboard_log", "_init_setup_model"}
@@ -94,25 +94,26 @@ def resolve(
     return {k: float(v) if isinstance(v, str) and EXPONENT_FLOAT.match(v) else v for k, v in merged.items()}
 
 
-def _positive_int(hp: Mapping[str, Any], key: str) -> int:
+def _count(hp: Mapping[str, Any], key: str, minimum: int = 1) -> int:
     value = hp.get(key)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise UserError(f"{key} must be a positive integer, got {value!r}")
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise UserError(f"{key} must be {kind}, got {value!r}")
     return value
 
 
 def n_envs(hp: Mapping[str, Any]) -> int:
     """The number of parallel training envs (1 unless the YAML says otherwise)."""
-    return _positive_int({"n_envs": hp.get("n_envs", 1)}, "n_envs")
+    return _count({"n_envs": hp.get("n_envs", 1)}, "n_envs")
 
 
 def n_timesteps(hp: Mapping[str, Any]) -> int:
-    """The training budget in env steps."""
+    """The training budget in env steps (0 for controllers that need no experience, such as LQR)."""
     if "n_timesteps" not in hp:
         raise UserError("no n_timesteps in the hyperparameters; pass -n STEPS")
-    return _positive_int(hp, "n_timesteps")
+    return _count(hp, "n_timesteps", minimum=0)
 
 
 def normalize_kwargs(hp: Mapping[str, Any]) -> dict[str, Any] | None:

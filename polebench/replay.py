@@ -18,6 +18,7 @@ import numpy as np
 
 from agents.registry import get_algo
 from envs.factory import check_env_id, make_vec
+from envs.wrapping import parse_env_wrapper, wrapper_chain
 from polebench import runs
 from polebench.errors import UserError
 
@@ -51,7 +52,9 @@ def _render_mode(args: argparse.Namespace) -> str | None:
 
 
 def _make_env(run_dir: Path, env_id: str, seed: int, render_mode: str | None) -> Any:
-    env = make_vec(env_id, 1, seed, render_mode=render_mode)
+    """The env the run was evaluated on: its observation wrappers, never its reward shaping."""
+    uses = parse_env_wrapper(runs.read_config(run_dir).get("hyperparams", {}).get("env_wrapper"))
+    env = make_vec(env_id, 1, seed, render_mode=render_mode, wrapper=wrapper_chain(uses, training=False))
     stats = run_dir / runs.VECNORMALIZE_FILE
     if stats.is_file():
         from stable_baselines3.common.vec_env import VecNormalize
@@ -101,9 +104,15 @@ def enjoy(args: argparse.Namespace) -> Episodes:
     env_id = check_env_id(args.env)
     run_dir = runs.find_run(Path(args.log_folder), spec.name, env_id, args.exp_id)
     model_file = _model_file(run_dir, env_id, args.load_best)
+    render_mode = _render_mode(args)
     try:
-        env = _make_env(run_dir, env_id, args.seed, _render_mode(args))
-    except Exception as err:  # pygame raises plain errors when no display exists
+        env = _make_env(run_dir, env_id, args.seed, render_mode)
+    except UserError:
+        raise
+    except Exception as err:
+        if render_mode != "human":
+            raise
+        # pygame raises plain errors when a window cannot be opened
         raise UserError(f"cannot open a window to render ({err}); use --no-render or --video PATH") from None
     model = spec.load_class().load(str(model_file), device=args.device)
     print(f"replaying {model_file}")

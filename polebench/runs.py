@@ -76,9 +76,16 @@ def _atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """Writes a value shared by two keys twice instead of as a YAML anchor, so files read plainly."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def write_yaml(path: Path, data: dict[str, Any]) -> None:
-    """Write plain YAML data (no Python tags), atomically."""
-    _atomic_write_text(path, yaml.safe_dump(data, sort_keys=False))
+    """Write plain YAML data (no Python tags, no anchors), atomically."""
+    _atomic_write_text(path, yaml.dump(data, Dumper=_PlainDumper, sort_keys=False))
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

@@ -18,7 +18,8 @@ import numpy as np
 
 from agents.registry import AlgoSpec, get_algo
 from envs.factory import EVAL_SEED_OFFSET, check_env_id, make_vec
-from envs.thresholds import require_threshold, reward_threshold
+from envs.thresholds import eval_episodes, require_threshold, reward_threshold
+from envs.wrapping import WrapperUse, check_wrappers, parse_env_wrapper, wrapper_chain
 from polebench import hyperparams as hpm
 from polebench import runs
 from polebench.errors import UserError
@@ -37,6 +38,13 @@ class Plan:
     n_timesteps: int
     threshold: float | None
     trained_agent: Path | None
+    wrappers: list[WrapperUse]
+    eval_episodes: int
+
+    @property
+    def shaping(self) -> dict[str, Any] | None:
+        """The reward-shaping wrapper's arguments, or ``None`` when the reward is the env's own."""
+        return next((use.kwargs for use in self.wrappers if use.kind.training_only), None)
 
 
 @dataclass
@@ -48,6 +56,7 @@ class Session:
     eval_env: Any
     eval_callback: Any
     solve: Any
+    callbacks: list[Any]
 
 
 def _check_flags(args: argparse.Namespace) -> None:
@@ -55,7 +64,7 @@ def _check_flags(args: argparse.Namespace) -> None:
         raise UserError(f"-n/--n-timesteps must be a positive number of env steps, got {args.n_timesteps}")
     if args.eval_freq < 0:
         raise UserError(f"--eval-freq must be 0 (off) or a positive number of env steps, got {args.eval_freq}")
-    if args.eval_episodes <= 0:
+    if args.eval_episodes is not None and args.eval_episodes <= 0:
         raise UserError(f"--eval-episodes must be at least 1, got {args.eval_episodes}")
 
 
@@ -84,6 +93,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
     conf = Path(args.conf_file) if args.conf_file else None
     hp = hpm.resolve(spec.name, env_id, conf, overrides, base=base)
     hp.setdefault("policy", spec.policy)
+    wrappers = _wrappers(hp, env_id, args.shaped_reward)
     algo_cls = spec.load_class()
     if hp["policy"] not in algo_cls.policy_aliases:
         raise UserError(f"unknown policy {hp['policy']!r}; choose one of: {', '.join(algo_cls.policy_aliases)}")
@@ -91,29 +101,48 @@ def make_plan(args: argparse.Namespace) -> Plan:
     hpm.check_kwargs(algo_cls, kwargs)
     hpm.normalize_kwargs(hp)
     threshold = require_threshold(env_id) if args.stop_on_solve else reward_threshold(env_id)
-    return Plan(spec, algo_cls, env_id, hp, kwargs, hpm.n_envs(hp), hpm.n_timesteps(hp), threshold, trained)
+    episodes = args.eval_episodes or eval_episodes(env_id)
+    return Plan(
+        spec, algo_cls, env_id, hp, kwargs, hpm.n_envs(hp), hpm.n_timesteps(hp), threshold, trained, wrappers, episodes
+    )
+
+
+def _wrappers(hp: dict[str, Any], env_id: str, shaped_reward: bool) -> list[WrapperUse]:
+    """Parse ``env_wrapper`` (adding reward shaping for ``--shaped-reward``), check it, and write it back
+    into ``hp`` with every argument spelled out, so ``config.yml`` records exactly what ran."""
+    uses = parse_env_wrapper(hp.get("env_wrapper"))
+    if shaped_reward and not any(use.kind.training_only for use in uses):
+        uses += parse_env_wrapper("shaped_reward")
+    check_wrappers(uses, env_id)
+    if uses:
+        hp["env_wrapper"] = [{use.name: use.kwargs} for use in uses]
+    return uses
 
 
 def _config(plan: Plan, args: argparse.Namespace) -> dict[str, Any]:
-    flags = ("seed", "n_timesteps", "eval_freq", "eval_episodes", "stop_on_solve", "device", "num_threads")
+    flags = ("seed", "n_timesteps", "eval_freq", "stop_on_solve", "device", "num_threads")
     return {
         "algo": plan.spec.name,
         "env": plan.env_id,
         **{flag: getattr(args, flag) for flag in flags},
         "trained_agent": str(plan.trained_agent) if plan.trained_agent else None,
-        "shaped": False,
+        "eval_episodes": plan.eval_episodes,
+        "shaped": plan.shaping is not None,
+        "shaping": plan.shaping,
         "hyperparams": plan.hyperparams,
     }
 
 
-def _make_envs(plan: Plan, seed: int, eval_episodes: int, run_dir: Path) -> tuple[Any, Any]:
-    """The training VecEnv (monitored into ``run_dir``) and a separately seeded evaluation VecEnv.
+def _make_envs(plan: Plan, seed: int, run_dir: Path) -> tuple[Any, Any]:
+    """The training VecEnv (monitored into ``run_dir``) and a separately seeded, unshaped evaluation VecEnv.
 
     The evaluation env holds one sub-env per evaluation episode, so the K episodes run side by side
     with one batched ``predict`` per step instead of one after another.
     """
-    train_env = make_vec(plan.env_id, plan.n_envs, seed, monitor_dir=run_dir)
-    eval_env = make_vec(plan.env_id, eval_episodes, seed + EVAL_SEED_OFFSET)
+    train_wrap = wrapper_chain(plan.wrappers, training=True)
+    train_env = make_vec(plan.env_id, plan.n_envs, seed, monitor_dir=run_dir, wrapper=train_wrap)
+    eval_wrap = wrapper_chain(plan.wrappers, training=False)
+    eval_env = make_vec(plan.env_id, plan.eval_episodes, seed + EVAL_SEED_OFFSET, wrapper=eval_wrap)
     norm = hpm.normalize_kwargs(plan.hyperparams)
     if norm is not None:
         from stable_baselines3.common.vec_env import VecNormalize
@@ -142,30 +171,32 @@ def _make_model(plan: Plan, args: argparse.Namespace, train_env: Any) -> Any:
 
 
 def _build(plan: Plan, args: argparse.Namespace, run_dir: Path, started_at: float) -> Session:
-    from stable_baselines3.common.callbacks import EvalCallback
+    from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
     from stable_baselines3.common.logger import configure
 
-    from polebench.callbacks import SolveTracker
+    from polebench.callbacks import ShapedReturnLogger, SolveTracker
 
     runs.write_yaml(run_dir / runs.CONFIG_FILE, _config(plan, args))
-    train_env, eval_env = _make_envs(plan, args.seed, args.eval_episodes, run_dir)
+    train_env, eval_env = _make_envs(plan, args.seed, run_dir)
     model = _make_model(plan, args, train_env)
     model.set_logger(configure(str(run_dir), ["tensorboard"] + (["stdout"] if args.verbose >= 2 else [])))
     # Without a threshold nothing counts as solved: an infinite one never triggers.
     threshold = np.inf if plan.threshold is None else plan.threshold
     solve = SolveTracker(threshold, args.stop_on_solve, started_at)
+    callbacks: list[BaseCallback] = [ShapedReturnLogger()] if plan.shaping is not None else []
     eval_callback = None
     if args.eval_freq > 0:
         eval_callback = EvalCallback(
             eval_env,
             callback_on_new_best=solve,
-            n_eval_episodes=args.eval_episodes,
+            n_eval_episodes=plan.eval_episodes,
             eval_freq=max(args.eval_freq // plan.n_envs, 1),
             log_path=str(run_dir),
             best_model_save_path=str(run_dir),
             verbose=min(args.verbose, 1),
         )
-    return Session(run_dir, model, eval_env, eval_callback, solve)
+        callbacks.append(eval_callback)
+    return Session(run_dir, model, eval_env, eval_callback, solve, callbacks)
 
 
 def _learn(session: Session, plan: Plan, args: argparse.Namespace) -> bool:
@@ -173,7 +204,7 @@ def _learn(session: Session, plan: Plan, args: argparse.Namespace) -> bool:
     try:
         session.model.learn(
             plan.n_timesteps,
-            callback=session.eval_callback,
+            callback=session.callbacks,
             progress_bar=args.progress,
             reset_num_timesteps=plan.trained_agent is None,
         )
@@ -214,7 +245,7 @@ def _save(session: Session, plan: Plan) -> None:
 
 
 def _summary(session: Session, plan: Plan, args: argparse.Namespace, started_at: float) -> dict[str, Any]:
-    final = _final_evaluation(session, args.eval_episodes)
+    final = _final_evaluation(session, plan.eval_episodes)
     if plan.threshold is not None and final >= plan.threshold:
         session.solve.mark_solved(session.model.num_timesteps)
     periodic = session.eval_callback.best_mean_reward if session.eval_callback else -np.inf
@@ -232,7 +263,8 @@ def _summary(session: Session, plan: Plan, args: argparse.Namespace, started_at:
         "final_mean_return": round(final, 3),
         "threshold": plan.threshold,
         "peak_rss_mb": peak_rss_mb(),
-        "shaped": False,
+        "shaped": plan.shaping is not None,
+        "shaping": plan.shaping,
         "interrupted": False,
         "run_dir": str(session.run_dir),
     }

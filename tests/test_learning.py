@@ -21,3 +21,12 @@ def test_ppo_solves_cartpole(tmp_path: Path) -> None:
     assert replay.returncode == 0, replay.stderr
     mean = float(replay.stdout.strip().splitlines()[-1].split()[2])
     assert mean >= 475.0
+
+
+@pytest.mark.slow
+def test_qlearning_solves_cartpole_through_the_discretizer(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    result = run_script("train.py", "--algo", "qlearning", "--seed", "2", "--stop-on-solve", "-f", str(logs))
+    assert result.returncode == 0, result.stderr
+    summary = read_summary(logs / "qlearning" / "CartPole-v1_1")
+    assert summary["solved"] is True and summary["final_mean_return"] >= 475.0

@@ -119,3 +119,57 @@ def test_help_is_fast_and_lists_algorithms() -> None:
     for script in ("train.py", "enjoy.py"):
         result = run_script(script, "--help")
         assert result.returncode == 0 and "ppo" in result.stdout
+
+
+def test_lqr_trains_in_zero_steps_and_replays_perfectly(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    assert run_script("train.py", "--algo", "lqr", "-f", str(logs)).returncode == 0
+    summary = read_summary(logs / "lqr" / "CartPole-v1_1")
+    assert (summary["timesteps"], summary["solved"], summary["steps_to_solve"]) == (0, True, 0)
+    replay = run_script("enjoy.py", "--algo", "lqr", "-f", str(logs), "-n", "3", "--no-render")
+    assert replay.stdout.strip().splitlines()[-1] == "mean return: 500.00 +/- 0.00 over 3 episodes"
+
+
+def test_qlearning_on_taxi_uses_the_env_table(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    result = run_script("train.py", "--algo", "qlearning", "--env", "Taxi-v4", "-n", "2000", "--eval-freq", "1000",
+                        "-f", str(logs))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    run = logs / "qlearning" / "Taxi-v4_1"
+    summary = read_summary(run)
+    assert summary["threshold"] == 7.0 and summary["timesteps"] == 2000
+    assert np.load(run / "evaluations.npz")["results"].shape == (2, 100)  # Taxi is judged on 100 episodes
+    replay = run_script(
+        "enjoy.py", "--algo", "qlearning", "--env", "Taxi-v4", "-f", str(logs), "-n", "2", "--no-render"
+    )
+    assert replay.returncode == 0, replay.stderr
+    assert replay.stdout.strip().splitlines()[-1].endswith("over 2 episodes")
+
+
+def test_shaped_reward_keeps_true_returns_and_records_shaping(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    result = run_script("train.py", "--algo", "dqn", "--shaped-reward", "-n", "1500", "--eval-freq", "0",
+                        "--hyperparams", "learning_starts=200", "-f", str(logs))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    run = logs / "dqn" / "CartPole-v1_1"
+    monitor = np.genfromtxt(run / "0.monitor.csv", delimiter=",", skip_header=2)
+    assert len(monitor) > 5 and np.array_equal(monitor[:, 0], monitor[:, 1])  # return == length
+    config = yaml.safe_load((run / "config.yml").read_text())
+    assert config["shaped"] is True and config["shaping"]["angle_coef"] == 1.0
+    assert config["hyperparams"]["env_wrapper"] == [{"shaped_reward": config["shaping"]}]
+    summary = read_summary(run)
+    assert summary["shaped"] is True and summary["shaping"]["velocity_coef"] == 0.1
+
+
+@pytest.mark.parametrize(
+    ("value", "needles"),
+    [
+        ("env_wrapper=[nope]", ("nope", "discretize", "shaped_reward")),
+        ("env_wrapper=[{shaped_reward: {angle_coef: -1}}]", ("angle_coef", ">= 0")),
+        ("env_wrapper=[{shaped_reward: {gain: 2}}]", ("gain", "angle_coef")),
+    ],
+)
+def test_bad_env_wrapper_is_refused(tmp_path: Path, value: str, needles: tuple[str, ...]) -> None:
+    logs = tmp_path / "logs"
+    _assert_user_error(run_script("train.py", "--algo", "ppo", "--hyperparams", value, "-f", str(logs)), *needles)
+    assert not list(logs.rglob("*.zip"))
