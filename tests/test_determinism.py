@@ -1,0 +1,44 @@
+"""The same --seed gives the same episodes, for every registered algorithm (SB3's test_deterministic)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agents.registry import ALGOS
+from polebench.training import train
+from train import build_parser
+
+BUDGET = {"ppo": "512", "dqn": "800", "qlearning": "3000", "lqr": "1"}  # LQR takes no steps whatever the budget
+EXTRA = {"dqn": ["--hyperparams", "learning_starts=200", "train_freq=4", "gradient_steps=1"]}
+
+
+def _episodes(run_dir: Path) -> np.ndarray:
+    """(return, length) of every training episode, from the monitor files (their time column differs)."""
+    rows = [
+        line.split(",")[:2] for m in sorted(run_dir.glob("*.monitor.csv")) for line in m.read_text().splitlines()[2:]
+    ]
+    return np.asarray(rows, dtype=float).reshape(-1, 2)
+
+
+@pytest.mark.parametrize("algo", sorted(ALGOS))
+def test_same_seed_same_run(algo: str, tmp_path: Path) -> None:
+    summaries = []
+    for _ in range(2):
+        argv = ["--algo", algo, "--seed", "7", "-n", BUDGET.get(algo, "500"), "--eval-freq", "400", "-v", "0"]
+        args = build_parser().parse_args([*argv, "--eval-episodes", "3", "-f", str(tmp_path), *EXTRA.get(algo, [])])
+        summaries.append(train(args, time.time()))
+    first, second = (Path(s["run_dir"]) for s in summaries)
+    assert first != second
+    np.testing.assert_array_equal(_episodes(first), _episodes(second))
+    assert summaries[0]["final_mean_return"] == summaries[1]["final_mean_return"]
+    if algo != "lqr":  # the controller takes no steps, so it has no training episodes to compare
+        assert len(_episodes(first)) > 0
+    results = [
+        np.load(run / "evaluations.npz")["results"] for run in (first, second) if (run / "evaluations.npz").exists()
+    ]
+    if results:
+        np.testing.assert_array_equal(*results)
