@@ -7,6 +7,7 @@ the model, ``config.yml``, monitor files, evaluations, TensorBoard events and ``
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -57,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse the flags, train, and print where the run went."""
     started_at = _process_start()
     args = build_parser().parse_args(argv)
+    # A SIGTERM (a scheduler stopping the job) saves the work exactly like Ctrl-C does.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     from polebench.training import train
 
     summary = train(args, started_at)

@@ -10,6 +10,7 @@ import argparse
 import resource
 import shutil
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -159,7 +160,10 @@ def _make_model(plan: Plan, args: argparse.Namespace, train_env: Any) -> Any:
     if plan.trained_agent is not None:
         # The saved network keeps its architecture; other hyperparameters may change on resume.
         kwargs = {k: v for k, v in plan.kwargs.items() if k != "policy_kwargs"}
-        model = plan.algo_cls.load(str(plan.trained_agent), env=train_env, device=args.device, **kwargs)
+        try:
+            model = plan.algo_cls.load(str(plan.trained_agent), env=train_env, device=args.device, **kwargs)
+        except (ValueError, KeyError, OSError, zipfile.BadZipFile) as err:
+            raise UserError(f"cannot continue from {plan.trained_agent}: {err}") from None
         model.set_random_seed(args.seed)
         return model
     try:
@@ -209,7 +213,7 @@ def _learn(session: Session, plan: Plan, args: argparse.Namespace) -> bool:
             reset_num_timesteps=plan.trained_agent is None,
         )
     except KeyboardInterrupt:
-        print("interrupted: saving what was learned so far")
+        print(f"interrupted at {session.model.num_timesteps} steps: saving what was learned so far")
         return True
     return False
 
@@ -244,12 +248,10 @@ def _save(session: Session, plan: Plan) -> None:
         vec_normalize.save(str(session.run_dir / runs.VECNORMALIZE_FILE))
 
 
-def _summary(session: Session, plan: Plan, args: argparse.Namespace, started_at: float) -> dict[str, Any]:
-    final = _final_evaluation(session, plan.eval_episodes)
-    if plan.threshold is not None and final >= plan.threshold:
-        session.solve.mark_solved(session.model.num_timesteps)
+def _summary(
+    session: Session, plan: Plan, args: argparse.Namespace, started_at: float, final: float, interrupted: bool
+) -> dict[str, Any]:
     periodic = session.eval_callback.best_mean_reward if session.eval_callback else -np.inf
-    _save(session, plan)
     return {
         "algo": plan.spec.name,
         "env": plan.env_id,
@@ -265,7 +267,7 @@ def _summary(session: Session, plan: Plan, args: argparse.Namespace, started_at:
         "peak_rss_mb": peak_rss_mb(),
         "shaped": plan.shaping is not None,
         "shaping": plan.shaping,
-        "interrupted": False,
+        "interrupted": interrupted,
         "run_dir": str(session.run_dir),
     }
 
@@ -283,7 +285,10 @@ def train(args: argparse.Namespace, started_at: float) -> dict[str, Any]:
         shutil.rmtree(run_dir, ignore_errors=True)  # only the folder this run just made
         raise
     interrupted = _learn(session, plan, args)
-    summary = _summary(session, plan, args, started_at)
-    summary["interrupted"] = interrupted
+    final = _final_evaluation(session, plan.eval_episodes)
+    if plan.threshold is not None and final >= plan.threshold:
+        session.solve.mark_solved(session.model.num_timesteps)
+    _save(session, plan)
+    summary = _summary(session, plan, args, started_at, final, interrupted)
     runs.write_json(run_dir / runs.SUMMARY_FILE, summary)
     return summary

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
-from tests.conftest import read_summary, run_script, tree_hash
+from tests.conftest import ROOT, read_summary, run_script, tree_hash
 
 SUMMARY_KEYS = {
     "algo", "env", "seed", "timesteps", "solved", "steps_to_solve", "time_to_solve_s", "wall_time_s",
@@ -173,3 +177,38 @@ def test_bad_env_wrapper_is_refused(tmp_path: Path, value: str, needles: tuple[s
     logs = tmp_path / "logs"
     _assert_user_error(run_script("train.py", "--algo", "ppo", "--hyperparams", value, "-f", str(logs)), *needles)
     assert not list(logs.rglob("*.zip"))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_training_and_keeps_the_work(tmp_path: Path, signum: int) -> None:
+    logs = tmp_path / "logs"
+    command = [sys.executable, str(ROOT / "train.py"), "--algo", "dqn", "-n", "1000000", "--eval-freq", "0",
+               "-f", str(logs)]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    monitor = logs / "dqn" / "CartPole-v1_1" / "0.monitor.csv"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not monitor.exists() or len(monitor.read_text().splitlines()) < 12):
+        time.sleep(0.2)  # wait until it has really trained a while
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert "interrupted at" in out
+    run = logs / "dqn" / "CartPole-v1_1"
+    summary = read_summary(run)
+    assert summary["interrupted"] is True and 0 < summary["timesteps"] < 1_000_000
+    resumed = run_script("train.py", "--algo", "dqn", "-n", "300", "--eval-freq", "0", "-f", str(logs),
+                         "-i", str(run / "CartPole-v1.zip"))  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert read_summary(logs / "dqn" / "CartPole-v1_2")["timesteps"] >= summary["timesteps"] + 300
+
+
+def test_resume_refuses_a_corrupt_model(trained_ppo: Path, tmp_path: Path) -> None:
+    run = trained_ppo / "ppo" / "CartPole-v1_1"
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.yml").write_bytes((run / "config.yml").read_bytes())
+    (broken / "CartPole-v1.zip").write_bytes((run / "CartPole-v1.zip").read_bytes()[:500])
+    before = tree_hash(trained_ppo)
+    result = run_script("train.py", "--algo", "ppo", "-f", str(trained_ppo), "-i", str(broken / "CartPole-v1.zip"))
+    _assert_user_error(result, "cannot continue from")
+    assert tree_hash(trained_ppo) == before
