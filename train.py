@@ -45,6 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="learn from a reward penalising pole angle and cart velocity; every reported return stays the true one",
     )
+    p.add_argument(
+        "--save-freq", type=int, default=0, help="keep a checkpoint every this many env steps (default 0: none)"
+    )
+    p.add_argument(
+        "--save-replay-buffer",
+        action="store_true",
+        help="off-policy agents: save the replay buffer with the model (and checkpoints); -i reloads it",
+    )
     p.add_argument("--progress", action="store_true", help="show a progress bar")
     p.add_argument("--device", default="cpu", help="PyTorch device (default: cpu)")
     p.add_argument(

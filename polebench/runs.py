@@ -20,6 +20,8 @@ CONFIG_FILE = "config.yml"
 SUMMARY_FILE = "summary.json"
 BEST_MODEL = "best_model.zip"
 VECNORMALIZE_FILE = "vecnormalize.pkl"
+REPLAY_BUFFER_FILE = "replay_buffer.pkl"
+CHECKPOINTS = "checkpoints"
 
 
 def model_path(run_dir: Path, env_id: str) -> Path:

@@ -61,6 +61,8 @@ class Session:
 
 
 def _check_flags(args: argparse.Namespace) -> None:
+    if args.save_freq < 0:
+        raise UserError(f"--save-freq must be 0 (off) or a positive number of env steps, got {args.save_freq}")
     if args.n_timesteps is not None and args.n_timesteps <= 0:
         raise UserError(f"-n/--n-timesteps must be a positive number of env steps, got {args.n_timesteps}")
     if args.eval_freq < 0:
@@ -121,7 +123,8 @@ def _wrappers(hp: dict[str, Any], env_id: str, shaped_reward: bool) -> list[Wrap
 
 
 def _config(plan: Plan, args: argparse.Namespace) -> dict[str, Any]:
-    flags = ("seed", "n_timesteps", "eval_freq", "stop_on_solve", "device", "num_threads")
+    flags = ["seed", "n_timesteps", "eval_freq", "stop_on_solve", "save_freq", "save_replay_buffer"]
+    flags += ["device", "num_threads"]
     return {
         "algo": plan.spec.name,
         "env": plan.env_id,
@@ -165,6 +168,10 @@ def _make_model(plan: Plan, args: argparse.Namespace, train_env: Any) -> Any:
         except (ValueError, KeyError, OSError, zipfile.BadZipFile) as err:
             raise UserError(f"cannot continue from {plan.trained_agent}: {err}") from None
         model.set_random_seed(args.seed)
+        buffer = plan.trained_agent.parent / runs.REPLAY_BUFFER_FILE
+        if plan.spec.off_policy and buffer.is_file():
+            model.load_replay_buffer(str(buffer))
+            print(f"continuing with the saved replay buffer ({model.replay_buffer.size()} transitions)")
         return model
     try:
         return plan.algo_cls(
@@ -175,7 +182,7 @@ def _make_model(plan: Plan, args: argparse.Namespace, train_env: Any) -> Any:
 
 
 def _build(plan: Plan, args: argparse.Namespace, run_dir: Path, started_at: float) -> Session:
-    from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
+    from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback, EvalCallback
     from stable_baselines3.common.logger import configure
 
     from polebench.callbacks import ShapedReturnLogger, SolveTracker
@@ -200,6 +207,16 @@ def _build(plan: Plan, args: argparse.Namespace, run_dir: Path, started_at: floa
             verbose=min(args.verbose, 1),
         )
         callbacks.append(eval_callback)
+    if args.save_freq > 0:
+        callbacks.append(
+            CheckpointCallback(
+                save_freq=max(args.save_freq // plan.n_envs, 1),
+                save_path=str(run_dir / runs.CHECKPOINTS),
+                name_prefix=plan.env_id,
+                save_replay_buffer=args.save_replay_buffer and plan.spec.off_policy,
+                save_vecnormalize=True,
+            )
+        )
     return Session(run_dir, model, eval_env, eval_callback, solve, callbacks)
 
 
@@ -241,8 +258,10 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def _save(session: Session, plan: Plan) -> None:
+def _save(session: Session, plan: Plan, save_replay_buffer: bool) -> None:
     runs.atomic_save(session.model, runs.model_path(session.run_dir, plan.env_id))
+    if save_replay_buffer and plan.spec.off_policy:
+        session.model.save_replay_buffer(str(session.run_dir / runs.REPLAY_BUFFER_FILE))
     vec_normalize = session.model.get_vec_normalize_env()
     if vec_normalize is not None:
         vec_normalize.save(str(session.run_dir / runs.VECNORMALIZE_FILE))
@@ -288,7 +307,7 @@ def train(args: argparse.Namespace, started_at: float) -> dict[str, Any]:
     final = _final_evaluation(session, plan.eval_episodes)
     if plan.threshold is not None and final >= plan.threshold:
         session.solve.mark_solved(session.model.num_timesteps)
-    _save(session, plan)
+    _save(session, plan, args.save_replay_buffer)
     summary = _summary(session, plan, args, started_at, final, interrupted)
     runs.write_json(run_dir / runs.SUMMARY_FILE, summary)
     return summary

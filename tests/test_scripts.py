@@ -212,3 +212,18 @@ def test_resume_refuses_a_corrupt_model(trained_ppo: Path, tmp_path: Path) -> No
     result = run_script("train.py", "--algo", "ppo", "-f", str(trained_ppo), "-i", str(broken / "CartPole-v1.zip"))
     _assert_user_error(result, "cannot continue from")
     assert tree_hash(trained_ppo) == before
+
+
+def test_checkpoints_and_replay_buffer_are_kept_and_reloaded(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    common = ("--algo", "dqn", "--eval-freq", "0", "--save-replay-buffer", "-f", str(logs),
+              "--hyperparams", "learning_starts=100", "train_freq=50", "gradient_steps=1")  # fmt: skip
+    assert run_script("train.py", *common, "-n", "600", "--save-freq", "200").returncode == 0
+    run = logs / "dqn" / "CartPole-v1_1"
+    checkpoints = sorted(p.name for p in (run / "checkpoints").iterdir())
+    assert "CartPole-v1_200_steps.zip" in checkpoints and "CartPole-v1_replay_buffer_600_steps.pkl" in checkpoints
+    assert (run / "replay_buffer.pkl").is_file()
+    resumed = run_script("train.py", *common, "-n", "100", "-i", str(run / "CartPole-v1.zip"), "-v", "2")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "saved replay buffer (600 transitions)" in resumed.stdout
+    assert read_summary(logs / "dqn" / "CartPole-v1_2")["timesteps"] == 700
