@@ -42,6 +42,7 @@ ALGOS: dict[str, AlgoSpec] = {
     for spec in (
         AlgoSpec("ppo", "stable_baselines3:PPO"),
         AlgoSpec("dqn", "stable_baselines3:DQN", off_policy=True),
+        AlgoSpec("sacd", "agents.discrete_sac:SACD", off_policy=True),
         AlgoSpec("qlearning", "agents.tabular_q:QLearning", policy="TabularPolicy"),
         AlgoSpec("lqr", "agents.lqr:LQR", policy="LinearGainPolicy"),
     )

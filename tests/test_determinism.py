@@ -12,8 +12,17 @@ from agents.registry import ALGOS
 from polebench.training import train
 from train import build_parser
 
-BUDGET = {"ppo": "512", "dqn": "800", "qlearning": "3000", "lqr": "1"}  # LQR takes no steps whatever the budget
-EXTRA = {"dqn": ["--hyperparams", "learning_starts=200", "train_freq=4", "gradient_steps=1"]}
+BUDGET = {
+    "ppo": "512",
+    "dqn": "800",
+    "sacd": "500",
+    "qlearning": "3000",
+    "lqr": "1",
+}  # LQR takes no steps whatever the budget
+EXTRA = {
+    "dqn": ["--hyperparams", "learning_starts=200", "train_freq=4", "gradient_steps=1"],
+    "sacd": ["--hyperparams", "learning_starts=200", "policy_kwargs={net_arch: [16]}"],
+}
 
 
 def _episodes(run_dir: Path) -> np.ndarray:
