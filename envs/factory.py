@@ -11,7 +11,14 @@ from polebench.errors import UserError
 if TYPE_CHECKING:
     from stable_baselines3.common.vec_env import VecEnv
 
-CLASSIC_CONTROL = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1")
+CLASSIC_CONTROL = (
+    "CartPole-v1",
+    "CartPoleNoVel-v1",
+    "Acrobot-v1",
+    "MountainCar-v0",
+    "MountainCarContinuous-v0",
+    "Pendulum-v1",
+)
 
 # Evaluation envs are seeded this far from the training seed so they never replay training episodes.
 EVAL_SEED_OFFSET = 10_000
@@ -26,6 +33,9 @@ def check_env_id(env_id: str) -> str:
     """
     import gymnasium as gym
 
+    from envs.registration import register_envs
+
+    register_envs()
     try:
         gym.spec(env_id)
     except gym.error.Error:

@@ -10,7 +10,12 @@ from polebench.errors import UserError
 
 CLASSIC_DISCRETE = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0")
 # Agents that cannot take every classic-control task name the envs they ship settings for.
-SHIPPED_ENVS = {"qlearning": ("CartPole-v1", "Taxi-v4"), "lqr": ("CartPole-v1",)}
+SHIPPED_ENVS = {
+    "qlearning": ("CartPole-v1", "Taxi-v4"),
+    "lqr": ("CartPole-v1",),
+    "ppo_lstm": ("CartPoleNoVel-v1", "CartPole-v1"),
+    "ppo_gru": ("CartPoleNoVel-v1", "CartPole-v1"),
+}
 CASES = [(algo, env_id) for algo in sorted(ALGOS) for env_id in SHIPPED_ENVS.get(algo, CLASSIC_DISCRETE)]
 
 
