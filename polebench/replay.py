@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,11 +26,10 @@ from polebench.errors import UserError
 
 @dataclass
 class Episodes:
-    """True returns and lengths of the episodes played, and the frames when recording."""
+    """True returns and lengths of the episodes played."""
 
     returns: list[float] = field(default_factory=list)
     lengths: list[int] = field(default_factory=list)
-    frames: list[np.ndarray] = field(default_factory=list)
 
 
 def _model_file(run_dir: Path, env_id: str, load_best: bool) -> Path:
@@ -65,15 +65,21 @@ def _make_env(run_dir: Path, env_id: str, seed: int, render_mode: str | None) ->
     return env
 
 
-def play(model: Any, env: Any, n_episodes: int, deterministic: bool, record: bool) -> Episodes:
-    """Play ``n_episodes`` episodes; the returns come from SB3's ``Monitor``, so they are the true ones."""
+def play(
+    model: Any, env: Any, n_episodes: int, deterministic: bool, on_frame: Callable[[np.ndarray], Any] | None = None
+) -> Episodes:
+    """Play ``n_episodes`` episodes; the returns come from SB3's ``Monitor``, so they are the true ones.
+
+    Each rendered frame goes straight to ``on_frame`` (a video writer), so memory stays flat however
+    long the recording.
+    """
     played = Episodes()
     obs = env.reset()
     state = None
     episode_start = np.ones((env.num_envs,), dtype=bool)
     while len(played.returns) < n_episodes:
-        if record:
-            played.frames.append(env.render())
+        if on_frame is not None:
+            on_frame(env.render())
         action, state = model.predict(obs, state=state, episode_start=episode_start, deterministic=deterministic)
         obs, _, dones, infos = env.step(action)
         episode_start = dones
@@ -84,8 +90,8 @@ def play(model: Any, env: Any, n_episodes: int, deterministic: bool, record: boo
     return played
 
 
-def write_video(path: Path, frames: list[np.ndarray], fps: int) -> None:
-    """Encode frames as an H.264 MP4 at ``path``.
+def video_writer(path: Path, fps: int) -> Any:
+    """An H.264 MP4 writer at ``path``; use as a context manager and ``append_data`` each frame.
 
     imageio writes to the exact path given; Gymnasium's ``RecordVideo`` picks its own file names.
     """
@@ -93,7 +99,7 @@ def write_video(path: Path, frames: list[np.ndarray], fps: int) -> None:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     # A macro block of 2 keeps the frame size (H.264 only needs even sides) instead of rescaling.
-    imageio.mimwrite(path, frames, fps=fps, macro_block_size=2)  # type: ignore[arg-type]
+    return imageio.get_writer(path, fps=fps, macro_block_size=2)
 
 
 def enjoy(args: argparse.Namespace) -> Episodes:
@@ -104,21 +110,15 @@ def enjoy(args: argparse.Namespace) -> Episodes:
     env_id = check_env_id(args.env)
     run_dir = runs.find_run(Path(args.log_folder), spec.name, env_id, args.exp_id)
     model_file = _model_file(run_dir, env_id, args.load_best)
-    render_mode = _render_mode(args)
-    try:
-        env = _make_env(run_dir, env_id, args.seed, render_mode)
-    except UserError:
-        raise
-    except Exception as err:
-        if render_mode != "human":
-            raise
-        # pygame raises plain errors when a window cannot be opened
-        raise UserError(f"cannot open a window to render ({err}); use --no-render or --video PATH") from None
+    env = _make_env(run_dir, env_id, args.seed, _render_mode(args))
     model = spec.load_class().load(str(model_file), device=args.device)
     print(f"replaying {model_file}")
-    played = play(model, env, args.n_episodes, not args.stochastic, record=bool(args.video))
-    env.close()
+    deterministic = not args.stochastic
     if args.video:
-        write_video(Path(args.video), played.frames, fps=env.metadata.get("render_fps", 30))
+        with video_writer(Path(args.video), fps=env.metadata.get("render_fps", 30)) as writer:
+            played = play(model, env, args.n_episodes, deterministic, on_frame=writer.append_data)
         print(f"video written to {args.video}")
+    else:
+        played = play(model, env, args.n_episodes, deterministic)
+    env.close()
     return played
