@@ -9,7 +9,7 @@ probabilities, so neither the reparameterisation trick nor sampled actions are n
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch as th
@@ -17,15 +17,13 @@ from gymnasium import spaces
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
+from stable_baselines3.common.type_aliases import GymEnv, Schedule
 from stable_baselines3.common.utils import polyak_update
 from torch.nn import functional as F
 
 from agents.discrete_sac.policies import Actor, DiscreteCritic, DiscreteSACPolicy
 
 __all__ = ["SACD"]
-
-SelfSACD = TypeVar("SelfSACD", bound="SACD")
 
 
 class SACD(OffPolicyAlgorithm):
@@ -208,24 +206,6 @@ class SACD(OffPolicyAlgorithm):
         self.logger.record("train/target_entropy", self.target_entropy)
         for key, values in logs.items():
             self.logger.record(f"train/{key}", th.stack(values).mean().item())
-
-    def learn(
-        self: SelfSACD,
-        total_timesteps: int,
-        callback: MaybeCallback = None,
-        log_interval: int = 4,
-        tb_log_name: str = "SACD",
-        reset_num_timesteps: bool = True,
-        progress_bar: bool = False,
-    ) -> SelfSACD:
-        return super().learn(
-            total_timesteps=total_timesteps,
-            callback=callback,
-            log_interval=log_interval,
-            tb_log_name=tb_log_name,
-            reset_num_timesteps=reset_num_timesteps,
-            progress_bar=progress_bar,
-        )
 
     def _excluded_save_params(self) -> list[str]:
         return [*super()._excluded_save_params(), "actor", "critic", "critic_target"]
