@@ -7,11 +7,11 @@ listing the names (``train.py --help``, an unknown-name error) never pays for im
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
 from polebench.errors import UserError
+from polebench.imports import import_attribute
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,7 @@ class AlgoSpec:
 
     def load_class(self) -> Any:
         """Import and return the algorithm class (the first call imports PyTorch)."""
-        module_name, _, attr = self.class_path.partition(":")
-        return getattr(importlib.import_module(module_name), attr)
+        return import_attribute(self.class_path)
 
 
 ALGOS: dict[str, AlgoSpec] = {

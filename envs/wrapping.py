@@ -10,13 +10,13 @@ arguments::
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from polebench.errors import UserError
+from polebench.imports import import_attribute
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,7 @@ class WrapperKind:
     training_only: bool
 
     def load_class(self) -> Any:
-        module_name, _, attr = self.class_path.partition(":")
-        return getattr(importlib.import_module(module_name), attr)
+        return import_attribute(self.class_path)
 
 
 WRAPPERS: dict[str, WrapperKind] = {

@@ -57,7 +57,7 @@ def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
     """Parse ``key=value`` strings; each value is read as a YAML scalar or flow collection.
 
     Example:
-        >>> parse_overrides(["learning_rate=1e-3", "policy_kwargs={net_arch: [64]}"])
+        >>> parse_overrides(["learning_rate=0.001", "policy_kwargs={net_arch: [64]}"])
         {'learning_rate': 0.001, 'policy_kwargs': {'net_arch': [64]}}
     """
     parsed: dict[str, Any] = {}

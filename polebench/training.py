@@ -123,8 +123,9 @@ def _wrappers(hp: dict[str, Any], env_id: str, shaped_reward: bool) -> list[Wrap
 
 
 def _config(plan: Plan, args: argparse.Namespace) -> dict[str, Any]:
-    flags = ["seed", "n_timesteps", "eval_freq", "stop_on_solve", "save_freq", "save_replay_buffer"]
-    flags += ["device", "num_threads"]
+    flags = (
+        "seed", "n_timesteps", "eval_freq", "stop_on_solve", "save_freq", "save_replay_buffer", "device", "num_threads",
+    )  # fmt: skip
     return {
         "algo": plan.spec.name,
         "env": plan.env_id,
