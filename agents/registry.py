@@ -23,6 +23,7 @@ class AlgoSpec:
     :param policy: the policy used when the YAML names none
     :param recurrent: whether ``predict`` carries a hidden state between steps
     :param off_policy: whether the algorithm keeps a replay buffer worth saving
+    :param reference: a controller computed rather than learned, shown as the yardstick in benchmark reports
     """
 
     name: str
@@ -30,6 +31,7 @@ class AlgoSpec:
     policy: str = "MlpPolicy"
     recurrent: bool = False
     off_policy: bool = False
+    reference: bool = False
 
     def load_class(self) -> Any:
         """Import and return the algorithm class (the first call imports PyTorch)."""
@@ -45,7 +47,7 @@ ALGOS: dict[str, AlgoSpec] = {
         AlgoSpec("ppo_lstm", "sb3_contrib:RecurrentPPO", policy="MlpLstmPolicy", recurrent=True),
         AlgoSpec("ppo_gru", "agents.recurrent:GRUPPO", policy="MlpGruPolicy", recurrent=True),
         AlgoSpec("qlearning", "agents.tabular_q:QLearning", policy="TabularPolicy"),
-        AlgoSpec("lqr", "agents.lqr:LQR", policy="LinearGainPolicy"),
+        AlgoSpec("lqr", "agents.lqr:LQR", policy="LinearGainPolicy", reference=True),
     )
 }
 

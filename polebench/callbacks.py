@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from typing import Any
 
 import numpy as np
-from stable_baselines3.common.callbacks import BaseCallback, StopTrainingOnRewardThreshold
+from stable_baselines3.common.callbacks import BaseCallback, EvalCallback, StopTrainingOnRewardThreshold
 
 
 class SolveTracker(StopTrainingOnRewardThreshold):
@@ -37,6 +38,37 @@ class SolveTracker(StopTrainingOnRewardThreshold):
         if self.steps_to_solve is None:
             self.steps_to_solve = int(steps)
             self.time_to_solve_s = round(time.time() - self.started_at, 3)
+
+
+class TimedEvalCallback(EvalCallback):
+    """SB3's ``EvalCallback`` that also writes, per evaluation, the seconds since the process started.
+
+    ``evaluations.npz`` gains ``wall_time_s`` beside SB3's ``timesteps``, ``results`` and ``ep_lengths``,
+    so learning curves can be drawn against wall time as well as against env steps.
+
+    :param started_at: ``time.time()`` of the process start
+    :param kwargs: everything ``EvalCallback`` takes
+    """
+
+    def __init__(self, *args: Any, started_at: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.started_at = started_at
+        self.evaluations_wall_s: list[float] = []
+
+    def _on_step(self) -> bool:
+        done_before = len(self.evaluations_timesteps)
+        keep_going = super()._on_step()
+        if len(self.evaluations_timesteps) > done_before:
+            self.evaluations_wall_s.append(round(time.time() - self.started_at, 3))
+            if self.log_path is not None:
+                np.savez(
+                    self.log_path,
+                    timesteps=self.evaluations_timesteps,
+                    results=self.evaluations_results,
+                    ep_lengths=self.evaluations_length,
+                    wall_time_s=self.evaluations_wall_s,
+                )
+        return keep_going
 
 
 class ShapedReturnLogger(BaseCallback):

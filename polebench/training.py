@@ -183,10 +183,10 @@ def _make_model(plan: Plan, args: argparse.Namespace, train_env: Any) -> Any:
 
 
 def _build(plan: Plan, args: argparse.Namespace, run_dir: Path, started_at: float) -> Session:
-    from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback, EvalCallback
+    from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback
     from stable_baselines3.common.logger import configure
 
-    from polebench.callbacks import ShapedReturnLogger, SolveTracker
+    from polebench.callbacks import ShapedReturnLogger, SolveTracker, TimedEvalCallback
 
     runs.write_yaml(run_dir / runs.CONFIG_FILE, _config(plan, args))
     train_env, eval_env = _make_envs(plan, args.seed, run_dir)
@@ -198,8 +198,9 @@ def _build(plan: Plan, args: argparse.Namespace, run_dir: Path, started_at: floa
     callbacks: list[BaseCallback] = [ShapedReturnLogger()] if plan.shaping is not None else []
     eval_callback = None
     if args.eval_freq > 0:
-        eval_callback = EvalCallback(
+        eval_callback = TimedEvalCallback(
             eval_env,
+            started_at=started_at,
             callback_on_new_best=solve,
             n_eval_episodes=plan.eval_episodes,
             eval_freq=max(args.eval_freq // plan.n_envs, 1),

@@ -1,0 +1,64 @@
+"""What ``benchmark.py`` does: skip the finished jobs, run the rest with one progress bar, then write the
+CSV, the report and the plots (also after a Ctrl-C, from whatever finished)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from polebench.errors import UserError
+from polebench.grid import Job, Protocol, existing_jobs, finished_run
+from polebench.jobrunner import LocalRunner, Outcome
+from polebench.report import RESULTS_CSV, write_report
+from polebench.results import job_row, record_job, write_csv
+
+EXIT_SOME_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+def write_results(jobs: Sequence[Job], bench: Path, protocol: Protocol | None) -> tuple[list[dict[str, Any]], Path]:
+    """Write ``results.csv`` and ``report.md`` (with plots) for ``jobs``; return the rows and the report."""
+    rows = [job_row(job, bench, protocol) for job in jobs]
+    write_csv(rows, bench / RESULTS_CSV)
+    return rows, write_report(rows, bench, protocol)
+
+
+def run_grid(jobs: Sequence[Job], bench: Path, protocol: Protocol, workers: int) -> int:
+    """Run every job of the grid not yet finished under ``protocol``, then report on the whole grid."""
+    from tqdm import tqdm
+
+    pending = [job for job in jobs if finished_run(job, bench, protocol) is None]
+    print(f"{len(jobs)} jobs: {len(jobs) - len(pending)} already finished, {len(pending)} to run on {workers} workers")
+    bench.mkdir(parents=True, exist_ok=True)
+    runner = LocalRunner(bench, protocol, workers)
+    bar = tqdm(total=len(jobs), initial=len(jobs) - len(pending), unit="job", dynamic_ncols=True)
+
+    def on_done(outcome: Outcome) -> None:
+        record_job(outcome.job, bench, outcome.tree_peak_rss_mb)
+        if outcome.status == "failed":
+            bar.write(f"failed: {outcome.job.name}: {outcome.error}")
+        bar.update()
+
+    try:
+        runner.run(pending, on_done)
+    except KeyboardInterrupt:
+        bar.close()
+        _, report = write_results(jobs, bench, protocol)
+        print(f"interrupted: finished jobs are kept ({report}); run the same command again to finish the grid")
+        return EXIT_INTERRUPTED
+    bar.close()
+    rows, report = write_results(jobs, bench, protocol)
+    failed = sum(row["status"] != "finished" for row in rows)
+    print(f"report: {report} ({len(rows) - failed} of {len(rows)} jobs finished)")
+    return EXIT_SOME_FAILED if failed else 0
+
+
+def rebuild_report(bench: Path) -> int:
+    """Rebuild the CSV, report and plots from the runs already under ``bench``, training nothing."""
+    jobs = existing_jobs(bench)
+    if not jobs:
+        raise UserError(f"no benchmark runs under {bench}; run benchmark.py with --algos first")
+    _, report = write_results(jobs, bench, None)
+    print(f"report: {report}")
+    return 0

@@ -1,0 +1,110 @@
+"""Run benchmark jobs: each one a real ``train.py`` process, several at a time, resumable, interruptible.
+
+The pool is a thread pool on purpose: every job already is its own process (so it is measured exactly
+like a hand-run ``train.py``), and a thread only waits for it. Each child gets its own session, so a
+Ctrl-C in the terminal reaches the driver alone, which then forwards exactly one SIGINT to every job:
+a second signal could interrupt a job while it saves.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from polebench.grid import ERROR_FILE, JOB_LOG, Job, Protocol, finished_run
+
+TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "train.py"
+
+
+@dataclass
+class Outcome:
+    """How one job ended in this invocation."""
+
+    job: Job
+    status: str  # "finished", "skipped" (finished earlier), "failed" or "interrupted"
+    run_dir: Path | None = None
+    error: str | None = None
+    tree_peak_rss_mb: float | None = None
+
+
+def single_thread_env() -> dict[str, str]:
+    """The environment of a job: every numeric library on one thread, so parallel jobs do not fight."""
+    one = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    return {**os.environ, **one, "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg"}
+
+
+def _last_line(path: Path) -> str:
+    lines = [line.strip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+class LocalRunner:
+    """Runs jobs as child processes of this one, ``workers`` at a time."""
+
+    def __init__(self, bench: Path, protocol: Protocol, workers: int) -> None:
+        self.bench = bench
+        self.protocol = protocol
+        self.workers = workers
+        self._running: set[subprocess.Popen[bytes]] = set()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+
+    def run_one(self, job: Job) -> Outcome:
+        """Run ``job`` to the end (or until the grid is stopped) and say how it went."""
+        if self._stopping.is_set():
+            return Outcome(job, "interrupted")
+        folder = job.folder(self.bench)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / ERROR_FILE).unlink(missing_ok=True)
+        command = [sys.executable, str(TRAIN_SCRIPT), *job.train_args(self.protocol, folder)]
+        with open(folder / JOB_LOG, "wb") as log:
+            proc = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env=single_thread_env(), start_new_session=True
+            )
+            with self._lock:
+                self._running.add(proc)
+            # wait4 gives this child's own resource usage: its peak RSS, including anything it spawned.
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            with self._lock:
+                self._running.discard(proc)
+        peak = round(usage.ru_maxrss / 1024, 1)
+        run_dir = finished_run(job, self.bench, self.protocol)
+        if run_dir is not None:
+            return Outcome(job, "finished", run_dir, tree_peak_rss_mb=peak)
+        if proc.returncode == 0 or self._stopping.is_set():
+            return Outcome(job, "interrupted", tree_peak_rss_mb=peak)
+        error = f"exit {proc.returncode}: {_last_line(folder / JOB_LOG)}"
+        (folder / ERROR_FILE).write_text(error + "\n")
+        return Outcome(job, "failed", error=error, tree_peak_rss_mb=peak)
+
+    def stop(self) -> None:
+        """Ask every running job to save and stop (one SIGINT each); start no new ones."""
+        self._stopping.set()
+        with self._lock:
+            for proc in self._running:
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGINT)
+
+    def run(self, jobs: Sequence[Job], on_done: Callable[[Outcome], None]) -> list[Outcome]:
+        """Run ``jobs`` in parallel, calling ``on_done`` as each ends; Ctrl-C stops them all cleanly."""
+        outcomes: list[Outcome] = []
+        pool = ThreadPoolExecutor(max_workers=self.workers)
+        futures = [pool.submit(self.run_one, job) for job in jobs]
+        try:
+            for future in as_completed(futures):
+                outcomes.append(future.result())
+                on_done(outcomes[-1])
+        except KeyboardInterrupt:
+            self.stop()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown()
+        return outcomes

@@ -1,0 +1,159 @@
+"""Benchmark results: one row per job (the CSV), and per env and algorithm the statistics of the report.
+
+Steps- and time-to-solve are summarised by median and interquartile range over the runs that solved;
+the final true return by the interquartile mean with a 95% stratified-bootstrap confidence interval
+from rliable (Agarwal et al. 2021, "Deep RL at the Edge of the Statistical Precipice").
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.stats import trim_mean
+
+from polebench import runs
+from polebench.grid import Job, Protocol, finished_run, read_summary, recorded_error
+
+JOB_FILE = "job.json"
+COLUMNS = (
+    "algo", "env", "seed", "shaped", "status", "solved", "steps_to_solve", "time_to_solve_s", "wall_time_s",
+    "timesteps", "final_mean_return", "best_mean_return", "peak_rss_mb", "threshold", "error", "run_dir",
+)  # fmt: skip
+BOOTSTRAP_REPS = 2000
+
+
+def record_job(job: Job, bench: Path, tree_peak_rss_mb: float | None) -> None:
+    """Keep what only the driver saw of a job (its process tree's peak RSS) beside the job's runs."""
+    if tree_peak_rss_mb is not None:
+        runs.write_json(job.folder(bench) / JOB_FILE, {"tree_peak_rss_mb": tree_peak_rss_mb})
+
+
+def job_row(job: Job, bench: Path, protocol: Protocol | None) -> dict[str, Any]:
+    """The CSV row of ``job``: its finished run's summary, or its status and error."""
+    row: dict[str, Any] = {"algo": job.algo, "env": job.env, "seed": job.seed, "shaped": job.shaped}
+    run_dir = finished_run(job, bench, protocol)
+    if run_dir is None:
+        error = recorded_error(job, bench)
+        return {**row, "status": "failed" if error else "missing", "solved": False, "error": error}
+    summary = read_summary(run_dir) or {}
+    row.update({key: summary.get(key) for key in COLUMNS if key in summary and key not in row})
+    job_file = job.folder(bench) / JOB_FILE
+    if job_file.is_file():
+        # The process tree's peak (the job and anything it spawned) is the one the driver measured.
+        tree = json.loads(job_file.read_text()).get("tree_peak_rss_mb")
+        row["peak_rss_mb"] = max(row.get("peak_rss_mb") or 0.0, tree or 0.0)
+    return {**row, "status": "finished", "run_dir": str(run_dir)}
+
+
+def write_csv(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    """One row per job, with the columns in :data:`COLUMNS`."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(path)
+
+
+@dataclass
+class CellStats:
+    """The statistics of one algorithm on one env (shaped or not) over its seeds."""
+
+    algo: str
+    env: str
+    shaped: bool
+    runs: int
+    solved: int
+    steps_to_solve: tuple[float, float, float] | None  # median, 25th and 75th percentiles
+    time_to_solve_s: tuple[float, float, float] | None
+    final_iqm: float
+    final_ci: tuple[float, float]
+    max_peak_rss_mb: float | None
+    median_wall_time_s: float
+    final_returns: np.ndarray = field(repr=False)
+
+
+def median_iqr(values: Iterable[float]) -> tuple[float, float, float] | None:
+    """Median and interquartile range, or ``None`` for no values.
+
+    Example:
+        >>> median_iqr([1, 2, 3, 4, 5])
+        (3.0, 2.0, 4.0)
+    """
+    data = np.asarray(list(values), dtype=float)
+    if data.size == 0:
+        return None
+    q25, q50, q75 = np.percentile(data, [25, 50, 75])
+    return float(q50), float(q25), float(q75)
+
+
+def interval_estimates(
+    scores: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray], reps: int = BOOTSTRAP_REPS
+) -> tuple[np.ndarray, np.ndarray]:
+    """``statistic`` of a (runs, tasks) score matrix and its 95% stratified-bootstrap interval (rliable).
+
+    The bootstrap is seeded, so the same results give the same report.
+    """
+    from rliable import library as rly
+
+    with warnings.catch_warnings():
+        # rliable still hands arch a RandomState, which arch accepts but has deprecated.
+        warnings.simplefilter("ignore", FutureWarning)
+        point, interval = rly.get_interval_estimates(
+            {"x": scores}, statistic, reps=reps, random_state=np.random.RandomState(0)
+        )
+    return point["x"], interval["x"]
+
+
+def iqm(scores: np.ndarray) -> np.ndarray:
+    """Interquartile mean of each column of a (runs, tasks) matrix: the mean of its middle 50%.
+
+    Example:
+        >>> iqm(np.array([[0.0], [100.0], [200.0], [300.0], [1000.0]]))
+        array([200.])
+    """
+    return np.asarray(trim_mean(scores, 0.25, axis=0))
+
+
+def iqm_with_ci(finals: np.ndarray) -> tuple[float, tuple[float, float]]:
+    """Interquartile mean of one algorithm's final returns and its 95% bootstrap confidence interval."""
+    point, interval = interval_estimates(finals.reshape(-1, 1), iqm)
+    return float(point[0]), (float(interval[0, 0]), float(interval[1, 0]))
+
+
+def cell_stats(rows: Sequence[dict[str, Any]]) -> CellStats:
+    """Statistics over the finished rows of one (env, algorithm, shaped) cell."""
+    solved = [r for r in rows if r["solved"]]
+    finals = np.array([float(r["final_mean_return"]) for r in rows])
+    iqm, ci = iqm_with_ci(finals)
+    rss = [float(r["peak_rss_mb"]) for r in rows if r.get("peak_rss_mb") is not None]
+    return CellStats(
+        algo=rows[0]["algo"],
+        env=rows[0]["env"],
+        shaped=bool(rows[0]["shaped"]),
+        runs=len(rows),
+        solved=len(solved),
+        steps_to_solve=median_iqr(r["steps_to_solve"] for r in solved),
+        time_to_solve_s=median_iqr(r["time_to_solve_s"] for r in solved),
+        final_iqm=iqm,
+        final_ci=ci,
+        max_peak_rss_mb=max(rss) if rss else None,
+        median_wall_time_s=float(np.median([float(r["wall_time_s"]) for r in rows])),
+        final_returns=finals,
+    )
+
+
+def aggregate(rows: Sequence[dict[str, Any]]) -> list[CellStats]:
+    """One :class:`CellStats` per (env, algorithm, shaped) with at least one finished run, in grid order."""
+    cells: dict[tuple[str, str, bool], list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["status"] == "finished":
+            cells.setdefault((row["env"], row["algo"], bool(row["shaped"])), []).append(row)
+    return [cell_stats(cell) for cell in cells.values()]

@@ -1,0 +1,196 @@
+"""benchmark.py: aggregation on known numbers, resume, failures, Ctrl-C, and a tiny grid end to end."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from polebench import benchmarking, runs
+from polebench.grid import Job, Protocol, existing_jobs, finished_run, make_grid
+from polebench.jobrunner import Outcome
+from polebench.results import aggregate, cell_stats, job_row
+from tests.conftest import ROOT, run_script, tree_hash
+
+PROTOCOL = Protocol(n_timesteps=600, eval_freq=300)
+
+
+def _row(seed: int, solved: bool, steps: int, seconds: float, final: float, algo: str = "ppo") -> dict[str, Any]:
+    return {
+        "algo": algo, "env": "CartPole-v1", "seed": seed, "shaped": False, "status": "finished", "solved": solved,
+        "steps_to_solve": steps if solved else None, "time_to_solve_s": seconds if solved else None,
+        "wall_time_s": seconds, "final_mean_return": final, "peak_rss_mb": 300.0 + seed,
+    }  # fmt: skip
+
+
+def test_cell_statistics_on_known_numbers() -> None:
+    rows = [
+        _row(0, True, 1000, 10.0, 500.0),
+        _row(1, True, 2000, 20.0, 480.0),
+        _row(2, True, 3000, 30.0, 490.0),
+        _row(3, False, 0, 50.0, 100.0),
+        _row(4, True, 5000, 40.0, 0.0),
+    ]
+    stats = cell_stats(rows)
+    assert (stats.runs, stats.solved) == (5, 4)
+    assert stats.steps_to_solve == (2500.0, 1750.0, 3500.0)  # median and quartiles of 1000, 2000, 3000, 5000
+    assert stats.time_to_solve_s == (25.0, 17.5, 32.5)
+    # IQM of 0, 100, 480, 490, 500 drops one run at each end: the mean of 100, 480 and 490.
+    assert stats.final_iqm == pytest.approx((100 + 480 + 490) / 3)
+    assert stats.final_ci[0] <= stats.final_iqm <= stats.final_ci[1]
+    assert stats.final_ci[0] < stats.final_ci[1]
+    assert stats.max_peak_rss_mb == 304.0
+    assert stats.median_wall_time_s == 30.0
+
+
+def test_aggregate_groups_cells_and_leaves_out_jobs_without_results() -> None:
+    rows = [_row(0, True, 100, 1.0, 500.0), _row(0, False, 0, 1.0, 20.0, algo="dqn")]
+    rows.append({**_row(1, False, 0, 1.0, 0.0, algo="dqn"), "status": "failed"})
+    cells = aggregate(rows)
+    assert [(c.algo, c.runs, c.solved) for c in cells] == [("ppo", 1, 1), ("dqn", 1, 0)]
+    assert cells[1].steps_to_solve is None
+
+
+def _fake_run(bench: Path, job: Job, interrupted: bool, protocol: Protocol = PROTOCOL) -> Path:
+    """A run folder as train.py leaves it, without training."""
+    run_dir = runs.new_run_dir(job.folder(bench), job.algo, job.env)
+    config = {"eval_freq": protocol.eval_freq, "stop_on_solve": protocol.stop_on_solve, "n_timesteps": 600}
+    runs.write_yaml(run_dir / runs.CONFIG_FILE, config)
+    summary = {**_row(job.seed, False, 0, 1.0, 9.0, job.algo), "interrupted": interrupted, "timesteps": 600}
+    runs.write_json(run_dir / runs.SUMMARY_FILE, summary)
+    return run_dir
+
+
+def test_resume_reruns_only_what_did_not_finish(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    done, interrupted, missing, other_protocol = (Job("ppo", "CartPole-v1", seed) for seed in range(4))
+    _fake_run(tmp_path, done, interrupted=False)
+    _fake_run(tmp_path, interrupted, interrupted=True)
+    _fake_run(tmp_path, other_protocol, interrupted=False, protocol=Protocol(eval_freq=1000))
+    ran: list[Job] = []
+
+    class RecordingRunner:
+        def __init__(self, bench: Path, protocol: Protocol, workers: int) -> None:
+            pass
+
+        def run(self, jobs: list[Job], on_done: Any) -> list[Outcome]:
+            for job in jobs:
+                ran.append(job)
+                _fake_run(tmp_path, job, interrupted=False)
+                on_done(Outcome(job, "finished"))
+            return []
+
+    monkeypatch.setattr(benchmarking, "LocalRunner", RecordingRunner)
+    code = benchmarking.run_grid([done, interrupted, missing, other_protocol], tmp_path, PROTOCOL, workers=2)
+    assert code == 0
+    assert ran == [interrupted, missing, other_protocol]
+    assert all(finished_run(job, tmp_path, PROTOCOL) for job in (done, interrupted, missing, other_protocol))
+    assert job_row(interrupted, tmp_path, PROTOCOL)["status"] == "finished"
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.slow
+def test_tiny_grid_end_to_end_then_resumes_without_training(tmp_path: Path) -> None:
+    bench = tmp_path / "bench"
+    args = ["--algos", "ppo", "qlearning", "--seeds", "2", "--workers", "2", "-n", "600", "--eval-freq", "300"]
+    first = run_script("benchmark.py", *args, "-f", str(bench))
+    assert first.returncode == 0, first.stderr[-2000:]
+    rows = _read_csv(bench / "results.csv")
+    assert sorted(r["algo"] + r["seed"] for r in rows) == ["ppo0", "ppo1", "qlearning0", "qlearning1"]
+    assert {r["status"] for r in rows} == {"finished"}
+    assert all(int(r["timesteps"]) >= 600 and float(r["peak_rss_mb"]) > 50 for r in rows)
+    report = (bench / "report.md").read_text()
+    assert "| ppo |" in report and "| qlearning |" in report and "IQM" in report
+    pngs = sorted(p.name for p in bench.glob("*.png"))
+    assert pngs == [f"{kind}_CartPole-v1.png" for kind in ("curves", "final_iqm", "profile", "time_to_solve")]
+    assert all((bench / name).stat().st_size > 5000 and f"({name})" in report for name in pngs)
+
+    runs_before = tree_hash(bench / "runs")
+    second = run_script("benchmark.py", *args, "-f", str(bench))
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "4 already finished, 0 to run" in second.stdout
+    assert tree_hash(bench / "runs") == runs_before
+    assert [r["run_dir"] for r in _read_csv(bench / "results.csv")] == [r["run_dir"] for r in rows]
+
+    rebuilt = run_script("benchmark.py", "--report-only", "-f", str(bench))
+    assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
+    assert sorted(j.algo for j in existing_jobs(bench)) == ["ppo", "ppo", "qlearning", "qlearning"]
+
+
+@pytest.mark.slow
+def test_a_failing_job_is_recorded_and_the_grid_goes_on(tmp_path: Path) -> None:
+    bench = tmp_path / "bench"
+    # The LQR controller is defined for CartPole only: its Acrobot job fails, its CartPole job still runs.
+    args = ["--algos", "lqr", "--envs", "Acrobot-v1", "CartPole-v1", "--seeds", "1"]
+    result = run_script("benchmark.py", *args, "-f", str(bench), "--workers", "2")
+    assert result.returncode == benchmarking.EXIT_SOME_FAILED
+    rows = {r["env"]: r for r in _read_csv(bench / "results.csv")}
+    assert rows["CartPole-v1"]["status"] == "finished"
+    assert rows["Acrobot-v1"]["status"] == "failed"
+    assert "lqr cannot train on Acrobot-v1" in rows["Acrobot-v1"]["error"] and "\n" not in rows["Acrobot-v1"]["error"]
+    assert "Acrobot-v1" in (bench / "report.md").read_text().split("Jobs without a result")[1]
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_grid_and_keeps_the_work(tmp_path: Path) -> None:
+    bench = tmp_path / "bench"
+    command = [sys.executable, str(ROOT / "benchmark.py"), "--algos", "ppo", "--seeds", "2", "--workers", "2"]
+    command += ["-n", "200000", "--eval-freq", "0", "-f", str(bench)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    logs = [Job("ppo", "CartPole-v1", seed).folder(bench) / "ppo" / "CartPole-v1_1" for seed in (0, 1)]
+    deadline = time.time() + 120
+    # Press Ctrl-C once both jobs are training (their TensorBoard files exist).
+    while not all(d.is_dir() and any(d.glob("events.out.tfevents.*")) for d in logs):
+        assert time.time() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.5)
+    os.kill(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == benchmarking.EXIT_INTERRUPTED, err[-2000:]
+    assert "interrupted" in out
+    for run_dir in logs:
+        summary = json.loads((run_dir / runs.SUMMARY_FILE).read_text())
+        assert summary["interrupted"] is True and 0 < summary["timesteps"] < 200000
+        assert (run_dir / "CartPole-v1.zip").is_file()
+    assert {r["status"] for r in _read_csv(bench / "results.csv")} == {"missing"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--algos", "nope"], "unknown algorithm 'nope'"),
+        (["--algos", "ppo", "--envs", "Nope-v0"], "unknown env id 'Nope-v0'"),
+        (["--algos", "ppo", "--seeds", "0"], "seeds must be"),
+        (["--algos", "ppo", "--workers", "0"], "--workers must be at least 1"),
+        (["--envs", "CartPole-v1"], "--algos is required"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, args: list[str], message: str) -> None:
+    result = run_script("benchmark.py", *args, "-f", str(tmp_path / "bench"))
+    assert result.returncode == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "bench").exists()
+
+
+def test_report_only_on_an_empty_folder_says_so(tmp_path: Path) -> None:
+    result = run_script("benchmark.py", "--report-only", "-f", str(tmp_path))
+    assert result.returncode == 2 and "no benchmark runs under" in result.stderr
+
+
+def test_grid_jobs_are_the_train_py_runs_of_the_protocol(tmp_path: Path) -> None:
+    jobs = make_grid(["ppo", "dqn"], ["CartPole-v1"], [3], "on")
+    assert [(j.algo, j.seed, j.shaped) for j in jobs] == [("ppo", 3, True), ("dqn", 3, True)]
+    args = jobs[0].train_args(Protocol(n_timesteps=1000, stop_on_solve=True), tmp_path)
+    assert args[:6] == ["--algo", "ppo", "--env", "CartPole-v1", "--seed", "3"]
+    assert {"--stop-on-solve", "--shaped-reward"} <= set(args) and args[args.index("-n") + 1] == "1000"
+    assert existing_jobs(tmp_path) == []
