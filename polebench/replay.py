@@ -109,9 +109,13 @@ def enjoy(args: argparse.Namespace) -> Episodes:
     spec = get_algo(args.algo)
     env_id = check_env_id(args.env)
     run_dir = runs.find_run(Path(args.log_folder), spec.name, env_id, args.exp_id)
+    trained_on = runs.read_config(run_dir).get("env")
+    if trained_on != env_id:
+        raise UserError(f"{run_dir} holds a run on {trained_on}, not {env_id}; pass --env {trained_on}")
     model_file = _model_file(run_dir, env_id, args.load_best)
+    model = runs.load_model(spec.load_class(), model_file, device=args.device)
     env = _make_env(run_dir, env_id, args.seed, _render_mode(args))
-    model = spec.load_class().load(str(model_file), device=args.device)
+    runs.check_spaces(model, env, model_file, env_id)
     print(f"replaying {model_file}")
     deterministic = not args.stochastic
     if args.video:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +107,28 @@ def read_config(run_dir: Path) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise UserError(f"{path} is not a polebench config")
     return config
+
+
+def load_model(algo_cls: Any, path: Path, env: Any = None, **kwargs: Any) -> Any:
+    """``algo_cls.load(path, env=env, ...)``, with a truncated, corrupt or mismatched model as a :class:`UserError`.
+
+    Without ``env`` the model's spaces are not checked here; :func:`check_spaces` does that.
+    """
+    try:
+        return algo_cls.load(str(path), env=env, **kwargs)
+    except (ValueError, KeyError, OSError, EOFError, RuntimeError, zipfile.BadZipFile, pickle.UnpicklingError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise UserError(f"cannot load the model {path}: {reason}") from None
+
+
+def check_spaces(model: Any, env: Any, path: Path, env_id: str) -> None:
+    """Refuse a model whose observation or action space differs from the env it is about to play."""
+    for what in ("observation_space", "action_space"):
+        if getattr(model, what) != getattr(env, what):
+            raise UserError(
+                f"the model {path} was trained with {what} {getattr(model, what)}, "
+                f"but {env_id} has {getattr(env, what)}; replay it on the env it was trained for"
+            )
 
 
 def atomic_save(model: Any, path: Path) -> None:

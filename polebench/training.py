@@ -10,7 +10,6 @@ import argparse
 import resource
 import shutil
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,10 +163,7 @@ def _make_model(plan: Plan, args: argparse.Namespace, train_env: Any) -> Any:
     if plan.trained_agent is not None:
         # The saved network keeps its architecture; other hyperparameters may change on resume.
         kwargs = {k: v for k, v in plan.kwargs.items() if k != "policy_kwargs"}
-        try:
-            model = plan.algo_cls.load(str(plan.trained_agent), env=train_env, device=args.device, **kwargs)
-        except (ValueError, KeyError, OSError, zipfile.BadZipFile) as err:
-            raise UserError(f"cannot continue from {plan.trained_agent}: {err}") from None
+        model = runs.load_model(plan.algo_cls, plan.trained_agent, env=train_env, device=args.device, **kwargs)
         model.set_random_seed(args.seed)
         buffer = plan.trained_agent.parent / runs.REPLAY_BUFFER_FILE
         if plan.spec.off_policy and buffer.is_file():
@@ -299,11 +295,18 @@ def train(args: argparse.Namespace, started_at: float) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(args.num_threads)
-    run_dir = runs.new_run_dir(Path(args.log_folder), plan.spec.name, plan.env_id)
+    log_folder = Path(args.log_folder)
+    made = [folder for folder in (log_folder / plan.spec.name, log_folder) if not folder.exists()]
+    run_dir = runs.new_run_dir(log_folder, plan.spec.name, plan.env_id)
     try:
         session = _build(plan, args, run_dir, started_at)
     except BaseException:
-        shutil.rmtree(run_dir, ignore_errors=True)  # only the folder this run just made
+        # Building the model is the one check that needs the run folder (its env writes monitor files
+        # there); on failure take back exactly the folders this run made.
+        shutil.rmtree(run_dir, ignore_errors=True)
+        for folder in made:
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
         raise
     interrupted = _learn(session, plan, args)
     final = _final_evaluation(session, plan.eval_episodes)

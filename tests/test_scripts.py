@@ -210,7 +210,7 @@ def test_resume_refuses_a_corrupt_model(trained_ppo: Path, tmp_path: Path) -> No
     (broken / "CartPole-v1.zip").write_bytes((run / "CartPole-v1.zip").read_bytes()[:500])
     before = tree_hash(trained_ppo)
     result = run_script("train.py", "--algo", "ppo", "-f", str(trained_ppo), "-i", str(broken / "CartPole-v1.zip"))
-    _assert_user_error(result, "cannot continue from")
+    _assert_user_error(result, "cannot load the model")
     assert tree_hash(trained_ppo) == before
 
 
@@ -227,3 +227,80 @@ def test_checkpoints_and_replay_buffer_are_kept_and_reloaded(tmp_path: Path) -> 
     assert resumed.returncode == 0, resumed.stderr
     assert "saved replay buffer (600 transitions)" in resumed.stdout
     assert read_summary(logs / "dqn" / "CartPole-v1_2")["timesteps"] == 700
+
+
+CONF_FILES = {
+    "missing.yml": None,
+    "broken.yml": "CartPole-v1: {n_steps: [",
+    "list.yml": "- CartPole-v1\n- n_steps: 64\n",
+    "tagged.yml": "CartPole-v1:\n  n_steps: !!python/object/apply:os.system ['touch PWNED']\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "needles"),
+    [
+        ("missing.yml", ("missing.yml",)),
+        ("broken.yml", ("broken.yml", "YAML")),
+        ("list.yml", ("list.yml", "mapping")),
+        ("tagged.yml", ("tagged.yml",)),
+    ],
+)
+def test_bad_conf_file_is_refused_and_never_run(trained_ppo: Path, tmp_path: Path, name: str, needles: tuple) -> None:
+    text = CONF_FILES[name]
+    if text is not None:
+        (tmp_path / name).write_text(text)
+    before = tree_hash(trained_ppo)
+    result = run_script("train.py", "--algo", "ppo", "--conf-file", str(tmp_path / name), "-f", str(trained_ppo))
+    _assert_user_error(result, *needles)
+    assert tree_hash(trained_ppo) == before
+    assert not (tmp_path / "PWNED").exists() and not (ROOT.parent / "PWNED").exists()
+
+
+def _copy_run(source: Path, target: Path, env_id: str, config_env: str, truncate: bool = False) -> None:
+    """A copy of a CartPole run folder filed under ``env_id``, its config saying ``config_env``."""
+    target.mkdir(parents=True)
+    config = yaml.safe_load((source / "config.yml").read_text())
+    (target / "config.yml").write_text(yaml.safe_dump({**config, "env": config_env}))
+    model = (source / "CartPole-v1.zip").read_bytes()
+    (target / f"{env_id}.zip").write_bytes(model[:500] if truncate else model)
+
+
+@pytest.mark.parametrize(
+    ("env_id", "config_env", "truncate", "needles"),
+    [
+        ("Acrobot-v1", "CartPole-v1", False, ("holds a run on CartPole-v1", "--env CartPole-v1")),
+        ("Acrobot-v1", "Acrobot-v1", False, ("observation_space", "Acrobot-v1")),
+        ("CartPole-v1", "CartPole-v1", True, ("cannot load the model",)),
+    ],
+)
+def test_enjoy_refuses_a_run_of_another_env_or_a_corrupt_model(
+    trained_ppo: Path, tmp_path: Path, env_id: str, config_env: str, truncate: bool, needles: tuple
+) -> None:
+    logs = tmp_path / "logs"
+    _copy_run(trained_ppo / "ppo" / "CartPole-v1_1", logs / "ppo" / f"{env_id}_1", env_id, config_env, truncate)
+    before = tree_hash(logs)
+    result = run_script("enjoy.py", "--algo", "ppo", "--env", env_id, "-f", str(logs), "--no-render")
+    _assert_user_error(result, *needles)
+    assert tree_hash(logs) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (("--algo", "dqn"), ("is a ppo model", "cannot continue as dqn")),
+        (("--algo", "ppo", "--env", "Acrobot-v1"), ("for CartPole-v1", "Acrobot-v1")),
+    ],
+)
+def test_resume_refuses_a_model_of_another_algo_or_env(trained_ppo: Path, args: tuple, needles: tuple) -> None:
+    before = tree_hash(trained_ppo)
+    model = trained_ppo / "ppo" / "CartPole-v1_1" / "CartPole-v1.zip"
+    _assert_user_error(run_script("train.py", *args, "-i", str(model), "-f", str(trained_ppo)), *needles)
+    assert tree_hash(trained_ppo) == before
+
+
+def test_a_model_that_cannot_be_built_leaves_no_folder_behind(tmp_path: Path) -> None:
+    logs = tmp_path / "new-logs"
+    result = run_script("train.py", "--algo", "dqn", "--env", "Pendulum-v1", "-n", "100", "-f", str(logs))
+    _assert_user_error(result, "dqn cannot train on Pendulum-v1")
+    assert not logs.exists()
