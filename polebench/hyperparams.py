@@ -1,9 +1,11 @@
 """Hyperparameters as data: ``hyperparams/<algo>.yml`` keyed by env id, with a ``default:`` section.
 
 Layers, later ones winning: the shipped ``default``, the shipped env entry, a ``--conf-file``'s
-``default`` and env entry, then ``--hyperparams key=value`` overrides. Files are read with
+``default`` and env entry, then ``--hyperparams key=value`` overrides. ``policy_kwargs`` layers key by
+key (so an entry that sets ``net_arch`` keeps the default's optimizer); every other key is replaced. Files are read with
 ``yaml.safe_load`` (YAML tags that would build Python objects are refused) and nothing is ``eval``ed:
-schedules are strings such as ``lin_1e-3`` and activation functions are names such as ``tanh``.
+schedules are strings such as ``lin_1e-3``; activation functions and optimizers are names such as
+``tanh`` and ``lean_adam``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 import yaml
 
 from polebench.errors import UserError
+from polebench.imports import import_attribute
 
 HYPERPARAMS_DIR = Path(__file__).resolve().parent.parent / "hyperparams"
 
@@ -29,6 +32,9 @@ RUN_KEYS = ("n_envs", "n_timesteps", "policy", "normalize", "env_wrapper")
 FLAG_ARGS = {"env": "--env", "seed": "--seed", "device": "--device", "verbose": "--verbose"}
 NOT_SETTABLE = {"tensorboard_log", "_init_setup_model"}
 
+# Nested mappings that later layers update key by key instead of replacing.
+MERGED_KEYS = ("policy_kwargs",)
+OPTIMIZERS = {"adam": "torch.optim:Adam", "lean_adam": "polebench.optim:LeanAdam"}
 ACTIVATIONS = {"tanh": "Tanh", "relu": "ReLU", "elu": "ELU", "leaky_relu": "LeakyReLU", "gelu": "GELU"}
 SCHEDULE = re.compile(r"^lin_(?P<start>[-+0-9.eE]+)$")
 # PyYAML follows YAML 1.1, which reads ``1e-3`` (no dot) as a string; such values are meant as numbers.
@@ -87,10 +93,11 @@ def resolve(
     if conf_file is not None:
         tables.append(read_table(conf_file))
     merged: dict[str, Any] = {}
-    for table in tables:
-        merged.update(table.get("default", {}))
-        merged.update(table.get(env_id, {}))
-    merged.update(overrides or {})
+    for layer in [*(t.get(key, {}) for t in tables for key in ("default", env_id)), overrides or {}]:
+        for key, value in layer.items():
+            if key in MERGED_KEYS and isinstance(value, dict) and isinstance(merged.get(key), dict):
+                value = {**merged[key], **value}
+            merged[key] = value
     return {k: float(v) if isinstance(v, str) and EXPONENT_FLOAT.match(v) else v for k, v in merged.items()}
 
 
@@ -147,11 +154,16 @@ def _policy_kwargs(value: Any) -> Any:
         import torch.nn
 
         kwargs["activation_fn"] = getattr(torch.nn, ACTIVATIONS[name])
+    name = kwargs.get("optimizer_class")
+    if isinstance(name, str):
+        if name not in OPTIMIZERS:
+            raise UserError(f"unknown optimizer_class {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+        kwargs["optimizer_class"] = import_attribute(OPTIMIZERS[name])
     return kwargs
 
 
 def constructor_kwargs(hp: Mapping[str, Any]) -> dict[str, Any]:
-    """The algorithm's keyword arguments: schedules and activation names turned into objects."""
+    """The algorithm's keyword arguments: schedules, activation and optimizer names turned into objects."""
     kwargs = {k: _schedule(v) for k, v in hp.items() if k not in RUN_KEYS}
     if "policy_kwargs" in kwargs:
         kwargs["policy_kwargs"] = _policy_kwargs(kwargs["policy_kwargs"])

@@ -3,10 +3,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from agents.registry import ALGOS, get_algo
 from polebench import hyperparams as hpm
 from polebench.errors import UserError
+from polebench.optim import LeanAdam
 
 CLASSIC_DISCRETE = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0")
 # Agents that cannot take every classic-control task name the envs they ship settings for.
@@ -35,6 +37,20 @@ def test_layers_later_wins(tmp_path: Path) -> None:
     assert hp["gamma"] == 0.9  # conf default beats the shipped env entry
     assert hp["n_steps"] == 128  # the command line beats everything
     assert hp["batch_size"] == 256  # untouched shipped value survives
+
+
+def test_policy_kwargs_layer_key_by_key(tmp_path: Path) -> None:
+    conf = tmp_path / "conf.yml"
+    conf.write_text("CartPole-v1:\n  policy_kwargs: {net_arch: [32]}\n")
+    hp = hpm.resolve("dqn", "CartPole-v1", conf, {"policy_kwargs": {"activation_fn": "relu"}})
+    assert hp["policy_kwargs"] == {"optimizer_class": "lean_adam", "net_arch": [32], "activation_fn": "relu"}
+    kwargs = hpm.constructor_kwargs(hp)["policy_kwargs"]
+    assert kwargs["optimizer_class"] is LeanAdam and kwargs["activation_fn"] is torch.nn.ReLU
+
+
+def test_unknown_optimizer_name_is_refused() -> None:
+    with pytest.raises(UserError, match="unknown optimizer_class 'sgdx'; choose one of: adam, lean_adam"):
+        hpm.constructor_kwargs({"policy_kwargs": {"optimizer_class": "sgdx"}})
 
 
 def test_base_replaces_the_shipped_table() -> None:

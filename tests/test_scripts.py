@@ -40,9 +40,10 @@ def test_train_writes_a_complete_run_folder(tmp_path: Path) -> None:
     assert 0 < summary["peak_rss_mb"] < 2000
     config = yaml.safe_load((run / "config.yml").read_text())
     assert config["hyperparams"]["learning_starts"] == 100
-    assert config["hyperparams"]["policy_kwargs"] == {"net_arch": [32]}
+    assert config["hyperparams"]["policy_kwargs"] == {"optimizer_class": "lean_adam", "net_arch": [32]}
     evaluations = np.load(run / "evaluations.npz")
     assert list(evaluations["timesteps"]) == [300, 600]
+    assert 0 < evaluations["wall_time_s"][0] < evaluations["wall_time_s"][1] <= summary["wall_time_s"]
     assert evaluations["results"].shape == (2, 3)
 
 
