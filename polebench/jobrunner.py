@@ -8,11 +8,13 @@ a second signal could interrupt a job while it saves.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -40,6 +42,37 @@ def single_thread_env() -> dict[str, str]:
     return {**os.environ, **one, "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg"}
 
 
+@dataclass
+class Finished:
+    """A child process that ended: its exit code, wall time from start to exit, and peak RSS."""
+
+    returncode: int
+    elapsed_s: float
+    peak_rss_mb: float
+
+
+def run_process(
+    command: Sequence[str],
+    log: Path,
+    on_start: Callable[[subprocess.Popen[bytes]], None] | None = None,
+    on_end: Callable[[subprocess.Popen[bytes]], None] | None = None,
+) -> Finished:
+    """Run ``command`` with one thread per numeric library, output to ``log``, and measure it whole."""
+    started = time.perf_counter()
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env=single_thread_env(), start_new_session=True
+        )
+        if on_start is not None:
+            on_start(proc)
+        # wait4 gives this child's own resource usage: its peak RSS, including anything it spawned.
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if on_end is not None:
+            on_end(proc)
+    return Finished(proc.returncode, time.perf_counter() - started, round(usage.ru_maxrss / 1024, 1))
+
+
 def _last_line(path: Path) -> str:
     lines = [line.strip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
     return lines[-1] if lines else "no output"
@@ -64,34 +97,33 @@ class LocalRunner:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / ERROR_FILE).unlink(missing_ok=True)
         command = [sys.executable, str(TRAIN_SCRIPT), *job.train_args(self.protocol, folder)]
-        with open(folder / JOB_LOG, "wb") as log:
-            proc = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, env=single_thread_env(), start_new_session=True
-            )
-            with self._lock:
-                self._running.add(proc)
-            # wait4 gives this child's own resource usage: its peak RSS, including anything it spawned.
-            _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            with self._lock:
-                self._running.discard(proc)
-        peak = round(usage.ru_maxrss / 1024, 1)
+        ended = run_process(command, folder / JOB_LOG, on_start=self._started, on_end=self._ended)
+        peak = ended.peak_rss_mb
         run_dir = finished_run(job, self.bench, self.protocol)
         if run_dir is not None:
             return Outcome(job, "finished", run_dir, tree_peak_rss_mb=peak)
-        if proc.returncode == 0 or self._stopping.is_set():
+        if ended.returncode == 0 or self._stopping.is_set():
             return Outcome(job, "interrupted", tree_peak_rss_mb=peak)
-        error = f"exit {proc.returncode}: {_last_line(folder / JOB_LOG)}"
+        error = f"exit {ended.returncode}: {_last_line(folder / JOB_LOG)}"
         (folder / ERROR_FILE).write_text(error + "\n")
         return Outcome(job, "failed", error=error, tree_peak_rss_mb=peak)
+
+    def _started(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._running.add(proc)
+
+    def _ended(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._running.discard(proc)
 
     def stop(self) -> None:
         """Ask every running job to save and stop (one SIGINT each); start no new ones."""
         self._stopping.set()
         with self._lock:
             for proc in self._running:
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGINT)
+                # os.kill, not proc.send_signal: that polls, and a poll could reap the child before wait4 does.
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGINT)
 
     def run(self, jobs: Sequence[Job], on_done: Callable[[Outcome], None]) -> list[Outcome]:
         """Run ``jobs`` in parallel, calling ``on_done`` as each ends; Ctrl-C stops them all cleanly."""
