@@ -56,12 +56,18 @@ def run_process(
     log: Path,
     on_start: Callable[[subprocess.Popen[bytes]], None] | None = None,
     on_end: Callable[[subprocess.Popen[bytes]], None] | None = None,
+    single_thread: bool = True,
 ) -> Finished:
-    """Run ``command`` with one thread per numeric library, output to ``log``, and measure it whole."""
+    """Run ``command`` (with one thread per numeric library unless told otherwise), output to ``log``,
+    and measure it whole."""
     started = time.perf_counter()
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, env=single_thread_env(), start_new_session=True
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=single_thread_env() if single_thread else None,
+            start_new_session=True,
         )
         if on_start is not None:
             on_start(proc)

@@ -58,7 +58,8 @@ def ours(algo: str, seed: int, folder: Path) -> Timing:
 def zoo(python: Path, algo: str, seed: int, folder: Path) -> Timing:
     """One reference run of the zoo's tuned SB3, timed whole the same way."""
     log = folder / f"zoo-{algo}-{seed}.log"
-    ended = run_process([str(python), str(ZOO_SCRIPT), algo, "CartPole-v1", str(seed), "2500", "10"], log)
+    command = [str(python), str(ZOO_SCRIPT), algo, "CartPole-v1", str(seed), "2500", "10"]
+    ended = run_process(command, log, single_thread=False)  # as the zoo runs out of the box
     result = json.loads(log.read_text().strip().splitlines()[-1]) if ended.returncode == 0 else {}
     return Timing(result.get("steps"), ended.elapsed_s, ended.peak_rss_mb, bool(result.get("solved")))
 
