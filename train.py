@@ -59,7 +59,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--num-threads", type=int, default=1, help="PyTorch CPU threads; small networks run fastest on 1 (default)"
     )
     p.add_argument("-v", "--verbose", type=int, default=1, help="0: quiet, 1: evaluations, 2: SB3's log tables")
+    _add_tuning_flags(p)
     return p
+
+
+def _add_tuning_flags(p: argparse.ArgumentParser) -> None:
+    """rl-baselines3-zoo's tuning flags; see polebench/tuning.py."""
+    g = p.add_argument_group("hyperparameter tuning (Optuna)")
+    g.add_argument(
+        "--optimize", "--optimize-hyperparameters", action="store_true", help="tune instead of training once"
+    )
+    g.add_argument("--n-trials", type=int, default=10, help="trials this process runs (default: 10)")
+    g.add_argument("--n-jobs", type=int, default=1, help="trials at a time in this process (default: 1)")
+    g.add_argument("--sampler", choices=("tpe", "random"), default="tpe", help="Optuna sampler (default: tpe)")
+    g.add_argument("--pruner", choices=("median", "none"), default="median", help="Optuna pruner (default: median)")
+    g.add_argument(
+        "--n-startup-trials", type=int, default=5, help="trials before the sampler and pruner act (default 5)"
+    )
+    g.add_argument(
+        "--n-evaluations", type=int, default=4, help="evaluations per trial reported to the pruner (default 4)"
+    )
+    g.add_argument(
+        "--storage", metavar="URL", help="study storage, any SQLAlchemy URL (default: sqlite in the log folder)"
+    )
+    g.add_argument("--study-name", help="study to create or join (default: <algo>-<env>)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,6 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # A SIGTERM (a scheduler stopping the job) saves the work exactly like Ctrl-C does.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    if args.optimize:
+        from polebench.tuning import optimize
+
+        return optimize(args)
     from polebench.training import train
 
     summary = train(args, started_at)

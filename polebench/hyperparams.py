@@ -93,12 +93,24 @@ def resolve(
     if conf_file is not None:
         tables.append(read_table(conf_file))
     merged: dict[str, Any] = {}
-    for layer in [*(t.get(key, {}) for t in tables for key in ("default", env_id)), overrides or {}]:
-        for key, value in layer.items():
-            if key in MERGED_KEYS and isinstance(value, dict) and isinstance(merged.get(key), dict):
-                value = {**merged[key], **value}
-            merged[key] = value
+    for upper in [*(t.get(key, {}) for t in tables for key in ("default", env_id)), overrides or {}]:
+        merged = layer(merged, upper)
     return {k: float(v) if isinstance(v, str) and EXPONENT_FLOAT.match(v) else v for k, v in merged.items()}
+
+
+def layer(lower: Mapping[str, Any], upper: Mapping[str, Any]) -> dict[str, Any]:
+    """``upper`` over ``lower``: keys in :data:`MERGED_KEYS` update key by key, the others are replaced.
+
+    Example:
+        >>> layer({"gamma": 0.9, "policy_kwargs": {"net_arch": [8]}}, {"policy_kwargs": {"activation_fn": "relu"}})
+        {'gamma': 0.9, 'policy_kwargs': {'net_arch': [8], 'activation_fn': 'relu'}}
+    """
+    merged = dict(lower)
+    for key, value in upper.items():
+        if key in MERGED_KEYS and isinstance(value, dict) and isinstance(merged.get(key), dict):
+            value = {**merged[key], **value}
+        merged[key] = value
+    return merged
 
 
 def _count(hp: Mapping[str, Any], key: str, minimum: int = 1) -> int:

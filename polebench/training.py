@@ -10,6 +10,7 @@ import argparse
 import resource
 import shutil
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,8 +83,11 @@ def _trained_agent_config(path: Path, algo: str, env_id: str) -> dict[str, Any]:
     return dict(config.get("hyperparams", {}))
 
 
-def make_plan(args: argparse.Namespace) -> Plan:
-    """Validate the flags, the algorithm, the env and every hyperparameter."""
+def make_plan(args: argparse.Namespace, sampled: Mapping[str, Any] | None = None) -> Plan:
+    """Validate the flags, the algorithm, the env and every hyperparameter.
+
+    :param sampled: hyperparameters chosen by a tuning trial, layered over everything else
+    """
     _check_flags(args)
     spec = get_algo(args.algo)
     env_id = check_env_id(args.env)
@@ -92,6 +96,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
     overrides = hpm.parse_overrides(args.hyperparams or [])
     if args.n_timesteps is not None:
         overrides["n_timesteps"] = args.n_timesteps
+    overrides = hpm.layer(overrides, sampled or {})
     conf = Path(args.conf_file) if args.conf_file else None
     hp = hpm.resolve(spec.name, env_id, conf, overrides, base=base)
     hp.setdefault("policy", spec.policy)
@@ -178,7 +183,7 @@ def _make_model(plan: Plan, args: argparse.Namespace, train_env: Any) -> Any:
         raise UserError(f"{plan.spec.name} cannot train on {plan.env_id}: {err}") from None
 
 
-def _build(plan: Plan, args: argparse.Namespace, run_dir: Path, started_at: float) -> Session:
+def _build(plan: Plan, args: argparse.Namespace, run_dir: Path, started_at: float, after_eval: Any = None) -> Session:
     from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback
     from stable_baselines3.common.logger import configure
 
@@ -202,6 +207,7 @@ def _build(plan: Plan, args: argparse.Namespace, run_dir: Path, started_at: floa
             eval_freq=max(args.eval_freq // plan.n_envs, 1),
             log_path=str(run_dir),
             best_model_save_path=str(run_dir),
+            callback_after_eval=after_eval,
             verbose=min(args.verbose, 1),
         )
         callbacks.append(eval_callback)
@@ -289,9 +295,18 @@ def _summary(
     }
 
 
-def train(args: argparse.Namespace, started_at: float) -> dict[str, Any]:
-    """Run one training job end to end and return its ``summary.json`` content."""
-    plan = make_plan(args)
+def train(
+    args: argparse.Namespace,
+    started_at: float,
+    sampled: Mapping[str, Any] | None = None,
+    after_eval: Any = None,
+) -> dict[str, Any]:
+    """Run one training job end to end and return its ``summary.json`` content.
+
+    :param sampled: hyperparameters chosen by a tuning trial (see :mod:`polebench.tuning`)
+    :param after_eval: an SB3 callback run after every periodic evaluation; returning False stops training
+    """
+    plan = make_plan(args, sampled)
     import torch
 
     torch.set_num_threads(args.num_threads)
@@ -299,7 +314,7 @@ def train(args: argparse.Namespace, started_at: float) -> dict[str, Any]:
     made = [folder for folder in (log_folder / plan.spec.name, log_folder) if not folder.exists()]
     run_dir = runs.new_run_dir(log_folder, plan.spec.name, plan.env_id)
     try:
-        session = _build(plan, args, run_dir, started_at)
+        session = _build(plan, args, run_dir, started_at, after_eval)
     except BaseException:
         # Building the model is the one check that needs the run folder (its env writes monitor files
         # there); on failure take back exactly the folders this run made.

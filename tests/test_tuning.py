@@ -1,0 +1,107 @@
+"""train.py --optimize: search spaces fit their algorithms, workers share one study, failures are recorded."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import optuna
+import pytest
+
+from polebench import hyperparams as hpm
+from polebench import tuning
+from polebench.search_spaces import SEARCH_SPACES
+from tests.conftest import ROOT, run_script
+from train import build_parser
+
+ENVS = {"ppo_lstm": "CartPoleNoVel-v1", "ppo_gru": "CartPoleNoVel-v1"}
+POSTGRES = os.environ.get("POLEBENCH_TEST_POSTGRES_URL")
+
+
+@pytest.mark.parametrize("algo", sorted(SEARCH_SPACES))
+def test_every_sampled_configuration_fits_the_constructor(algo: str) -> None:
+    from agents.registry import get_algo
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    algo_cls = get_algo(algo).load_class()
+    for _ in range(8):
+        sampled = SEARCH_SPACES[algo](study.ask())
+        hp = hpm.resolve(algo, ENVS.get(algo, "CartPole-v1"), overrides=sampled)
+        hpm.check_kwargs(algo_cls, hpm.constructor_kwargs(hp))
+
+
+def _workers(storage: str, study: str, logs: Path) -> list[subprocess.Popen]:
+    args = ["--algo", "ppo", "--optimize", "--n-trials", "2", "-n", "512", "--n-evaluations", "2"]
+    args += ["--storage", storage, "--study-name", study, "-f", str(logs), "--hyperparams", "n_steps=32"]
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    command = [sys.executable, str(ROOT / "train.py"), *args]
+    return [
+        subprocess.Popen([*command, "--seed", str(seed)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        for seed in (1, 2)
+    ]
+
+
+STORAGES = ["sqlite"] + (["postgresql"] if POSTGRES else [])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", STORAGES)
+def test_two_workers_share_one_study(kind: str, tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'tune.db'}" if kind == "sqlite" else str(POSTGRES)
+    study_name = f"test-{uuid.uuid4().hex[:8]}"
+    logs = tmp_path / "tune"
+    for proc in _workers(storage, study_name, logs):
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err.decode()[-2000:]
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    finished = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
+    assert len(finished) == 4
+    assert len({t.user_attrs["worker"] for t in finished}) == 2
+    folder = logs / "ppo" / study_name
+    assert (folder / "trials.csv").read_text().count("\n") == 5  # a header and four trials
+    assert (folder / "optimization_history.png").stat().st_size > 5000
+    best = folder / tuning.BEST_FILE
+    assert "CartPole-v1:" in best.read_text() and "n_timesteps" not in best.read_text()
+    trained = run_script("train.py", "--algo", "ppo", "--conf-file", str(best), "-n", "256", "-f", str(tmp_path / "l"))
+    assert trained.returncode == 0, trained.stderr
+
+
+def test_a_crashing_trial_is_recorded_and_the_study_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from polebench import training
+
+    real_train = training.train
+    calls = []
+
+    def flaky_train(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("the simulator exploded\nsecond line")
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(training, "train", flaky_train)
+    argv = ["--algo", "qlearning", "--optimize", "--n-trials", "2", "-n", "500", "--n-evaluations", "1"]
+    args = build_parser().parse_args([*argv, "-f", str(tmp_path), "--study-name", "s", "--pruner", "none"])
+    assert tuning.optimize(args) == 0
+    study = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 'qlearning' / 's' / 'study.db'}")
+    states = [t.state.name for t in study.trials]
+    assert states == ["FAIL", "COMPLETE"]
+    assert study.trials[0].user_attrs["error"] == "the simulator exploded"
+    assert (tmp_path / "qlearning" / "s" / tuning.BEST_FILE).is_file()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--algo", "ppo"], "--optimize needs -n"),
+        (["--algo", "lqr", "-n", "100"], "lqr has no search space"),
+        (["--algo", "ppo", "-n", "100", "--n-trials", "0"], "--n-trials must be at least 1"),
+        (["--algo", "ppo", "-n", "100", "--storage", "nosuchdb://x"], "cannot open the study storage nosuchdb://x"),
+    ],
+)
+def test_bad_tuning_input_is_one_line(tmp_path: Path, extra: list[str], message: str) -> None:
+    result = run_script("train.py", "--optimize", *extra, "-f", str(tmp_path / "t"))
+    assert result.returncode == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
