@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--shaped", choices=("off", "on", "both"), default="off", help="train on the shaped reward (default: off)"
     )
     p.add_argument("--report-only", action="store_true", help="rebuild the report and plots from existing runs")
+    p.add_argument(
+        "--ray", metavar="ADDRESS", help="run the jobs on a Ray cluster (auto, host:port or ray://host:10001)"
+    )
     return p
 
 
@@ -74,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.report_only:
         return rebuild_report(bench)
     protocol = Protocol(args.n_timesteps, args.eval_freq, args.eval_episodes, args.stop_on_solve)
-    return run_grid(make_grid(args.algos, args.envs, seeds, args.shaped), bench, protocol, args.workers)
+    return run_grid(make_grid(args.algos, args.envs, seeds, args.shaped), bench, protocol, args.workers, args.ray)
 
 
 if __name__ == "__main__":

@@ -24,14 +24,24 @@ def write_results(jobs: Sequence[Job], bench: Path, protocol: Protocol | None) -
     return rows, write_report(rows, bench, protocol)
 
 
-def run_grid(jobs: Sequence[Job], bench: Path, protocol: Protocol, workers: int) -> int:
-    """Run every job of the grid not yet finished under ``protocol``, then report on the whole grid."""
+def run_grid(jobs: Sequence[Job], bench: Path, protocol: Protocol, workers: int, ray_address: str | None = None) -> int:
+    """Run every job of the grid not yet finished under ``protocol``, then report on the whole grid.
+
+    :param ray_address: run the jobs on this Ray cluster instead of ``workers`` local processes
+    """
     from tqdm import tqdm
 
     pending = [job for job in jobs if finished_run(job, bench, protocol) is None]
-    print(f"{len(jobs)} jobs: {len(jobs) - len(pending)} already finished, {len(pending)} to run on {workers} workers")
+    where = f"the Ray cluster at {ray_address}" if ray_address else f"{workers} workers"
+    print(f"{len(jobs)} jobs: {len(jobs) - len(pending)} already finished, {len(pending)} to run on {where}")
+    runner: Any
+    if ray_address and pending:
+        from polebench.rayrunner import RayRunner
+
+        runner = RayRunner(bench, protocol, ray_address)
+    else:
+        runner = LocalRunner(bench, protocol, workers)
     bench.mkdir(parents=True, exist_ok=True)
-    runner = LocalRunner(bench, protocol, workers)
     bar = tqdm(total=len(jobs), initial=len(jobs) - len(pending), unit="job", dynamic_ncols=True)
 
     def on_done(outcome: Outcome) -> None:

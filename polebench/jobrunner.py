@@ -79,6 +79,25 @@ def run_process(
     return Finished(proc.returncode, time.perf_counter() - started, round(usage.ru_maxrss / 1024, 1))
 
 
+def judge(job: Job, bench: Path, protocol: Protocol, ended: Finished, stopping: bool) -> Outcome:
+    """How a job's ``train.py`` process ended, from what it left in the job's folder."""
+    folder = job.folder(bench)
+    run_dir = finished_run(job, bench, protocol)
+    if run_dir is not None:
+        return Outcome(job, "finished", run_dir, tree_peak_rss_mb=ended.peak_rss_mb)
+    if ended.returncode == 0 or stopping:
+        return Outcome(job, "interrupted", tree_peak_rss_mb=ended.peak_rss_mb)
+    return record_failure(job, bench, f"exit {ended.returncode}: {_last_line(folder / JOB_LOG)}")
+
+
+def record_failure(job: Job, bench: Path, error: str) -> Outcome:
+    """Keep a failed job's one-line error in its folder, for the report and for ``--report-only``."""
+    folder = job.folder(bench)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / ERROR_FILE).write_text(error + "\n")
+    return Outcome(job, "failed", error=error)
+
+
 def _last_line(path: Path) -> str:
     lines = [line.strip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
     return lines[-1] if lines else "no output"
@@ -104,15 +123,7 @@ class LocalRunner:
         (folder / ERROR_FILE).unlink(missing_ok=True)
         command = [sys.executable, str(TRAIN_SCRIPT), *job.train_args(self.protocol, folder)]
         ended = run_process(command, folder / JOB_LOG, on_start=self._started, on_end=self._ended)
-        peak = ended.peak_rss_mb
-        run_dir = finished_run(job, self.bench, self.protocol)
-        if run_dir is not None:
-            return Outcome(job, "finished", run_dir, tree_peak_rss_mb=peak)
-        if ended.returncode == 0 or self._stopping.is_set():
-            return Outcome(job, "interrupted", tree_peak_rss_mb=peak)
-        error = f"exit {ended.returncode}: {_last_line(folder / JOB_LOG)}"
-        (folder / ERROR_FILE).write_text(error + "\n")
-        return Outcome(job, "failed", error=error, tree_peak_rss_mb=peak)
+        return judge(job, self.bench, self.protocol, ended, self._stopping.is_set())
 
     def _started(self, proc: subprocess.Popen[bytes]) -> None:
         with self._lock:
