@@ -117,7 +117,7 @@ class SACD(OffPolicyAlgorithm):
         self.ent_coef = ent_coef
         self.target_entropy_ratio = target_entropy_ratio
         self.target_update_interval = target_update_interval
-        self.ent_coef_optimizer: th.optim.Adam | None = None
+        self.ent_coef_optimizer: Any = None
         if _init_setup_model:
             self._setup_model()
 
@@ -131,7 +131,11 @@ class SACD(OffPolicyAlgorithm):
             if initial <= 0:
                 raise ValueError(f"the initial ent_coef must be > 0, got {self.ent_coef}")
             self.log_ent_coef = th.log(th.ones(1, device=self.device) * initial).requires_grad_(True)
-            self.ent_coef_optimizer = th.optim.Adam([self.log_ent_coef], lr=self.lr_schedule(1))
+            # The temperature's optimizer is the networks' (SB3's SAC hard-codes Adam here).
+            optimizer_class: Any = self.policy.optimizer_class
+            self.ent_coef_optimizer = optimizer_class(
+                [self.log_ent_coef], lr=self.lr_schedule(1), **self.policy.optimizer_kwargs
+            )
         else:
             self.ent_coef_tensor = th.tensor(float(self.ent_coef), device=self.device)
 
