@@ -1,7 +1,7 @@
 """The benchmark's plots (matplotlib, PNG), one set per env; each algorithm keeps one colour everywhere.
 
-- ``curves_<env>.png``: true evaluation return against env steps and against wall time, IQM across
-  seeds with a 95% bootstrap band. A run that stopped when solved keeps its last evaluation.
+- ``curves_<env>.png``: true evaluation return against env steps and against wall time (log axes),
+  IQM across seeds with a 95% bootstrap band. A run that stopped when solved keeps its last evaluation.
 - ``final_iqm_<env>.png``: IQM of the final true return with its 95% confidence interval.
 - ``profile_<env>.png``: rliable's performance profile of the final true return.
 - ``time_to_solve_<env>.png``: every run's time-to-solve, with the median; unsolved runs marked.
@@ -55,7 +55,7 @@ def _curves(evals: Sequence[dict[str, np.ndarray]], key: str) -> tuple[np.ndarra
     if not evals:
         return None
     start = max(float(e[key][0]) for e in evals)
-    grid = np.linspace(start, max(float(e[key][-1]) for e in evals), CURVE_POINTS)
+    grid = np.geomspace(max(start, 1e-3), max(float(e[key][-1]) for e in evals), CURVE_POINTS)
     scores = np.stack([_step_values(e[key], e["results"].mean(axis=1), grid) for e in evals])
     return grid, scores
 
@@ -92,7 +92,9 @@ def plot_curves(
     for ax, xlabel in zip(axes, ("env steps", "wall time since process start (s)"), strict=True):
         if threshold is not None:
             ax.axhline(threshold, color="grey", linestyle=":", label=f"solved ({threshold:g})")
-        ax.set_xlabel(xlabel)
+        # Agents differ by orders of magnitude in steps and seconds; a log axis keeps the fast ones visible.
+        ax.set_xscale("log")
+        ax.set_xlabel(xlabel + " (log scale)")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("true evaluation return (IQM over seeds, 95% CI)")
     axes[1].legend(loc="lower right", fontsize="small")
