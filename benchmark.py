@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -69,6 +70,9 @@ def _check(args: argparse.Namespace) -> list[int]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the grid (or only rebuild its report) and print where the report is."""
     args = build_parser().parse_args(argv)
+    # Ctrl-C (and SIGTERM) stop the grid cleanly, even when started in the background with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     seeds = _check(args)
     from polebench.benchmarking import rebuild_report, run_grid
     from polebench.grid import Protocol, make_grid

@@ -89,7 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse the flags, train, and print where the run went."""
     started_at = _process_start()
     args = build_parser().parse_args(argv)
-    # A SIGTERM (a scheduler stopping the job) saves the work exactly like Ctrl-C does.
+    # Ctrl-C and a SIGTERM (a scheduler stopping the job) both save the work. SIGINT is set explicitly
+    # because a process started in the background by a shell inherits it ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     if args.optimize:
         from polebench.tuning import optimize

@@ -24,7 +24,7 @@ def test_train_writes_a_complete_run_folder(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     result = run_script(
         "train.py", "--algo", "dqn", "-n", "600", "--eval-freq", "300", "--eval-episodes", "3", "-f", str(logs),
-        "--hyperparams", "learning_starts=100", "policy_kwargs={net_arch: [32]}",
+        "--hyperparams", "learning_starts=100", "policy_kwargs={net_arch: [32]}", "n_envs=1",
         cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -154,7 +154,7 @@ def test_qlearning_on_taxi_uses_the_env_table(tmp_path: Path) -> None:
 def test_shaped_reward_keeps_true_returns_and_records_shaping(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     result = run_script("train.py", "--algo", "dqn", "--shaped-reward", "-n", "1500", "--eval-freq", "0",
-                        "--hyperparams", "learning_starts=200", "-f", str(logs))  # fmt: skip
+                        "--hyperparams", "learning_starts=200", "n_envs=1", "-f", str(logs))  # fmt: skip
     assert result.returncode == 0, result.stderr
     run = logs / "dqn" / "CartPole-v1_1"
     monitor = np.genfromtxt(run / "0.monitor.csv", delimiter=",", skip_header=2)
@@ -218,7 +218,7 @@ def test_resume_refuses_a_corrupt_model(trained_ppo: Path, tmp_path: Path) -> No
 def test_checkpoints_and_replay_buffer_are_kept_and_reloaded(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     common = ("--algo", "dqn", "--eval-freq", "0", "--save-replay-buffer", "-f", str(logs),
-              "--hyperparams", "learning_starts=100", "train_freq=50", "gradient_steps=1")  # fmt: skip
+              "--hyperparams", "learning_starts=100", "train_freq=50", "gradient_steps=1", "n_envs=1")  # fmt: skip
     assert run_script("train.py", *common, "-n", "600", "--save-freq", "200").returncode == 0
     run = logs / "dqn" / "CartPole-v1_1"
     checkpoints = sorted(p.name for p in (run / "checkpoints").iterdir())
