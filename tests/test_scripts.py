@@ -191,7 +191,10 @@ def test_a_signal_stops_training_and_keeps_the_work(tmp_path: Path, signum: int)
     while time.monotonic() < deadline and (not monitor.exists() or len(monitor.read_text().splitlines()) < 12):
         time.sleep(0.2)  # wait until it has really trained a while
     process.send_signal(signum)
-    out, err = process.communicate(timeout=120)
+    try:
+        out, err = process.communicate(timeout=120)
+    finally:
+        process.kill()  # never leave a million-step run behind if the signal was not honoured
     assert process.returncode == 0, err
     assert "interrupted at" in out
     run = logs / "dqn" / "CartPole-v1_1"
