@@ -30,7 +30,7 @@ class Outcome:
     """How one job ended in this invocation."""
 
     job: Job
-    status: str  # "finished", "skipped" (finished earlier), "failed" or "interrupted"
+    status: str  # "finished", "failed" or "interrupted"
     run_dir: Path | None = None
     error: str | None = None
     tree_peak_rss_mb: float | None = None

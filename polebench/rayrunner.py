@@ -24,7 +24,7 @@ from typing import Any
 from polebench import runs
 from polebench.errors import UserError
 from polebench.grid import JOB_LOG, Job, Protocol
-from polebench.jobrunner import Finished, Outcome, judge, record_failure, run_process
+from polebench.jobrunner import TRAIN_SCRIPT, Finished, Outcome, judge, record_failure, run_process
 
 ROOT = Path(__file__).resolve().parents[1]
 # What the nodes need of the checkout is its code; run outputs and environments stay behind.
@@ -37,8 +37,7 @@ def run_packed(job: Job, protocol: Protocol) -> tuple[int, float, bytes]:
     """Run ``job`` in a temporary folder here (a Ray worker); return its exit code, peak RSS and folder."""
     scratch = Path(tempfile.mkdtemp(prefix="polebench-job-"))
     try:
-        train = Path(__file__).resolve().parents[1] / "train.py"
-        ended = run_process([sys.executable, str(train), *job.train_args(protocol, scratch)], scratch / JOB_LOG)
+        ended = run_process([sys.executable, str(TRAIN_SCRIPT), *job.train_args(protocol, scratch)], scratch / JOB_LOG)
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
             archive.add(scratch, arcname=".")

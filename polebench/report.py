@@ -10,7 +10,7 @@ from typing import Any
 
 from agents.registry import ALGOS
 from envs.thresholds import reward_threshold
-from polebench import plots
+from polebench import plots, runs
 from polebench.grid import Protocol, protocol_dict
 from polebench.results import CellStats, aggregate
 
@@ -131,7 +131,5 @@ def write_report(rows: Sequence[dict[str, Any]], folder: Path, protocol: Protoco
         lines += _env_section(env, [c for c in cells if c.env == env], rows, folder)
     lines += _problems(rows)
     path = folder / REPORT
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("\n".join(lines))
-    tmp.replace(path)
+    runs.atomic_write_text(path, "\n".join(lines))
     return path

@@ -74,7 +74,8 @@ def find_run(log_folder: Path, algo: str, env_id: str, exp_id: int | None) -> Pa
     return log_folder / algo / f"{env_id}_{exp_id}"
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
@@ -89,12 +90,12 @@ class _PlainDumper(yaml.SafeDumper):
 
 def write_yaml(path: Path, data: dict[str, Any]) -> None:
     """Write plain YAML data (no Python tags, no anchors), atomically."""
-    _atomic_write_text(path, yaml.dump(data, Dumper=_PlainDumper, sort_keys=False))
+    atomic_write_text(path, yaml.dump(data, Dumper=_PlainDumper, sort_keys=False))
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write JSON, atomically."""
-    _atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def read_config(run_dir: Path) -> dict[str, Any]:
