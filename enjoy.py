@@ -1,7 +1,9 @@
 """Replay a trained agent: ``python enjoy.py --algo ppo --env CartPole-v1``.
 
 Actions are deterministic (no exploration) unless ``--stochastic``. ``--video out.mp4`` records
-headless, through ``render_mode="rgb_array"``; no display is needed. The last line printed is
+headless, through ``render_mode="rgb_array"``; no display is needed. ``--perturb push=2`` replays under
+a perturbation, ``--plot out.png`` draws the first episode. Each episode's return, length and behaviour
+metrics are printed, then ``quality:`` with their means, and last
 ``mean return: <mean> +/- <std> over <n> episodes``.
 """
 
@@ -33,8 +35,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-render", action="store_true", help="do not open a window")
     p.add_argument("--video", metavar="PATH", help="write an MP4 of the episodes here (headless)")
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of taking the best")
+    p.add_argument(
+        "--perturb",
+        type=_perturbation,
+        metavar="FAMILY=LEVEL",
+        help="replay under a perturbation (push, model_error, sensor_noise, actuator_fault), level 0 (none) to 5",
+    )
+    p.add_argument("--plot", metavar="PATH.png", help="draw the first episode's state and actions against time")
     p.add_argument("--device", default="cpu", help="PyTorch device (default: cpu)")
     return p
+
+
+def _perturbation(text: str) -> object:
+    from envs.perturbations import parse_perturb
+
+    return parse_perturb(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,8 @@ from polebench.errors import UserError
 if TYPE_CHECKING:
     from stable_baselines3.common.vec_env import VecEnv
 
+    from envs.perturbations import PerturbationUse
+
 CLASSIC_CONTROL = (
     "CartPole-v1",
     "CartPoleNoVel-v1",
@@ -22,6 +24,8 @@ CLASSIC_CONTROL = (
 
 # Evaluation envs are seeded this far from the training seed so they never replay training episodes.
 EVAL_SEED_OFFSET = 10_000
+# Trajectory plots compare every run and algorithm from one initial state: evaluation env 0 of seed 0.
+TRAJECTORY_SEED = EVAL_SEED_OFFSET
 
 
 def check_env_id(env_id: str) -> str:
@@ -52,23 +56,57 @@ def make_vec(
     monitor_dir: Path | None = None,
     render_mode: str | None = None,
     wrapper: Callable[[Any], Any] | None = None,
+    inner: Callable[[Any], Any] | None = None,
 ) -> VecEnv:
     """``n_envs`` copies of ``env_id`` in one in-process ``DummyVecEnv``, each inside SB3's ``Monitor``.
 
     Sub-env ``i`` is seeded ``seed + i``. With ``monitor_dir``, each writes ``<i>.monitor.csv`` there:
     the true episode return, length and time. ``wrapper`` is applied outside the ``Monitor`` (see
     :func:`envs.wrapping.wrapper_chain`), so reward shaping never reaches what the monitor reports.
+    ``inner`` wraps the simulator itself, inside the ``Monitor`` and every other wrapper (see
+    :func:`measured`): a perturbation acts on the physics and the raw observation, and the quality
+    recorder sees the action the agent chose.
     In-process envs beat subprocesses for envs as cheap as classic control, where inter-process
     messages would cost more than the physics.
     """
     from stable_baselines3.common.env_util import make_vec_env
 
     env_kwargs: dict[str, Any] = {"render_mode": render_mode} if render_mode else {}
+    target: Any = env_id
+    if inner is not None:
+        import gymnasium as gym
+
+        def target(**kwargs: Any) -> Any:
+            return inner(gym.make(env_id, **kwargs))
+
     return make_vec_env(
-        env_id,
+        target,
         n_envs=n_envs,
         seed=seed,
         monitor_dir=str(monitor_dir) if monitor_dir is not None else None,
         env_kwargs=env_kwargs,
         wrapper_class=wrapper,
     )
+
+
+def measured(perturb: PerturbationUse | None = None, keep_trajectory: bool = False) -> Callable[[Any], Any]:
+    """The ``inner`` wrapping of evaluation and replay envs: the perturbation, if any, then the recorder of
+    each episode's behaviour metrics (``info["quality"]``, and ``info["trajectory"]`` if kept).
+
+    A perturbation that cannot apply to the env raises a :class:`UserError` when the env is built.
+    """
+    from envs.families import family_of
+    from wrappers.episode_quality import RecordEpisodeQuality
+
+    def wrap(env: Any) -> Any:
+        if perturb is not None:
+            from envs.perturbations import check_applies
+
+            family = check_applies(perturb, family_of(env), env.spec.id if env.spec else type(env).__name__)
+            try:
+                env = perturb.wrap(env, family)
+            except ValueError as err:
+                raise UserError(f"{perturb.perturbation.name} cannot apply here: {err}") from None
+        return RecordEpisodeQuality(env, keep_trajectory=keep_trajectory)
+
+    return wrap

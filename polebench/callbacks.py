@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback, EvalCallback, StopTrainingOnRewardThreshold
+
+from polebench.evaluation import QualityCollector, mean_quality
 
 
 class SolveTracker(StopTrainingOnRewardThreshold):
@@ -41,34 +45,67 @@ class SolveTracker(StopTrainingOnRewardThreshold):
 
 
 class TimedEvalCallback(EvalCallback):
-    """SB3's ``EvalCallback`` that also writes, per evaluation, the seconds since the process started.
+    """SB3's ``EvalCallback`` that also records, per evaluation, the seconds since the process started and
+    each episode's behaviour metrics.
 
     ``evaluations.npz`` gains ``wall_time_s`` beside SB3's ``timesteps``, ``results`` and ``ep_lengths``,
-    so learning curves can be drawn against wall time as well as against env steps.
+    so learning curves can be drawn against wall time as well as against env steps, and one
+    ``quality_<metric>`` array (evaluations x episodes) per metric of the env's family. It is rewritten
+    through a temporary file after every evaluation, so an interrupt never leaves half of it.
 
     :param started_at: ``time.time()`` of the process start
-    :param kwargs: everything ``EvalCallback`` takes
+    :param kwargs: everything ``EvalCallback`` takes; its env should record quality
+        (:func:`envs.factory.measured`)
     """
 
     def __init__(self, *args: Any, started_at: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.npz_path: Path | None = None
+        if self.log_path is not None:
+            # SB3 writes its own npz in place, from its lists; ours, written atomically, is the one kept.
+            self.npz_path = Path(self.log_path + ".npz")
+            self.log_path = str(self.npz_path.with_name(".evaluations.sb3"))
         self.started_at = started_at
         self.evaluations_wall_s: list[float] = []
+        self.evaluations_quality: list[list[dict[str, float]]] = []
+        self._collector = QualityCollector()
+
+    def _log_success_callback(self, locals_: dict[str, Any], globals_: dict[str, Any]) -> None:
+        super()._log_success_callback(locals_, globals_)
+        self._collector(locals_, globals_)
 
     def _on_step(self) -> bool:
         done_before = len(self.evaluations_timesteps)
         keep_going = super()._on_step()
         if len(self.evaluations_timesteps) > done_before:
             self.evaluations_wall_s.append(round(time.time() - self.started_at, 3))
-            if self.log_path is not None:
-                np.savez(
-                    self.log_path,
-                    timesteps=self.evaluations_timesteps,
-                    results=self.evaluations_results,
-                    ep_lengths=self.evaluations_length,
-                    wall_time_s=self.evaluations_wall_s,
-                )
+            self.evaluations_quality.append(self._collector.take())
+            if self.npz_path is not None:
+                self._write(self.npz_path)
+                Path(str(self.log_path) + ".npz").unlink(missing_ok=True)
         return keep_going
+
+    @property
+    def last_quality(self) -> dict[str, float]:
+        """The mean metrics of the latest evaluation (empty before the first)."""
+        return mean_quality(self.evaluations_quality[-1]) if self.evaluations_quality else {}
+
+    def _write(self, path: Path) -> None:
+        names = list(dict.fromkeys(name for ev in self.evaluations_quality for ep in ev for name in ep))
+        quality = {
+            f"quality_{name}": np.array([[ep.get(name, np.nan) for ep in ev] for ev in self.evaluations_quality])
+            for name in names
+        }
+        tmp = path.with_name(f".{path.name}.tmp.npz")
+        arrays: dict[str, Any] = {
+            "timesteps": self.evaluations_timesteps,
+            "results": self.evaluations_results,
+            "ep_lengths": self.evaluations_length,
+            "wall_time_s": self.evaluations_wall_s,
+            **quality,
+        }
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
 
 
 class ShapedReturnLogger(BaseCallback):

@@ -86,6 +86,9 @@ class Job:
 def make_grid(algos: Sequence[str], envs: Sequence[str], seeds: Iterable[int], shaped: str) -> list[Job]:
     """Every job of the grid, grouped by env then algorithm; ``shaped`` is ``off``, ``on`` or ``both``.
 
+    A reference controller (LQR) learns nothing from a reward, so it runs once, unshaped, whatever
+    ``shaped`` says.
+
     Example:
         >>> for job in make_grid(["ppo"], ["CartPole-v1"], [0, 1], "both"):
         ...     print(job.name)
@@ -93,9 +96,17 @@ def make_grid(algos: Sequence[str], envs: Sequence[str], seeds: Iterable[int], s
         ppo CartPole-v1 seed 0 (shaped)
         ppo CartPole-v1 seed 1
         ppo CartPole-v1 seed 1 (shaped)
+        >>> [job.name for job in make_grid(["lqr"], ["CartPole-v1"], [0], "both")]
+        ['lqr CartPole-v1 seed 0']
     """
+    from agents.registry import get_algo
+
     variants = {"off": [False], "on": [True], "both": [False, True]}[shaped]
-    return [Job(a, e, s, v) for e, a, s, v in itertools.product(envs, algos, seeds, variants)]
+    return [
+        Job(a, e, s, v)
+        for e, a, s, v in itertools.product(envs, algos, seeds, variants)
+        if not (v and get_algo(a).reference)
+    ]
 
 
 def finished_run(job: Job, bench: Path, protocol: Protocol | None) -> Path | None:

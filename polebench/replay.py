@@ -1,4 +1,5 @@
-"""What ``enjoy.py`` does: load a run's model and play episodes, optionally recording an MP4.
+"""What ``enjoy.py`` does: load a run's model and play episodes, optionally under a perturbation, recording
+an MP4 or drawing one episode's trajectory.
 
 The loop passes the hidden state and ``episode_start`` to every ``predict``, as SB3's
 ``evaluate_policy`` does: feed-forward agents ignore them, recurrent ones need them, and nothing here
@@ -18,18 +19,28 @@ from typing import Any
 import numpy as np
 
 from agents.registry import get_algo
-from envs.factory import check_env_id, make_vec
+from envs.factory import check_env_id, make_vec, measured
+from envs.families import family_of_id
+from envs.perturbations import check_applies
 from envs.wrapping import parse_env_wrapper, wrapper_chain
-from polebench import runs
+from polebench import runs, trajectory_plot
 from polebench.errors import UserError
+from polebench.evaluation import mean_quality
 
 
 @dataclass
 class Episodes:
-    """True returns and lengths of the episodes played."""
+    """True returns and lengths of the episodes played, their behaviour metrics and, when the env keeps
+    them, their trajectories (``{"states": ..., "actions": ...}``)."""
 
     returns: list[float] = field(default_factory=list)
     lengths: list[int] = field(default_factory=list)
+    quality: list[dict[str, float]] = field(default_factory=list)
+    trajectories: list[dict[str, np.ndarray]] = field(default_factory=list)
+
+    @property
+    def mean_quality(self) -> dict[str, float]:
+        return mean_quality(self.quality)
 
 
 def _model_file(run_dir: Path, env_id: str, load_best: bool) -> Path:
@@ -51,10 +62,12 @@ def _render_mode(args: argparse.Namespace) -> str | None:
     return "human"
 
 
-def _make_env(run_dir: Path, env_id: str, seed: int, render_mode: str | None) -> Any:
-    """The env the run was evaluated on: its observation wrappers, never its reward shaping."""
+def run_env(run_dir: Path, env_id: str, n_envs: int, seed: int, render_mode: str | None, inner: Any) -> Any:
+    """The env the run was evaluated on (its observation wrappers and normalisation statistics, never
+    its reward shaping), ``n_envs`` side by side, with ``inner`` around the simulator."""
     uses = parse_env_wrapper(runs.read_config(run_dir).get("hyperparams", {}).get("env_wrapper"))
-    env = make_vec(env_id, 1, seed, render_mode=render_mode, wrapper=wrapper_chain(uses, training=False))
+    wrap = wrapper_chain(uses, training=False)
+    env = make_vec(env_id, n_envs, seed, render_mode=render_mode, wrapper=wrap, inner=inner)
     stats = run_dir / runs.VECNORMALIZE_FILE
     if stats.is_file():
         from stable_baselines3.common.vec_env import VecNormalize
@@ -65,13 +78,28 @@ def _make_env(run_dir: Path, env_id: str, seed: int, render_mode: str | None) ->
     return env
 
 
+def format_quality(quality: dict[str, float]) -> str:
+    """Metrics as ``name=value`` pairs, as enjoy prints them.
+
+    Example:
+        >>> format_quality({"rms_pole_angle_deg": 0.2912, "action_switch_rate": 0.5})
+        'rms_pole_angle_deg=0.291 action_switch_rate=0.5'
+    """
+    return " ".join(f"{name}={value:.4g}" for name, value in quality.items())
+
+
 def play(
-    model: Any, env: Any, n_episodes: int, deterministic: bool, on_frame: Callable[[np.ndarray], Any] | None = None
+    model: Any,
+    env: Any,
+    n_episodes: int,
+    deterministic: bool,
+    on_frame: Callable[[np.ndarray], Any] | None = None,
+    echo: bool = True,
 ) -> Episodes:
     """Play ``n_episodes`` episodes; the returns come from SB3's ``Monitor``, so they are the true ones.
 
     Each rendered frame goes straight to ``on_frame`` (a video writer), so memory stays flat however
-    long the recording.
+    long the recording. With ``echo`` each episode's return, length and metrics are printed as it ends.
     """
     played = Episodes()
     obs = env.reset()
@@ -84,10 +112,19 @@ def play(
         obs, _, dones, infos = env.step(action)
         episode_start = dones
         if dones[0]:
-            played.returns.append(float(infos[0]["episode"]["r"]))
-            played.lengths.append(int(infos[0]["episode"]["l"]))
-            print(f"episode {len(played.returns)}: return {played.returns[-1]:.2f}, length {played.lengths[-1]}")
+            _keep(played, infos[0])
+            if echo:
+                line = f"episode {len(played.returns)}: return {played.returns[-1]:.2f}, length {played.lengths[-1]}"
+                print(", ".join(filter(None, (line, format_quality(played.quality[-1])))))
     return played
+
+
+def _keep(played: Episodes, info: dict[str, Any]) -> None:
+    played.returns.append(float(info["episode"]["r"]))
+    played.lengths.append(int(info["episode"]["l"]))
+    played.quality.append(dict(info.get("quality", {})))
+    if "trajectory" in info:
+        played.trajectories.append(info["trajectory"])
 
 
 def video_writer(path: Path, fps: int) -> Any:
@@ -108,15 +145,23 @@ def enjoy(args: argparse.Namespace) -> Episodes:
         raise UserError(f"-n must be a positive number of episodes, got {args.n_episodes}")
     spec = get_algo(args.algo)
     env_id = check_env_id(args.env)
+    family = family_of_id(env_id)
+    if args.perturb is not None:
+        check_applies(args.perturb, family, env_id)
+    if args.plot is not None:
+        trajectory_plot.check_figure_path(Path(args.plot), "--plot")
+        if family is None:
+            raise UserError(f"--plot draws the state of a CartPole, Acrobot or MountainCar env, not of {env_id}")
     run_dir = runs.find_run(Path(args.log_folder), spec.name, env_id, args.exp_id)
     trained_on = runs.read_config(run_dir).get("env")
     if trained_on != env_id:
         raise UserError(f"{run_dir} holds a run on {trained_on}, not {env_id}; pass --env {trained_on}")
     model_file = _model_file(run_dir, env_id, args.load_best)
     model = runs.load_model(spec.load_class(), model_file, device=args.device)
-    env = _make_env(run_dir, env_id, args.seed, _render_mode(args))
+    inner = measured(args.perturb, keep_trajectory=args.plot is not None)
+    env = run_env(run_dir, env_id, 1, args.seed, _render_mode(args), inner)
     runs.check_spaces(model, env, model_file, env_id)
-    print(f"replaying {model_file}")
+    print(f"replaying {model_file}" + (f" under {args.perturb}" if args.perturb else ""))
     deterministic = not args.stochastic
     if args.video:
         with video_writer(Path(args.video), fps=env.metadata.get("render_fps", 30)) as writer:
@@ -125,4 +170,12 @@ def enjoy(args: argparse.Namespace) -> Episodes:
     else:
         played = play(model, env, args.n_episodes, deterministic)
     env.close()
+    if played.mean_quality:
+        print(f"quality: {format_quality(played.mean_quality)}")
+    if args.plot is not None and family is not None:
+        title = f"{spec.name} on {env_id}, episode 1 (return {played.returns[0]:.1f})"
+        from polebench.trajectory_plot import plot_trajectory
+
+        plot_trajectory(played.trajectories[0], family, title, Path(args.plot))
+        print(f"trajectory of episode 1 drawn to {args.plot}")
     return played

@@ -24,6 +24,7 @@ BEST_MODEL = "best_model.zip"
 VECNORMALIZE_FILE = "vecnormalize.pkl"
 REPLAY_BUFFER_FILE = "replay_buffer.pkl"
 CHECKPOINTS = "checkpoints"
+TRAJECTORY_FILE = "trajectory.npz"
 
 
 def model_path(run_dir: Path, env_id: str) -> Path:
@@ -91,6 +92,15 @@ class _PlainDumper(yaml.SafeDumper):
 def write_yaml(path: Path, data: dict[str, Any]) -> None:
     """Write plain YAML data (no Python tags, no anchors), atomically."""
     atomic_write_text(path, yaml.dump(data, Dumper=_PlainDumper, sort_keys=False))
+
+
+def write_npz(path: Path, **arrays: Any) -> None:
+    """Write NumPy arrays as one ``.npz`` file, atomically."""
+    import numpy as np
+
+    tmp = path.with_name(f".{path.stem}.tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 
 from agents.registry import AlgoSpec, get_algo
-from envs.factory import EVAL_SEED_OFFSET, check_env_id, make_vec
+from envs.factory import EVAL_SEED_OFFSET, TRAJECTORY_SEED, check_env_id, make_vec, measured
 from envs.thresholds import eval_episodes, require_threshold, reward_threshold
 from envs.wrapping import WrapperUse, check_wrappers, parse_env_wrapper, wrapper_chain
 from polebench import hyperparams as hpm
 from polebench import runs
 from polebench.errors import UserError
+from polebench.evaluation import evaluate, sync_normalization
 
 
 @dataclass
@@ -151,7 +152,7 @@ def _make_envs(plan: Plan, seed: int, run_dir: Path) -> tuple[Any, Any]:
     train_wrap = wrapper_chain(plan.wrappers, training=True)
     train_env = make_vec(plan.env_id, plan.n_envs, seed, monitor_dir=run_dir, wrapper=train_wrap)
     eval_wrap = wrapper_chain(plan.wrappers, training=False)
-    eval_env = make_vec(plan.env_id, plan.eval_episodes, seed + EVAL_SEED_OFFSET, wrapper=eval_wrap)
+    eval_env = make_vec(plan.env_id, plan.eval_episodes, seed + EVAL_SEED_OFFSET, wrapper=eval_wrap, inner=measured())
     norm = hpm.normalize_kwargs(plan.hyperparams)
     if norm is not None:
         from stable_baselines3.common.vec_env import VecNormalize
@@ -239,18 +240,33 @@ def _learn(session: Session, plan: Plan, args: argparse.Namespace) -> bool:
     return False
 
 
-def _final_evaluation(session: Session, episodes: int) -> float:
-    """The mean true return at the end of training, reusing an evaluation made at this very step."""
+def _final_evaluation(session: Session, episodes: int) -> tuple[float, dict[str, float]]:
+    """The mean true return and mean behaviour metrics at the end of training, reusing an evaluation
+    made at this very step."""
     cb = session.eval_callback
     if cb is not None and cb.evaluations_timesteps and cb.evaluations_timesteps[-1] == session.model.num_timesteps:
-        return float(cb.last_mean_reward)
-    from stable_baselines3.common.evaluation import evaluate_policy
-    from stable_baselines3.common.vec_env import sync_envs_normalization
+        return float(cb.last_mean_reward), cb.last_quality
+    sync_normalization(session.model, session.eval_env)
+    final = evaluate(session.model, session.eval_env, episodes)
+    return final.mean_return, final.mean_quality
 
+
+def _record_trajectory(session: Session, plan: Plan) -> None:
+    """Play one deterministic episode from the reference initial state (the same for every run and
+    algorithm) and keep its true states and actions in ``trajectory.npz``, for the benchmark's plot."""
+    from polebench.replay import play
+
+    wrap = wrapper_chain(plan.wrappers, training=False)
+    env = make_vec(plan.env_id, 1, TRAJECTORY_SEED, wrapper=wrap, inner=measured(keep_trajectory=True))
     if session.model.get_vec_normalize_env() is not None:
-        sync_envs_normalization(session.model.get_env(), session.eval_env)
-    returns, _ = evaluate_policy(session.model, session.eval_env, n_eval_episodes=episodes, return_episode_rewards=True)
-    return float(np.mean(returns))
+        from stable_baselines3.common.vec_env import VecNormalize
+
+        env = VecNormalize(env, training=False, norm_reward=False, **(hpm.normalize_kwargs(plan.hyperparams) or {}))
+        sync_normalization(session.model, env)
+    played = play(session.model, env, 1, deterministic=True, echo=False)
+    env.close()
+    if played.trajectories:
+        runs.write_npz(session.run_dir / runs.TRAJECTORY_FILE, **played.trajectories[0], ret=played.returns[0])
 
 
 def peak_rss_mb() -> float:
@@ -272,8 +288,14 @@ def _save(session: Session, plan: Plan, save_replay_buffer: bool) -> None:
 
 
 def _summary(
-    session: Session, plan: Plan, args: argparse.Namespace, started_at: float, final: float, interrupted: bool
+    session: Session,
+    plan: Plan,
+    args: argparse.Namespace,
+    started_at: float,
+    final: tuple[float, dict[str, float]],
+    interrupted: bool,
 ) -> dict[str, Any]:
+    final_return, quality = final
     periodic = session.eval_callback.best_mean_reward if session.eval_callback else -np.inf
     return {
         "algo": plan.spec.name,
@@ -284,8 +306,9 @@ def _summary(
         "steps_to_solve": session.solve.steps_to_solve,
         "time_to_solve_s": session.solve.time_to_solve_s,
         "wall_time_s": round(time.time() - started_at, 3),
-        "best_mean_return": round(max(float(periodic), final), 3),
-        "final_mean_return": round(final, 3),
+        "best_mean_return": round(max(float(periodic), final_return), 3),
+        "final_mean_return": round(final_return, 3),
+        "quality": quality,
         "threshold": plan.threshold,
         "peak_rss_mb": peak_rss_mb(),
         "shaped": plan.shaping is not None,
@@ -325,9 +348,11 @@ def train(
         raise
     interrupted = _learn(session, plan, args)
     final = _final_evaluation(session, plan.eval_episodes)
-    if plan.threshold is not None and final >= plan.threshold:
+    if plan.threshold is not None and final[0] >= plan.threshold:
         session.solve.mark_solved(session.model.num_timesteps)
     _save(session, plan, args.save_replay_buffer)
     summary = _summary(session, plan, args, started_at, final, interrupted)
     runs.write_json(run_dir / runs.SUMMARY_FILE, summary)
+    if not interrupted:
+        _record_trajectory(session, plan)
     return summary

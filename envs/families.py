@@ -1,0 +1,199 @@
+"""How well an agent behaves, per env family: the one table of balance-quality metrics and perturbations.
+
+The return says whether an agent survives; these say *how*. Every metric is computed from the
+simulator's true state (``env.unwrapped.state``), never from the agent's observation, so it is equally
+honest when the observation hides or distorts the state (``CartPoleNoVel-v1``, discretized or noisy
+observations). A family is found by the class of the unwrapped env, so every id built on the same
+simulator (``CartPole-v1``, ``CartPoleNoVel-v1``) shares one entry; envs without an entry report no
+metrics and accept no perturbations, and nothing else changes for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+# A metric maps one episode's true states after each step (shape (steps, state size)) and the agent's
+# actions (shape (steps,)) to one number.
+MetricFn = Callable[[np.ndarray, np.ndarray], float]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One per-episode number and the sentence that explains it (the README quotes these)."""
+
+    name: str
+    meaning: str
+    compute: MetricFn
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A state variable drawn in trajectory plots: its label, its index in the state and a unit factor."""
+
+    label: str
+    index: int
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class EnvFamily:
+    """Everything polebench knows about one simulator beyond its return.
+
+    :param name: the family's name, e.g. ``cartpole``
+    :param env_class: the class name of the unwrapped env (``env.unwrapped``)
+    :param metrics: the behaviour metrics reported for every episode, in report order
+    :param channels: the state variables drawn in trajectory plots, besides the actions
+    :param perturbations: the perturbation families (``envs/perturbations.py``) that apply to it
+    :param noise_scale: one unit of sensor noise per state variable (``sensor_noise`` multiplies it)
+    :param step_seconds: simulated seconds per step, for time axes (``None``: count steps)
+    :param action_effort: the signed effort of each action (trajectory plots average it), and its label
+    """
+
+    name: str
+    env_class: str
+    metrics: tuple[Metric, ...]
+    channels: tuple[Channel, ...]
+    perturbations: tuple[str, ...] = ()
+    noise_scale: tuple[float, ...] = ()
+    step_seconds: float | None = None
+    action_effort: tuple[float, ...] = ()
+    effort_label: str = "action"
+
+
+def switch_rate(_: np.ndarray, actions: np.ndarray) -> float:
+    """The fraction of steps whose action differs from the one before: how much the controller chatters.
+
+    Example:
+        >>> switch_rate(np.zeros((4, 1)), np.array([0, 1, 1, 0]))
+        0.6666666666666666
+    """
+    if len(actions) < 2:
+        return 0.0
+    return float(np.mean(actions[1:] != actions[:-1]))
+
+
+def _rms_deg(index: int) -> MetricFn:
+    return lambda states, _: float(np.degrees(np.sqrt(np.mean(states[:, index] ** 2))))
+
+
+def _mean_abs(index: int) -> MetricFn:
+    return lambda states, _: float(np.mean(np.abs(states[:, index])))
+
+
+def _max_abs(index: int) -> MetricFn:
+    return lambda states, _: float(np.max(np.abs(states[:, index])))
+
+
+def _max(index: int) -> MetricFn:
+    return lambda states, _: float(np.max(states[:, index]))
+
+
+def _mean_abs_of(*indices: int) -> MetricFn:
+    return lambda states, _: float(np.mean(np.abs(states[:, list(indices)])))
+
+
+def _fraction_not(action: int) -> MetricFn:
+    return lambda _, actions: float(np.mean(actions != action)) if len(actions) else 0.0
+
+
+DEGREES = float(np.degrees(1.0))  # per radian
+SWITCH_RATE = Metric("action_switch_rate", "fraction of steps whose action differs from the previous one", switch_rate)
+
+# CartPole's state: cart position (m), cart velocity (m/s), pole angle (rad), pole angular velocity (rad/s).
+CARTPOLE = EnvFamily(
+    name="cartpole",
+    env_class="CartPoleEnv",
+    metrics=(
+        Metric("rms_pole_angle_deg", "root-mean-square pole angle from upright, in degrees", _rms_deg(2)),
+        Metric("mean_abs_cart_position_m", "mean distance of the cart from the centre, in metres", _mean_abs(0)),
+        Metric(
+            "max_abs_cart_position_m", "largest distance of the cart from the centre (the limit is 2.4 m)", _max_abs(0)
+        ),
+        Metric("mean_abs_cart_velocity_mps", "mean cart speed, in metres per second: drift", _mean_abs(1)),
+        SWITCH_RATE,
+    ),
+    channels=(Channel("pole angle (deg)", 2, DEGREES), Channel("cart position (m)", 0)),
+    perturbations=("push", "model_error", "sensor_noise", "actuator_fault"),
+    # A plain encoder's error: 1 cm, 5 cm/s, 0.3 degrees, 3 degrees/s.
+    noise_scale=(0.01, 0.05, 0.005, 0.05),
+    step_seconds=0.02,
+    action_effort=(-1.0, 1.0),
+    effort_label="push (-1 left, +1 right)",
+)
+
+# Acrobot's state: the two joint angles (rad) and their angular velocities (rad/s). Action 1 applies no
+# torque, so the fraction of other actions is how often the motor works.
+ACROBOT = EnvFamily(
+    name="acrobot",
+    env_class="AcrobotEnv",
+    metrics=(
+        Metric(
+            "mean_abs_angular_velocity_radps", "mean |angular velocity| of the two joints, in rad/s", _mean_abs_of(2, 3)
+        ),
+        Metric("torque_fraction", "fraction of steps that apply a torque (motor effort)", _fraction_not(1)),
+        SWITCH_RATE,
+    ),
+    channels=(
+        Channel("joint 1 angle (deg)", 0, float(np.degrees(1.0))),
+        Channel("joint 2 angle (deg)", 1, float(np.degrees(1.0))),
+    ),
+    perturbations=("actuator_fault",),
+    step_seconds=0.2,
+    action_effort=(-1.0, 0.0, 1.0),
+    effort_label="torque (-1, 0, +1)",
+)
+
+# MountainCar's state: position (the goal is at 0.5) and velocity. Action 1 does not push.
+MOUNTAIN_CAR = EnvFamily(
+    name="mountain_car",
+    env_class="MountainCarEnv",
+    metrics=(
+        Metric("max_position", "furthest position reached (the goal is at 0.5)", _max(0)),
+        Metric("push_fraction", "fraction of steps that push the car (engine effort)", _fraction_not(1)),
+        SWITCH_RATE,
+    ),
+    channels=(Channel("position", 0), Channel("velocity", 1)),
+    perturbations=("actuator_fault",),
+    action_effort=(-1.0, 0.0, 1.0),
+    effort_label="push (-1 left, +1 right)",
+)
+
+FAMILIES: dict[str, EnvFamily] = {family.env_class: family for family in (CARTPOLE, ACROBOT, MOUNTAIN_CAR)}
+
+METRIC_NAMES: tuple[str, ...] = tuple(dict.fromkeys(m.name for f in FAMILIES.values() for m in f.metrics))
+
+
+def family_of(env: Any) -> EnvFamily | None:
+    """The family of a Gymnasium env (through any wrappers), or ``None`` when polebench knows none.
+
+    Example:
+        >>> import gymnasium as gym
+        >>> family_of(gym.make("CartPole-v1")).name
+        'cartpole'
+        >>> family_of(gym.make("Pendulum-v1")) is None
+        True
+    """
+    return FAMILIES.get(type(env.unwrapped).__name__)
+
+
+def family_of_id(env_id: str) -> EnvFamily | None:
+    """The family of the env registered as ``env_id`` (builds one to look at its simulator)."""
+    import gymnasium as gym
+
+    from envs.registration import register_envs
+
+    register_envs()
+    env = gym.make(env_id)
+    try:
+        return family_of(env)
+    finally:
+        env.close()
+
+
+def true_state(env: Any) -> np.ndarray:
+    """The simulator's state of ``env``, as a float array (``env.unwrapped.state``)."""
+    return np.array(env.unwrapped.state, dtype=np.float64)

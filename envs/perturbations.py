@@ -1,0 +1,155 @@
+"""The robustness ladders: each perturbation family, named, with its levels from none (0) to severe.
+
+``--perturb push=3`` (enjoy.py) and ``benchmark.py --robustness`` read this one table. A level is an
+index into the family's ladder; level 0 is always the unperturbed env. The ladders are chosen so that
+the LQR controller and a trained PPO differ visibly on them (see the README's robustness section).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from envs.families import EnvFamily
+from polebench.errors import UserError
+
+# A ladder step's wrapper: given the env, the level's value and the env's family, return the wrapped env.
+Builder = Callable[[Any, float, EnvFamily], Any]
+
+
+@dataclass(frozen=True)
+class Perturbation:
+    """One family of perturbations and its ladder.
+
+    :param name: the name on the command line
+    :param meaning: what one level's value does, with ``{value}`` standing for it (README and help)
+    :param values: the value of each level; ``values[0]`` leaves the env as it is
+    :param build: wraps an env at one value
+    """
+
+    name: str
+    meaning: str
+    values: tuple[float, ...]
+    build: Builder
+
+    @property
+    def levels(self) -> range:
+        return range(len(self.values))
+
+    def describe(self, level: int) -> str:
+        """What ``level`` does, in words.
+
+        Example:
+            >>> PERTURBATIONS["actuator_fault"].describe(2)
+            'actuator_fault=2: the chosen action is replaced by a random one with probability 0.2'
+        """
+        return f"{self.name}={level}: " + self.meaning.format(value=self.values[level])
+
+
+def _push(env: Any, value: float, _: EnvFamily) -> Any:
+    from wrappers.perturbations import Push
+
+    return Push(env, pole_kick=value, every=PUSH_EVERY)
+
+
+def _model_error(env: Any, value: float, _: EnvFamily) -> Any:
+    from wrappers.perturbations import ModelError
+
+    return ModelError(env, length=value, masspole=value, masscart=value)
+
+
+def _sensor_noise(env: Any, value: float, family: EnvFamily) -> Any:
+    from wrappers.perturbations import SensorNoise
+
+    shape = env.observation_space.shape
+    if shape != (len(family.noise_scale),):
+        raise ValueError(f"sensor_noise needs the full {family.name} state as the observation, got shape {shape}")
+    return SensorNoise(env, std=[value * s for s in family.noise_scale])
+
+
+def _actuator_fault(env: Any, value: float, _: EnvFamily) -> Any:
+    from wrappers.perturbations import ActuatorFault
+
+    return ActuatorFault(env, probability=value)
+
+
+PUSH_EVERY = 50  # steps between pushes: once a second of simulated time (CartPole's tau is 0.02 s)
+
+PERTURBATIONS: dict[str, Perturbation] = {
+    p.name: p
+    for p in (
+        Perturbation(
+            "push",
+            "every 50 steps (1 s) the pole's angular velocity jumps by {value} rad/s, in a random direction",
+            (0.0, 0.25, 0.5, 0.75, 1.0, 1.5),
+            _push,
+        ),
+        Perturbation(
+            "model_error",
+            "the pole's length, the pole's mass and the cart's mass are {value} times the design values",
+            (1.0, 1.5, 2.0, 2.5, 3.0, 5.0),
+            _model_error,
+        ),
+        Perturbation(
+            "sensor_noise",
+            "Gaussian noise of {value} times the family's sensor scale is added to every observation",
+            (0.0, 1.0, 2.0, 4.0, 8.0, 16.0),
+            _sensor_noise,
+        ),
+        Perturbation(
+            "actuator_fault",
+            "the chosen action is replaced by a random one with probability {value}",
+            (0.0, 0.1, 0.2, 0.3, 0.4, 0.5),
+            _actuator_fault,
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class PerturbationUse:
+    """One perturbation at one level, as ``--perturb FAMILY=LEVEL`` names it."""
+
+    perturbation: Perturbation
+    level: int
+
+    @property
+    def value(self) -> float:
+        return self.perturbation.values[self.level]
+
+    def wrap(self, env: Any, family: EnvFamily) -> Any:
+        """``env`` under this perturbation (a wrapper around the simulator, inside every other wrapper)."""
+        return self.perturbation.build(env, self.value, family)
+
+    def __str__(self) -> str:
+        return self.perturbation.describe(self.level)
+
+
+def parse_perturb(text: str) -> PerturbationUse:
+    """``FAMILY=LEVEL`` as a :class:`PerturbationUse`, or a :class:`UserError` naming what is accepted.
+
+    Example:
+        >>> parse_perturb("push=2").value
+        1.0
+    """
+    name, sep, level_text = text.partition("=")
+    choices = ", ".join(f"{p.name}=0..{len(p.values) - 1}" for p in PERTURBATIONS.values())
+    if not sep or name not in PERTURBATIONS:
+        raise UserError(f"unknown perturbation {text!r}; use FAMILY=LEVEL with one of: {choices}")
+    perturbation = PERTURBATIONS[name]
+    top = len(perturbation.values) - 1
+    if not level_text.strip().isdigit() or int(level_text) > top:
+        raise UserError(f"{name} level must be a whole number from 0 (none) to {top} (severe), got {level_text!r}")
+    return PerturbationUse(perturbation, int(level_text))
+
+
+def check_applies(use: PerturbationUse, family: EnvFamily | None, env_id: str) -> EnvFamily:
+    """``family`` if ``use`` applies to ``env_id``, else a :class:`UserError` naming the envs it applies to."""
+    name = use.perturbation.name
+    if family is None or name not in family.perturbations:
+        from envs.families import FAMILIES
+
+        fits = [f.name for f in FAMILIES.values() if name in f.perturbations]
+        raise UserError(f"{name} does not apply to {env_id}; it applies to the {' and '.join(fits)} family envs")
+    return family

@@ -1,0 +1,87 @@
+"""Evaluating a model: true returns from SB3's ``evaluate_policy`` and, beside them, how well it balanced.
+
+The behaviour metrics come from :class:`wrappers.episode_quality.RecordEpisodeQuality` inside each
+evaluation env; :class:`QualityCollector` picks them up at every episode's end through the callback
+hook of ``evaluate_policy``, in the same order as the returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+def mean_quality(episodes: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """The mean of each metric over the episodes that report it (rounded for reading).
+
+    Example:
+        >>> mean_quality([{"a": 1.0, "b": 2.0}, {"a": 2.0, "b": 4.0}])
+        {'a': 1.5, 'b': 3.0}
+    """
+    names = list(dict.fromkeys(name for episode in episodes for name in episode))
+    return {name: round(float(np.mean([e[name] for e in episodes if name in e])), 4) for name in names}
+
+
+class QualityCollector:
+    """A callback for ``evaluate_policy`` that keeps each finished episode's ``info["quality"]``.
+
+    Only episodes that ``evaluate_policy`` counts (those whose ``Monitor`` reports them) are kept, so
+    ``episodes[i]`` belongs to the ``i``-th return.
+    """
+
+    def __init__(self) -> None:
+        self.episodes: list[dict[str, float]] = []
+
+    def __call__(self, locals_: dict[str, Any], globals_: dict[str, Any]) -> None:
+        info = locals_["info"]
+        if locals_["done"] and "episode" in info and "quality" in info:
+            self.episodes.append(dict(info["quality"]))
+
+    def take(self) -> list[dict[str, float]]:
+        """The episodes collected so far, emptying the collector."""
+        episodes, self.episodes = self.episodes, []
+        return episodes
+
+
+@dataclass
+class Evaluation:
+    """The true returns and lengths of some deterministic episodes and their behaviour metrics."""
+
+    returns: list[float]
+    lengths: list[int]
+    quality: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def mean_return(self) -> float:
+        return float(np.mean(self.returns))
+
+    @property
+    def mean_quality(self) -> dict[str, float]:
+        return mean_quality(self.quality)
+
+
+def evaluate(model: Any, env: Any, episodes: int, deterministic: bool = True) -> Evaluation:
+    """Play ``episodes`` episodes of ``model`` on the vectorized ``env`` and measure them."""
+    from stable_baselines3.common.evaluation import evaluate_policy
+
+    collector = QualityCollector()
+    returns, lengths = evaluate_policy(
+        model,
+        env,
+        n_eval_episodes=episodes,
+        deterministic=deterministic,
+        return_episode_rewards=True,
+        callback=collector,
+    )
+    return Evaluation([float(r) for r in returns], [int(n) for n in lengths], collector.take())  # type: ignore[union-attr]
+
+
+def sync_normalization(model: Any, eval_env: Any) -> None:
+    """Give ``eval_env`` the model's current observation-normalisation statistics, if it has any."""
+    from stable_baselines3.common.vec_env import sync_envs_normalization
+
+    if model.get_vec_normalize_env() is not None:
+        sync_envs_normalization(model.get_env(), eval_env)

@@ -1,0 +1,113 @@
+"""Pictures of how an episode went: the family's state variables and the actions against time.
+
+``enjoy.py --plot`` draws one episode; the benchmark draws one episode per agent from the same initial
+state on shared axes (``trajectories_<env>.png``). Matplotlib is imported only when a picture is drawn.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from envs.families import EnvFamily
+from polebench.errors import UserError
+
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
+
+
+@dataclass(frozen=True)
+class Trace:
+    """One episode to draw: its label, its colour and its true states and actions."""
+
+    label: str
+    color: Any
+    states: np.ndarray
+    actions: np.ndarray
+
+
+def check_figure_path(path: Path, flag: str) -> None:
+    """Refuse, before anything runs, a figure path that cannot be written; nothing is created here."""
+    if path.suffix.lower() not in FIGURE_SUFFIXES:
+        raise UserError(f"{flag} {path}: the file must end in one of {', '.join(FIGURE_SUFFIXES)}")
+    if path.is_dir():
+        raise UserError(f"{flag} {path} is a folder; give a file name such as {path / 'trajectory.png'}")
+    existing = path.parent
+    while not existing.exists():
+        existing = existing.parent
+    try:
+        # A real file, removed at once: permission bits say nothing to root or of read-only mounts.
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".polebench-probe-"):
+            pass
+    except OSError as err:
+        raise UserError(f"{flag} {path}: cannot write in {existing} ({err.strerror})") from None
+
+
+def plot_trajectory(trajectory: dict[str, np.ndarray], family: EnvFamily, title: str, path: Path) -> None:
+    """Draw one episode (``{"states", "actions"}`` as the quality recorder keeps it) to ``path``."""
+    plot_trajectories([Trace("episode", "tab:blue", trajectory["states"], trajectory["actions"])], family, title, path)
+
+
+def plot_trajectories(traces: Sequence[Trace], family: EnvFamily, title: str, path: Path) -> None:
+    """One panel per state channel of ``family`` and one of actions, every trace on shared axes."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display is needed or wanted
+    import matplotlib.pyplot as plt
+
+    panels = len(family.channels) + 1
+    fig, axes = plt.subplots(panels, 1, figsize=(10, 2.2 * panels + 0.6), sharex=True)
+    dt = family.step_seconds or 1.0
+    for trace in traces:
+        t = np.arange(1, len(trace.actions) + 1) * dt
+        for ax, channel in zip(axes, family.channels, strict=False):
+            ax.plot(t, trace.states[:, channel.index] * channel.scale, color=trace.color, label=trace.label, lw=1.2)
+    for ax, channel in zip(axes, family.channels, strict=False):
+        ax.axhline(0.0, color="grey", lw=0.6)
+        ax.set_ylabel(channel.label)
+        ax.grid(alpha=0.3)
+    _actions_panel(axes[-1], traces, dt, family)
+    axes[-1].set_xlabel("time (s)" if family.step_seconds else "step")
+    axes[0].set_title(title)
+    if len(traces) > 1:
+        axes[0].legend(loc="upper right", fontsize="small", ncol=min(len(traces), 4))
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(tmp, dpi=110)
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise UserError(f"cannot write the figure {path}: {err.strerror}") from None
+    finally:
+        plt.close(fig)
+
+
+ACTION_WINDOW = 10  # steps in the moving average of the actions
+
+
+def _actions_panel(ax: Any, traces: Sequence[Trace], dt: float, family: EnvFamily) -> None:
+    """The signed effort of each step (e.g. -1 push left, +1 push right) as a moving average over
+    :data:`ACTION_WINDOW` steps: near 0 is chatter, a sustained value a sustained push. A single trace
+    also shows the raw actions, faintly."""
+    effort_of = np.asarray(family.action_effort, dtype=float)
+    kernel = np.ones(ACTION_WINDOW) / ACTION_WINDOW
+    for trace in traces:
+        effort = effort_of[np.asarray(trace.actions, dtype=int)]
+        t = np.arange(1, len(effort) + 1) * dt
+        if len(traces) == 1:
+            ax.step(t, effort, where="post", color=trace.color, alpha=0.25, lw=0.5, label="each step")
+        smooth = np.convolve(effort, kernel, mode="same")
+        ax.plot(t, smooth, color=trace.color, lw=1.2, label=f"mean over {ACTION_WINDOW} steps")
+    ax.axhline(0.0, color="grey", lw=0.6)
+    ax.set_ylim(-1.1, 1.1)
+    ax.set_ylabel(family.effort_label)
+    ax.grid(alpha=0.3)
+    if len(traces) == 1:
+        ax.legend(loc="upper right", fontsize="small")

@@ -1,0 +1,78 @@
+"""Record how well each episode was played, from the simulator's true state, in ``info`` at its end."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+
+from envs.families import Metric, family_of, true_state
+
+__all__ = ["RecordEpisodeQuality"]
+
+
+class RecordEpisodeQuality(gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """Put the episode's behaviour metrics in ``info["quality"]`` when it ends, as Gymnasium's
+    ``RecordEpisodeStatistics`` does with ``info["episode"]``.
+
+    Each metric reads the simulator's true state after every step (``env.unwrapped.state``) and the
+    action the agent chose, never the observation, so a hidden, discretized or noisy observation does not
+    change what is measured. The metrics come from the env's family in ``envs/families.py`` unless given.
+    With ``keep_trajectory`` the episode's states and actions are kept in ``info["trajectory"]`` too.
+
+    Example:
+        >>> import gymnasium as gym
+        >>> env = RecordEpisodeQuality(gym.make("CartPole-v1"))
+        >>> _ = env.reset(seed=0)
+        >>> done = False
+        >>> while not done:
+        ...     _, _, terminated, truncated, info = env.step(1)
+        ...     done = terminated or truncated
+        >>> sorted(info["quality"])[:2]
+        ['action_switch_rate', 'max_abs_cart_position_m']
+        >>> info["quality"]["action_switch_rate"]
+        0.0
+
+    Args:
+        env: the env to watch; its ``unwrapped.state`` must hold the simulator's state
+        metrics: what to compute (default: the metrics of the env's family; none for unknown envs)
+        keep_trajectory: also report ``{"states": (steps, state size), "actions": (steps,)}`` arrays
+
+    Raises:
+        ValueError: when metrics are asked of an env whose simulator exposes no ``state``
+    """
+
+    def __init__(self, env: gym.Env, metrics: Sequence[Metric] | None = None, keep_trajectory: bool = False) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, metrics=metrics, keep_trajectory=keep_trajectory)
+        gym.Wrapper.__init__(self, env)
+        if metrics is None:
+            family = family_of(env)
+            metrics = family.metrics if family is not None else ()
+        if metrics and not hasattr(env.unwrapped, "state"):
+            raise ValueError(f"{type(env.unwrapped).__name__} exposes no 'state' to measure the metrics from")
+        self.metrics = tuple(metrics)
+        self.keep_trajectory = keep_trajectory
+        self._states: list[np.ndarray] = []
+        self._actions: list[Any] = []
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        self._states, self._actions = [], []
+        return self.env.reset(**kwargs)
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        if self.metrics or self.keep_trajectory:
+            self._states.append(true_state(self.env))
+            self._actions.append(np.asarray(action).item() if np.ndim(action) == 0 else np.asarray(action))
+            if terminated or truncated:
+                info = {**info, **self._episode_report()}
+        return obs, reward, terminated, truncated, info
+
+    def _episode_report(self) -> dict[str, Any]:
+        states, actions = np.stack(self._states), np.asarray(self._actions)
+        report: dict[str, Any] = {"quality": {m.name: m.compute(states, actions) for m in self.metrics}}
+        if self.keep_trajectory:
+            report["trajectory"] = {"states": states, "actions": actions}
+        return report
