@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--report-only", action="store_true", help="rebuild the report and plots from existing runs")
     p.add_argument(
+        "--robustness",
+        action="store_true",
+        help="also evaluate every finished run under every perturbation level (works with --report-only)",
+    )
+    p.add_argument("--robustness-episodes", type=int, default=10, help="episodes per perturbation level (default: 10)")
+    p.add_argument(
         "--ray", metavar="ADDRESS", help="run the jobs on a Ray cluster (auto, host:port or ray://host:10001)"
     )
     return p
@@ -61,6 +67,7 @@ def _check(args: argparse.Namespace) -> list[int]:
         raise UserError(f"seeds must be distinct and >= 0, and at least one; got {seeds}")
     least = {"--workers": (args.workers, 1), "-n": (args.n_timesteps, 1), "--eval-freq": (args.eval_freq, 0)}
     least["--eval-episodes"] = (args.eval_episodes, 1)
+    least["--robustness-episodes"] = (args.robustness_episodes, 1)
     for flag, (value, minimum) in least.items():
         if value is not None and value < minimum:
             raise UserError(f"{flag} must be at least {minimum}, got {value}")
@@ -78,10 +85,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from polebench.grid import Protocol, make_grid
 
     bench = Path(args.log_folder)
+    robustness = args.robustness_episodes if args.robustness else None
     if args.report_only:
-        return rebuild_report(bench)
+        return rebuild_report(bench, args.workers, robustness)
     protocol = Protocol(args.n_timesteps, args.eval_freq, args.eval_episodes, args.stop_on_solve)
-    return run_grid(make_grid(args.algos, args.envs, seeds, args.shaped), bench, protocol, args.workers, args.ray)
+    grid = make_grid(args.algos, args.envs, seeds, args.shaped)
+    return run_grid(grid, bench, protocol, args.workers, args.ray, robustness)
 
 
 if __name__ == "__main__":

@@ -107,6 +107,7 @@ def measured(perturb: PerturbationUse | None = None, keep_trajectory: bool = Fal
                 env = perturb.wrap(env, family)
             except ValueError as err:
                 raise UserError(f"{perturb.perturbation.name} cannot apply here: {err}") from None
-        return RecordEpisodeQuality(env, keep_trajectory=keep_trajectory)
+        # Only a known family's state has a layout worth keeping (and plotting).
+        return RecordEpisodeQuality(env, keep_trajectory=keep_trajectory and family_of(env) is not None)
 
     return wrap

@@ -26,12 +26,14 @@ class Perturbation:
     :param meaning: what one level's value does, with ``{value}`` standing for it (README and help)
     :param values: the value of each level; ``values[0]`` leaves the env as it is
     :param build: wraps an env at one value
+    :param unit: what a value counts, for plot axes
     """
 
     name: str
     meaning: str
     values: tuple[float, ...]
     build: Builder
+    unit: str
 
     @property
     def levels(self) -> range:
@@ -84,24 +86,28 @@ PERTURBATIONS: dict[str, Perturbation] = {
             "every 50 steps (1 s) the pole's angular velocity jumps by {value} rad/s, in a random direction",
             (0.0, 0.25, 0.5, 0.75, 1.0, 1.5),
             _push,
+            "kick to the pole, rad/s",
         ),
         Perturbation(
             "model_error",
             "the pole's length, the pole's mass and the cart's mass are {value} times the design values",
             (1.0, 1.5, 2.0, 2.5, 3.0, 5.0),
             _model_error,
+            "factor on lengths and masses",
         ),
         Perturbation(
             "sensor_noise",
             "Gaussian noise of {value} times the family's sensor scale is added to every observation",
             (0.0, 1.0, 2.0, 4.0, 8.0, 16.0),
             _sensor_noise,
+            "noise, in sensor scales",
         ),
         Perturbation(
             "actuator_fault",
             "the chosen action is replaced by a random one with probability {value}",
             (0.0, 0.1, 0.2, 0.3, 0.4, 0.5),
             _actuator_fault,
+            "probability of a random action",
         ),
     )
 }
@@ -130,7 +136,7 @@ def parse_perturb(text: str) -> PerturbationUse:
     """``FAMILY=LEVEL`` as a :class:`PerturbationUse`, or a :class:`UserError` naming what is accepted.
 
     Example:
-        >>> parse_perturb("push=2").value
+        >>> parse_perturb("push=4").value
         1.0
     """
     name, sep, level_text = text.partition("=")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -149,8 +149,3 @@ def existing_jobs(bench: Path) -> list[Job]:
         if seed.isdigit() and variant in ("", "shaped"):
             jobs.append(Job(algo, env, int(seed), variant == "shaped"))
     return jobs
-
-
-def protocol_dict(protocol: Protocol) -> dict[str, Any]:
-    """The protocol as plain data, for the report."""
-    return asdict(protocol)

@@ -5,6 +5,8 @@
 - ``final_iqm_<env>.png``: IQM of the final true return with its 95% confidence interval.
 - ``profile_<env>.png``: rliable's performance profile of the final true return.
 - ``time_to_solve_<env>.png``: every run's time-to-solve, with the median; unsolved runs marked.
+- ``trajectories_<env>.png``: one episode per algorithm from the same initial state, on shared axes.
+- ``robustness_<env>.png``: success against perturbation level, one panel per perturbation.
 """
 
 from __future__ import annotations
@@ -22,7 +24,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from agents.registry import ALGOS
+from envs.families import EnvFamily
+from envs.perturbations import PERTURBATIONS
+from polebench import runs as run_files
 from polebench.results import BOOTSTRAP_REPS, CellStats, interval_estimates, iqm
+from polebench.robustness import LadderStats
+from polebench.trajectory_plot import Trace
+from polebench.trajectory_plot import plot_trajectories as draw_traces
 
 CURVE_POINTS = 100
 
@@ -154,6 +162,55 @@ def plot_time_to_solve(cells: Sequence[CellStats], rows: Sequence[dict[str, Any]
     ax.set_xlabel("time to solve, whole process (s); bar: median; x: not solved (at its end)")
     ax.set_xlim(left=0)
     ax.grid(axis="x", alpha=0.3)
+    _save(fig, path)
+
+
+def plot_trajectories(
+    cells: Sequence[CellStats], rows: Sequence[dict[str, Any]], family: EnvFamily, path: Path
+) -> bool:
+    """One evaluation episode per algorithm, all from the same initial state (each run's
+    ``trajectory.npz``, from its lowest seed that has one); return whether anything was drawn."""
+    traces = []
+    for cell in cells:
+        runs = sorted((r for r in rows if (r["algo"], bool(r["shaped"])) == (cell.algo, cell.shaped)), key=_seed)
+        files = [Path(r["run_dir"]) / run_files.TRAJECTORY_FILE for r in runs]
+        found = next((f for f in files if f.is_file()), None)
+        if found is None:
+            continue
+        with np.load(found) as data:
+            style = "--" if cell.shaped else "-"
+            traces.append(Trace(label_of(cell), color_of(cell.algo), data["states"], data["actions"], style))
+    if traces:
+        title = "one evaluation episode per algorithm, all from the same initial state (deterministic actions)"
+        draw_traces(traces, family, title, path)
+    return bool(traces)
+
+
+def _seed(row: dict[str, Any]) -> int:
+    return int(row["seed"])
+
+
+def plot_robustness(cells: Sequence[CellStats], stats: dict[str, list[LadderStats]], path: Path) -> None:
+    """Success against perturbation level: one panel per perturbation, one line per algorithm."""
+    names = list(dict.fromkeys(s.perturbation for per_cell in stats.values() for s in per_cell))
+    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names) + 1, 3.8), sharey=True, squeeze=False)
+    by_label = {label_of(cell): cell for cell in cells}
+    for ax, name in zip(axes[0], names, strict=True):
+        for label, per_cell in stats.items():
+            ladder = next((s for s in per_cell if s.perturbation == name), None)
+            if ladder is None:
+                continue
+            cell = by_label[label]
+            style = {"color": color_of(cell.algo), "linestyle": "--" if cell.shaped else "-"}
+            ax.plot(range(len(ladder.success)), ladder.success, marker="o", ms=3, label=label, **style)
+        values = PERTURBATIONS[name].values
+        ax.set_xticks(range(len(values)), [f"{v:g}" for v in values])
+        ax.set_title(name)
+        ax.set_xlabel(f"level: {PERTURBATIONS[name].unit}")
+        ax.set_ylim(-0.03, 1.03)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("fraction of episodes reaching the threshold")
+    axes[0][-1].legend(loc="lower left", fontsize="small")
     _save(fig, path)
 
 

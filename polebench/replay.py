@@ -83,7 +83,7 @@ def format_quality(quality: dict[str, float]) -> str:
 
     Example:
         >>> format_quality({"rms_pole_angle_deg": 0.2912, "action_switch_rate": 0.5})
-        'rms_pole_angle_deg=0.291 action_switch_rate=0.5'
+        'rms_pole_angle_deg=0.2912 action_switch_rate=0.5'
     """
     return " ".join(f"{name}={value:.4g}" for name, value in quality.items())
 
@@ -173,7 +173,8 @@ def enjoy(args: argparse.Namespace) -> Episodes:
     if played.mean_quality:
         print(f"quality: {format_quality(played.mean_quality)}")
     if args.plot is not None and family is not None:
-        title = f"{spec.name} on {env_id}, episode 1 (return {played.returns[0]:.1f})"
+        under = f" under {args.perturb.perturbation.name}={args.perturb.level}" if args.perturb else ""
+        title = f"{spec.name} on {env_id}{under}, episode 1 (return {played.returns[0]:.1f})"
         from polebench.trajectory_plot import plot_trajectory
 
         plot_trajectory(played.trajectories[0], family, title, Path(args.plot))

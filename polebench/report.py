@@ -1,5 +1,6 @@
-"""The benchmark's Markdown report: per env, a table of algorithms, the shaped-vs-unshaped comparison
-when both ran, the jobs that failed, and links to the plots."""
+"""The benchmark's Markdown report: per env, a table of algorithms, their balance quality, the
+shaped-vs-unshaped comparisons when both ran, their robustness when measured, the jobs that failed, and
+the plots."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from agents.registry import ALGOS
+from envs.families import EnvFamily, family_of_id
+from envs.perturbations import PERTURBATIONS
 from envs.thresholds import reward_threshold
 from polebench import plots, runs
-from polebench.grid import Protocol, protocol_dict
+from polebench.grid import Protocol
 from polebench.results import CellStats, aggregate
+from polebench.robustness import JobRobustness, LadderStats, ladder_stats
 
 REPORT = "report.md"
 RESULTS_CSV = "results.csv"
+ROBUSTNESS_CSV = "robustness.csv"
 
 
 def _fmt(stat: tuple[float, float, float] | None, digits: int = 0) -> str:
@@ -74,7 +79,114 @@ def _shaping_table(cells: Sequence[CellStats]) -> list[str]:
     return lines
 
 
-def _env_section(env: str, cells: Sequence[CellStats], rows: Sequence[dict[str, Any]], folder: Path) -> list[str]:
+def _reference_first(cells: Sequence[CellStats]) -> list[CellStats]:
+    return sorted(cells, key=lambda c: (not _is_reference(c.algo), cells.index(c)))
+
+
+def _balance_table(cells: Sequence[CellStats], family: EnvFamily | None) -> list[str]:
+    """Median over seeds of each behaviour metric of the final evaluation, the reference first."""
+    names = [m.name for m in family.metrics] if family is not None else []
+    if not names or not any(cell.quality for cell in cells):
+        return []
+    lines = [
+        "",
+        "### Balance quality",
+        "",
+        "Median over seeds of each metric of the final evaluation, measured on the simulator's true state "
+        "(lower is stiller, nearer the centre and calmer). Every one of these agents may score the same return.",
+        "",
+        "| algorithm | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    for cell in _reference_first(cells):
+        name = plots.label_of(cell) + (" (reference)" if _is_reference(cell.algo) else "")
+        values = [f"{cell.quality[n]:.3g}" if n in cell.quality else "-" for n in names]
+        lines.append(f"| {name} | " + " | ".join(values) + " |")
+    return lines
+
+
+def _change(plain: float | None, shaped: float | None, digits: str = ".3g") -> str:
+    if plain is None or shaped is None:
+        return "-"
+    relative = f" ({(shaped - plain) / abs(plain):+.0%})" if plain else ""
+    return f"{plain:{digits}} → {shaped:{digits}}{relative}"
+
+
+def _shaped_quality_table(cells: Sequence[CellStats], family: EnvFamily | None) -> list[str]:
+    """Does the shaped reward give a stiller pole and less drift, and what does it cost in time to solve?"""
+    pairs: dict[str, dict[bool, CellStats]] = {}
+    for cell in cells:
+        pairs.setdefault(cell.algo, {})[cell.shaped] = cell
+    both = [(p[False], p[True]) for p in pairs.values() if len(p) == 2]
+    names = [m.name for m in family.metrics] if family is not None else []
+    if not both or not names:
+        return []
+    lines = [
+        "",
+        "Shaped vs unshaped balance quality (unshaped → shaped, medians over seeds; the change in brackets):",
+        "",
+        "| algorithm | " + " | ".join(names) + " | time to solve (s) |",
+        "|---|" + "---|" * (len(names) + 1),
+    ]
+    for plain, shaped in both:
+        metrics = [_change(plain.quality.get(n), shaped.quality.get(n)) for n in names]
+        times = [c.time_to_solve_s[0] if c.time_to_solve_s else None for c in (plain, shaped)]
+        lines.append(f"| {plain.algo} | " + " | ".join(metrics) + f" | {_change(times[0], times[1], digits='.1f')} |")
+    return lines
+
+
+def _robustness_section(
+    cells: Sequence[CellStats], measured: Sequence[JobRobustness], threshold: float | None, plot: Path
+) -> list[str]:
+    """Per agent and perturbation: the highest level the median run survives, and the area under its
+    success curve; and the plot of success against level."""
+    if not measured or threshold is None:
+        return []
+    stats: dict[str, list[LadderStats]] = {}
+    for cell in _reference_first(cells):
+        runs_of_cell = [m.results for m in measured if (m.job.algo, m.job.shaped) == (cell.algo, cell.shaped)]
+        if runs_of_cell:
+            stats[plots.label_of(cell)] = ladder_stats(runs_of_cell, threshold)
+    reference = {plots.label_of(c) for c in cells if _is_reference(c.algo)}
+    if not stats:
+        return []
+    names = list(dict.fromkeys(s.perturbation for per_cell in stats.values() for s in per_cell))
+    plots.plot_robustness(cells, stats, plot)
+    episodes = "the same episodes for every agent, seeded apart from training and evaluation"
+    lines = [
+        "",
+        "### Robustness",
+        "",
+        f"Each finished run's final model under every perturbation level ({episodes}). Per perturbation: the "
+        "highest level up to which the median run still reaches the threshold, its value in brackets, then "
+        "the area under the success curve (fraction of episodes reaching the threshold, averaged over runs, "
+        "against the level scaled to 0-1; 1.00 is perfect everywhere).",
+        "",
+        "| algorithm | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    for label, per_cell in stats.items():
+        by_name = {s.perturbation: s for s in per_cell}
+        name = label + (" (reference)" if label in reference else "")
+        lines.append(f"| {name} | " + " | ".join(_ladder_cell(by_name.get(n)) for n in names) + " |")
+    ladders = "; ".join(f"{n}: {', '.join(f'{v:g}' for v in PERTURBATIONS[n].values)}" for n in names)
+    return [*lines, "", f"Ladders (level 0 first): {ladders}. See the README for what each means.", ""]
+
+
+def _ladder_cell(stats: LadderStats | None) -> str:
+    if stats is None:
+        return "-"
+    level = "none" if stats.highest_level is None else f"{stats.highest_level} ({stats.values[stats.highest_level]:g})"
+    return f"{level}, AUC {stats.auc:.2f}"
+
+
+def _env_section(
+    env: str,
+    cells: Sequence[CellStats],
+    rows: Sequence[dict[str, Any]],
+    folder: Path,
+    measured: Sequence[JobRobustness],
+) -> list[str]:
     threshold = reward_threshold(env)
     env_rows = [r for r in rows if r["env"] == env and r["status"] == "finished"]
     names = {kind: f"{kind}_{env}.png" for kind in ("curves", "final_iqm", "profile", "time_to_solve")}
@@ -82,6 +194,10 @@ def _env_section(env: str, cells: Sequence[CellStats], rows: Sequence[dict[str, 
     plots.plot_final_iqm(cells, folder / names["final_iqm"])
     plots.plot_profile(cells, folder / names["profile"])
     plots.plot_time_to_solve(cells, env_rows, folder / names["time_to_solve"])
+    family = family_of_id(env)
+    trajectories = f"trajectories_{env}.png"
+    drawn = family is not None and plots.plot_trajectories(cells, env_rows, family, folder / trajectories)
+    robustness = _robustness_section(cells, measured, threshold, folder / f"robustness_{env}.png")
     solved_at = f"solved at a mean evaluation return >= {threshold:g}" if threshold is not None else "no threshold"
     return [
         f"## {env}",
@@ -96,7 +212,11 @@ def _env_section(env: str, cells: Sequence[CellStats], rows: Sequence[dict[str, 
         f"![final return]({names['final_iqm']}) ![performance profile]({names['profile']})",
         "",
         f"![time to solve]({names['time_to_solve']})",
-        "",
+        *_balance_table(cells, family),
+        *_shaped_quality_table(cells, family),
+        *(["", f"![trajectories from one initial state]({trajectories})"] if drawn else []),
+        *robustness,
+        *([f"![robustness](robustness_{env}.png)", ""] if robustness else [""]),
     ]
 
 
@@ -111,24 +231,54 @@ def _problems(rows: Sequence[dict[str, Any]]) -> list[str]:
     return [*lines, ""]
 
 
-def write_report(rows: Sequence[dict[str, Any]], folder: Path, protocol: Protocol | None) -> Path:
+def describe_protocol(protocol: Protocol | None) -> str:
+    """The protocol as a sentence.
+
+    Example:
+        >>> describe_protocol(Protocol(n_timesteps=50_000, eval_freq=2500, eval_episodes=10, stop_on_solve=True))
+        '50,000 env steps, an evaluation every 2,500 env steps of 10 episodes, stopping at the first solved evaluation'
+
+    """
+    if protocol is None:
+        return "as found in each run (the report was rebuilt from existing runs)"
+    budget = f"{protocol.n_timesteps:,} env steps" if protocol.n_timesteps else "each algorithm's own budget"
+    episodes = (
+        f"{protocol.eval_episodes} episodes" if protocol.eval_episodes else "the env's default number of episodes"
+    )
+    evaluation = (
+        f"an evaluation every {protocol.eval_freq:,} env steps of {episodes}"
+        if protocol.eval_freq
+        else f"one evaluation at the end, of {episodes}"
+    )
+    stop = ", stopping at the first solved evaluation" if protocol.stop_on_solve else ", training for the whole budget"
+    return f"{budget}, {evaluation}{stop}"
+
+
+def write_report(
+    rows: Sequence[dict[str, Any]],
+    folder: Path,
+    protocol: Protocol | None,
+    robustness: Sequence[JobRobustness] = (),
+) -> Path:
     """Write ``report.md`` and its plots into ``folder``; return the report's path."""
     cells = aggregate(rows)
     envs = list(dict.fromkeys(c.env for c in cells))
     done = sum(r["status"] == "finished" for r in rows)
-    settings = ", ".join(f"{k}={v}" for k, v in protocol_dict(protocol).items()) if protocol else "as found"
+    settings = describe_protocol(protocol)
     lines = [
         "# polebench benchmark",
         "",
-        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. {done} of {len(rows)} jobs finished; "
-        f"protocol: {settings}. One row per job: [{RESULTS_CSV}]({RESULTS_CSV}).",
+        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. {done} of {len(rows)} jobs finished. "
+        f"Protocol: {settings}. One row per job: [{RESULTS_CSV}]({RESULTS_CSV})"
+        + (f"; robustness: [{ROBUSTNESS_CSV}]({ROBUSTNESS_CSV})." if robustness else "."),
         "",
         "Returns are true (unshaped) mean evaluation returns over deterministic episodes. IQM: interquartile"
         " mean over seeds; CI: 95% stratified bootstrap (rliable). IQR: 25th to 75th percentile.",
         "",
     ]
     for env in envs:
-        lines += _env_section(env, [c for c in cells if c.env == env], rows, folder)
+        measured = [m for m in robustness if m.job.env == env]
+        lines += _env_section(env, [c for c in cells if c.env == env], rows, folder, measured)
     lines += _problems(rows)
     path = folder / REPORT
     runs.atomic_write_text(path, "\n".join(lines))

@@ -2,7 +2,8 @@
 
 Steps- and time-to-solve are summarised by median and interquartile range over the runs that solved;
 the final true return by the interquartile mean with a 95% stratified-bootstrap confidence interval
-from rliable (Agarwal et al. 2021, "Deep RL at the Edge of the Statistical Precipice").
+from rliable (Agarwal et al. 2021, "Deep RL at the Edge of the Statistical Precipice"); each behaviour
+metric of the final evaluation by its median over seeds.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import trim_mean
 
+from envs.families import METRIC_NAMES
 from polebench import runs
 from polebench.grid import Job, Protocol, finished_run, read_summary, recorded_error
 
@@ -44,6 +46,7 @@ def job_row(job: Job, bench: Path, protocol: Protocol | None) -> dict[str, Any]:
         return {**row, "status": "failed" if error else "missing", "solved": False, "error": error}
     summary = read_summary(run_dir) or {}
     row.update({key: summary.get(key) for key in COLUMNS if key in summary and key not in row})
+    row.update(summary.get("quality") or {})
     job_file = job.folder(bench) / JOB_FILE
     if job_file.is_file():
         # The process tree's peak (the job and anything it spawned) is the one the driver measured.
@@ -52,11 +55,16 @@ def job_row(job: Job, bench: Path, protocol: Protocol | None) -> dict[str, Any]:
     return {**row, "status": "finished", "run_dir": str(run_dir)}
 
 
-def write_csv(rows: Sequence[dict[str, Any]], path: Path) -> None:
-    """One row per job, with the columns in :data:`COLUMNS`."""
+def metric_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The behaviour metrics any of ``rows`` has, in the order of ``envs/families.py``."""
+    return [name for name in METRIC_NAMES if any(name in row for row in rows)]
+
+
+def write_csv(rows: Sequence[dict[str, Any]], path: Path, columns: Sequence[str] = COLUMNS) -> None:
+    """One row per job (or per ``robustness.csv`` measurement), with ``columns`` and then the metrics."""
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
+        writer = csv.DictWriter(f, fieldnames=[*columns, *metric_columns(rows)], extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
     tmp.replace(path)
@@ -78,6 +86,7 @@ class CellStats:
     max_peak_rss_mb: float | None
     median_wall_time_s: float
     final_returns: np.ndarray = field(repr=False)
+    quality: dict[str, float] = field(default_factory=dict)  # median over seeds of each final metric
 
 
 def median_iqr(values: Iterable[float]) -> tuple[float, float, float] | None:
@@ -147,6 +156,10 @@ def cell_stats(rows: Sequence[dict[str, Any]]) -> CellStats:
         max_peak_rss_mb=max(rss) if rss else None,
         median_wall_time_s=float(np.median([float(r["wall_time_s"]) for r in rows])),
         final_returns=finals,
+        quality={
+            name: float(np.median([float(r[name]) for r in rows if r.get(name) is not None]))
+            for name in metric_columns(rows)
+        },
     )
 
 

@@ -254,8 +254,11 @@ def _final_evaluation(session: Session, episodes: int) -> tuple[float, dict[str,
 def _record_trajectory(session: Session, plan: Plan) -> None:
     """Play one deterministic episode from the reference initial state (the same for every run and
     algorithm) and keep its true states and actions in ``trajectory.npz``, for the benchmark's plot."""
+    from envs.families import family_of_id
     from polebench.replay import play
 
+    if family_of_id(plan.env_id) is None:
+        return
     wrap = wrapper_chain(plan.wrappers, training=False)
     env = make_vec(plan.env_id, 1, TRAJECTORY_SEED, wrapper=wrap, inner=measured(keep_trajectory=True))
     if session.model.get_vec_normalize_env() is not None:

@@ -29,6 +29,7 @@ class Trace:
     color: Any
     states: np.ndarray
     actions: np.ndarray
+    linestyle: str = "-"
 
 
 def check_figure_path(path: Path, flag: str) -> None:
@@ -66,7 +67,8 @@ def plot_trajectories(traces: Sequence[Trace], family: EnvFamily, title: str, pa
     for trace in traces:
         t = np.arange(1, len(trace.actions) + 1) * dt
         for ax, channel in zip(axes, family.channels, strict=False):
-            ax.plot(t, trace.states[:, channel.index] * channel.scale, color=trace.color, label=trace.label, lw=1.2)
+            values = trace.states[:, channel.index] * channel.scale
+            ax.plot(t, values, color=trace.color, label=trace.label, lw=1.2, linestyle=trace.linestyle)
     for ax, channel in zip(axes, family.channels, strict=False):
         ax.axhline(0.0, color="grey", lw=0.6)
         ax.set_ylabel(channel.label)
@@ -89,25 +91,23 @@ def plot_trajectories(traces: Sequence[Trace], family: EnvFamily, title: str, pa
         plt.close(fig)
 
 
-ACTION_WINDOW = 10  # steps in the moving average of the actions
+ACTION_WINDOW = 25  # steps in the moving average of the actions (odd, so it is centred)
 
 
 def _actions_panel(ax: Any, traces: Sequence[Trace], dt: float, family: EnvFamily) -> None:
-    """The signed effort of each step (e.g. -1 push left, +1 push right) as a moving average over
-    :data:`ACTION_WINDOW` steps: near 0 is chatter, a sustained value a sustained push. A single trace
-    also shows the raw actions, faintly."""
+    """The signed effort of the actions (e.g. -1 push left, +1 push right) as a centred moving average
+    over :data:`ACTION_WINDOW` steps: near 0 is balanced pushing both ways, a lasting offset a net push.
+    (Every step is a full push either way; how often it flips is the ``action_switch_rate`` metric.)"""
     effort_of = np.asarray(family.action_effort, dtype=float)
-    kernel = np.ones(ACTION_WINDOW) / ACTION_WINDOW
+    top = 0.2
     for trace in traces:
         effort = effort_of[np.asarray(trace.actions, dtype=int)]
         t = np.arange(1, len(effort) + 1) * dt
-        if len(traces) == 1:
-            ax.step(t, effort, where="post", color=trace.color, alpha=0.25, lw=0.5, label="each step")
-        smooth = np.convolve(effort, kernel, mode="same")
-        ax.plot(t, smooth, color=trace.color, lw=1.2, label=f"mean over {ACTION_WINDOW} steps")
+        window = max(min(ACTION_WINDOW, len(effort)), 1)  # an episode may be shorter than the window
+        smooth = np.convolve(effort, np.ones(window) / window, mode="same")
+        top = max(top, float(np.max(np.abs(smooth), initial=0.0)))
+        ax.plot(t, smooth, color=trace.color, lw=1.2, linestyle=trace.linestyle)
     ax.axhline(0.0, color="grey", lw=0.6)
-    ax.set_ylim(-1.1, 1.1)
-    ax.set_ylabel(family.effort_label)
+    ax.set_ylim(-1.15 * top, 1.15 * top)
+    ax.set_ylabel(f"{family.effort_label},\nmean over {ACTION_WINDOW} steps", fontsize="small")
     ax.grid(alpha=0.3)
-    if len(traces) == 1:
-        ax.legend(loc="upper right", fontsize="small")

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from envs.families import CARTPOLE
+from envs.perturbations import PERTURBATIONS
 from polebench import benchmarking, runs
 from polebench.grid import Job, Protocol, existing_jobs, finished_run, make_grid
 from polebench.jobrunner import Outcome
@@ -113,7 +115,8 @@ def test_tiny_grid_end_to_end_then_resumes_without_training(tmp_path: Path) -> N
     report = (bench / "report.md").read_text()
     assert "| ppo |" in report and "| qlearning |" in report and "IQM" in report
     pngs = sorted(p.name for p in bench.glob("*.png"))
-    assert pngs == [f"{kind}_CartPole-v1.png" for kind in ("curves", "final_iqm", "profile", "time_to_solve")]
+    kinds = ("curves", "final_iqm", "profile", "time_to_solve", "trajectories")
+    assert pngs == [f"{kind}_CartPole-v1.png" for kind in kinds]
     assert all((bench / name).stat().st_size > 5000 and f"({name})" in report for name in pngs)
 
     runs_before = tree_hash(bench / "runs")
@@ -126,6 +129,48 @@ def test_tiny_grid_end_to_end_then_resumes_without_training(tmp_path: Path) -> N
     rebuilt = run_script("benchmark.py", "--report-only", "-f", str(bench))
     assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
     assert sorted(j.algo for j in existing_jobs(bench)) == ["ppo", "ppo", "qlearning", "qlearning"]
+
+
+@pytest.mark.slow
+def test_balance_quality_shaping_and_robustness_in_a_tiny_grid(tmp_path: Path) -> None:
+    bench = tmp_path / "bench"
+    args = ["--algos", "ppo", "lqr", "--seeds", "2", "--workers", "2", "-n", "600", "--eval-freq", "300"]
+    args += ["--shaped", "both", "--robustness", "--robustness-episodes", "2", "-f", str(bench)]
+    result = run_script("benchmark.py", *args)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = _read_csv(bench / "results.csv")
+    # The reference controller learns nothing from a reward: it runs once per seed, unshaped.
+    jobs = sorted((r["algo"], r["seed"], r["shaped"]) for r in rows)
+    assert jobs == [("lqr", s, "False") for s in "01"] + [("ppo", s, v) for s in "01" for v in ("False", "True")]
+    for metric in CARTPOLE.metrics:
+        assert all(float(r[metric.name]) >= 0 for r in rows), metric.name
+    lqr = [float(r["mean_abs_cart_position_m"]) for r in rows if r["algo"] == "lqr"]
+    assert max(lqr) < 0.2  # the controller holds the cart near the centre
+
+    report = (bench / "report.md").read_text()
+    balance = report.split("### Balance quality")[1].split("###")[0]
+    assert balance.index("| lqr (reference) |") < balance.index("| ppo |") < balance.index("| ppo (shaped) |")
+    assert "Shaped vs unshaped balance quality" in balance and "None" not in report
+    assert "Protocol: 600 env steps, an evaluation every 300 env steps" in report
+    robustness = report.split("### Robustness")[1]
+    assert all(f"| {name} |" in robustness for name in ("lqr (reference)", "ppo", "ppo (shaped)"))
+
+    measured = _read_csv(bench / "robustness.csv")
+    assert len(measured) == 6 * sum(len(PERTURBATIONS[name].values) for name in CARTPOLE.perturbations)
+    assert {int(r["level"]) for r in measured} == set(range(6))
+    assert all(0.0 <= float(r["success_fraction"]) <= 1.0 and "rms_pole_angle_deg" in r for r in measured)
+    for kind in ("trajectories", "robustness"):
+        picture = bench / f"{kind}_CartPole-v1.png"
+        assert picture.stat().st_size > 5000 and f"({picture.name})" in report
+
+    # Scoring again, from --report-only, reuses what every run folder keeps.
+    kept = {p: p.read_bytes() for p in bench.rglob("robustness.json")}
+    assert len(kept) == 6
+    again = run_script("benchmark.py", "--report-only", "--robustness", "--robustness-episodes", "2", "-f", str(bench))
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert {p: p.read_bytes() for p in bench.rglob("robustness.json")} == kept
+    rescored = _read_csv(bench / "robustness.csv")
+    assert sorted(map(str, rescored)) == sorted(map(str, measured))
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
+from envs.families import CARTPOLE
 from tests.conftest import ROOT, read_summary, run_script, tree_hash
 
 SUMMARY_KEYS = {
@@ -45,6 +46,16 @@ def test_train_writes_a_complete_run_folder(tmp_path: Path) -> None:
     assert list(evaluations["timesteps"]) == [300, 600]
     assert 0 < evaluations["wall_time_s"][0] < evaluations["wall_time_s"][1] <= summary["wall_time_s"]
     assert evaluations["results"].shape == (2, 3)
+    # Beside every evaluation's returns, each episode's behaviour metrics; the final ones in the summary.
+    assert set(summary["quality"]) == {m.name for m in CARTPOLE.metrics}
+    for metric in CARTPOLE.metrics:
+        assert evaluations[f"quality_{metric.name}"].shape == (2, 3)
+    quality = summary["quality"]
+    assert 0 < quality["rms_pole_angle_deg"] < 15  # CartPole ends an episode past 12 degrees
+    assert 0 <= quality["mean_abs_cart_position_m"] <= quality["max_abs_cart_position_m"] <= 2.5
+    assert 0 <= quality["action_switch_rate"] <= 1 and quality["mean_abs_cart_velocity_mps"] > 0
+    trajectory = np.load(run / "trajectory.npz")
+    assert trajectory["states"].shape == (len(trajectory["actions"]), 4)
 
 
 def test_second_run_gets_the_next_number_and_resume_continues_steps(tmp_path: Path) -> None:
@@ -63,8 +74,19 @@ def test_enjoy_prints_episodes_and_the_mean_last(trained_ppo: Path) -> None:
     result = run_script("enjoy.py", "--algo", "ppo", "-f", str(trained_ppo), "-n", "3", "--no-render")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
-    assert sum(line.startswith("episode ") for line in lines) == 3
+    episodes = [line for line in lines if line.startswith("episode ")]
+    assert len(episodes) == 3 and all("rms_pole_angle_deg=" in line for line in episodes)
+    assert lines[-2].startswith("quality: ") and "mean_abs_cart_position_m=" in lines[-2]
     assert lines[-1].startswith("mean return: ") and lines[-1].endswith("over 3 episodes")
+
+
+def test_enjoy_plots_an_episode_under_a_perturbation(trained_ppo: Path, tmp_path: Path) -> None:
+    picture = tmp_path / "pictures" / "episode.png"
+    args = ("--algo", "ppo", "-f", str(trained_ppo), "-n", "1", "--no-render", "--plot", str(picture))
+    result = run_script("enjoy.py", *args, "--perturb", "actuator_fault=5")
+    assert result.returncode == 0, result.stderr
+    assert "under actuator_fault=5: the chosen action is replaced by a random one with probability 0.5" in result.stdout
+    assert picture.stat().st_size > 5000 and not list(picture.parent.glob(".*"))
 
 
 def test_enjoy_records_a_video_headless(trained_ppo: Path, tmp_path: Path) -> None:
@@ -112,12 +134,21 @@ def test_train_bad_input_changes_nothing(trained_ppo: Path, args: tuple[str, ...
         (("--algo", "dqn"), ("no dqn runs",)),
         (("--algo", "ppo", "--exp-id", "42"), ("--exp-id 42", "existing ids")),
         (("--algo", "ppo", "-n", "0"), ("-n",)),
+        (("--algo", "ppo", "--perturb", "gust=1"), ("unknown perturbation 'gust=1'", "push=0..5")),
+        (("--algo", "ppo", "--perturb", "push=9"), ("push level", "0 (none) to 5")),
+        (("--algo", "ppo", "--perturb", "push=strong"), ("push level", "whole number")),
+        (("--algo", "ppo", "--env", "Acrobot-v1", "--perturb", "push=1"), ("push does not apply to Acrobot-v1",)),
+        (("--algo", "ppo", "--plot", "/proc/no/plot.png"), ("--plot", "cannot write")),
+        (("--algo", "ppo", "--plot", "trajectory.txt"), ("--plot", ".png")),
+        (("--algo", "ppo", "--env", "Pendulum-v1", "--plot", "p.png"), ("--plot", "Pendulum-v1")),
     ],
 )
 def test_enjoy_bad_input(trained_ppo: Path, args: tuple[str, ...], needles: tuple[str, ...]) -> None:
     if "-f" not in args:
         args = (*args, "-f", str(trained_ppo))
+    before = tree_hash(trained_ppo)
     _assert_user_error(run_script("enjoy.py", *args, "--no-render"), *needles)
+    assert tree_hash(trained_ppo) == before
 
 
 def test_help_is_fast_and_lists_algorithms() -> None:

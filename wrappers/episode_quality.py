@@ -41,7 +41,7 @@ class RecordEpisodeQuality(gym.Wrapper, gym.utils.RecordConstructorArgs):
         keep_trajectory: also report ``{"states": (steps, state size), "actions": (steps,)}`` arrays
 
     Raises:
-        ValueError: when metrics are asked of an env whose simulator exposes no ``state``
+        ValueError: when metrics or a trajectory are asked of an env whose simulator exposes no ``state``
     """
 
     def __init__(self, env: gym.Env, metrics: Sequence[Metric] | None = None, keep_trajectory: bool = False) -> None:
@@ -50,8 +50,8 @@ class RecordEpisodeQuality(gym.Wrapper, gym.utils.RecordConstructorArgs):
         if metrics is None:
             family = family_of(env)
             metrics = family.metrics if family is not None else ()
-        if metrics and not hasattr(env.unwrapped, "state"):
-            raise ValueError(f"{type(env.unwrapped).__name__} exposes no 'state' to measure the metrics from")
+        if (metrics or keep_trajectory) and not hasattr(env.unwrapped, "state"):
+            raise ValueError(f"{type(env.unwrapped).__name__} exposes no 'state' to measure or keep")
         self.metrics = tuple(metrics)
         self.keep_trajectory = keep_trajectory
         self._states: list[np.ndarray] = []

@@ -74,3 +74,22 @@ def test_monitor_inside_shaping_reports_the_true_return() -> None:
 
 def test_evaluation_chain_leaves_shaping_out() -> None:
     assert wrapper_chain(parse_env_wrapper("shaped_reward"), training=False) is None
+
+
+def test_shaping_reads_the_true_state_under_any_observation_wrapper() -> None:
+    import gymnasium as gym
+
+    from envs.registration import register_envs
+
+    register_envs()
+    discretize = {"discretize": {"bins": [1, 1, 6, 12], "low": [-2.4, -3, -0.21, -3.5], "high": [2.4, 3, 0.21, 3.5]}}
+    for env_id, wrappers in (("CartPole-v1", [discretize, "shaped_reward"]), ("CartPoleNoVel-v1", ["shaped_reward"])):
+        wrap = wrapper_chain(parse_env_wrapper(wrappers), training=True)
+        assert wrap is not None
+        env = wrap(gym.make(env_id))
+        env.reset(seed=0)
+        for action in (0, 1, 1, 0, 1):
+            obs, reward, *_ = env.step(action)
+            state = env.unwrapped.state
+            assert reward == pytest.approx(1.0 - abs(state[2]) - 0.1 * abs(state[1]))
+        assert np.ndim(obs) == 0 or obs.shape == (2,)  # the agent saw a cell index or no velocities
