@@ -171,7 +171,7 @@ def plot_trajectories(
     """One evaluation episode per algorithm, all from the same initial state (each run's
     ``trajectory.npz``, from its lowest seed that has one); return whether anything was drawn."""
     traces = []
-    for cell in cells:
+    for cell in sorted(cells, key=lambda c: not ALGOS.get(c.algo, ALGOS["ppo"]).reference):
         runs = sorted((r for r in rows if (r["algo"], bool(r["shaped"])) == (cell.algo, cell.shaped)), key=_seed)
         files = [Path(r["run_dir"]) / run_files.TRAJECTORY_FILE for r in runs]
         found = next((f for f in files if f.is_file()), None)

@@ -61,8 +61,10 @@ def plot_trajectories(traces: Sequence[Trace], family: EnvFamily, title: str, pa
     matplotlib.use("Agg")  # files only: no display is needed or wanted
     import matplotlib.pyplot as plt
 
-    panels = len(family.channels) + 1
-    fig, axes = plt.subplots(panels, 1, figsize=(10, 2.2 * panels + 0.6), sharex=True)
+    heights = [3.0] * len(family.channels) + [0.6 + 0.25 * len(traces)]
+    fig, axes = plt.subplots(
+        len(heights), 1, figsize=(11, sum(heights) + 0.8), sharex=True, height_ratios=heights, layout="constrained"
+    )
     dt = family.step_seconds or 1.0
     for trace in traces:
         t = np.arange(1, len(trace.actions) + 1) * dt
@@ -75,10 +77,9 @@ def plot_trajectories(traces: Sequence[Trace], family: EnvFamily, title: str, pa
         ax.grid(alpha=0.3)
     _actions_panel(axes[-1], traces, dt, family)
     axes[-1].set_xlabel("time (s)" if family.step_seconds else "step")
-    axes[0].set_title(title)
+    fig.suptitle(title)
     if len(traces) > 1:
-        axes[0].legend(loc="upper right", fontsize="small", ncol=min(len(traces), 4))
-    fig.tight_layout()
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", fontsize="small")
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,23 +92,15 @@ def plot_trajectories(traces: Sequence[Trace], family: EnvFamily, title: str, pa
         plt.close(fig)
 
 
-ACTION_WINDOW = 25  # steps in the moving average of the actions (odd, so it is centred)
-
-
 def _actions_panel(ax: Any, traces: Sequence[Trace], dt: float, family: EnvFamily) -> None:
-    """The signed effort of the actions (e.g. -1 push left, +1 push right) as a centred moving average
-    over :data:`ACTION_WINDOW` steps: near 0 is balanced pushing both ways, a lasting offset a net push.
-    (Every step is a full push either way; how often it flips is the ``action_switch_rate`` metric.)"""
+    """One row per trace, one cell per step, coloured by the action's signed effort (blue: left or
+    negative, red: right or positive): fine stripes are chatter, long blocks sustained pushes."""
     effort_of = np.asarray(family.action_effort, dtype=float)
-    top = 0.2
-    for trace in traces:
-        effort = effort_of[np.asarray(trace.actions, dtype=int)]
-        t = np.arange(1, len(effort) + 1) * dt
-        window = max(min(ACTION_WINDOW, len(effort)), 1)  # an episode may be shorter than the window
-        smooth = np.convolve(effort, np.ones(window) / window, mode="same")
-        top = max(top, float(np.max(np.abs(smooth), initial=0.0)))
-        ax.plot(t, smooth, color=trace.color, lw=1.2, linestyle=trace.linestyle)
-    ax.axhline(0.0, color="grey", lw=0.6)
-    ax.set_ylim(-1.15 * top, 1.15 * top)
-    ax.set_ylabel(f"{family.effort_label},\nmean over {ACTION_WINDOW} steps", fontsize="small")
-    ax.grid(alpha=0.3)
+    longest = max(len(trace.actions) for trace in traces)
+    raster = np.full((len(traces), longest), np.nan)
+    for row, trace in enumerate(traces):
+        raster[row, : len(trace.actions)] = effort_of[np.asarray(trace.actions, dtype=int)]
+    extent = (0.5 * dt, (longest + 0.5) * dt, len(traces) - 0.5, -0.5)
+    ax.imshow(raster, aspect="auto", cmap="coolwarm", vmin=-1, vmax=1, interpolation="nearest", extent=extent)
+    ax.set_yticks(range(len(traces)), [trace.label for trace in traces], fontsize="small")
+    ax.set_ylabel(f"actions: {family.effort_label}", fontsize="small")

@@ -1,0 +1,171 @@
+"""One training run, typed: what ``train.py``, tuning trials, benchmark jobs and the Python API all build.
+
+The checks here are the only checks of a run's settings: the command line's ``type=`` functions
+(:mod:`polebench.cli`) call the same functions, so a bad value gets the same one-line message from the
+command line (exit 2) and from Python (a :class:`ConfigError`, which is a ``ValueError``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from polebench.errors import UserError
+
+MAX_SEED = 2**32 - 1  # NumPy's seeds are 32-bit
+DEVICE = re.compile(r"^(cpu|auto|mps|cuda(:\d+)?)$")
+
+
+class ConfigError(UserError, ValueError):
+    """A bad setting of a run: one line on the command line, a ``ValueError`` from Python."""
+
+
+def env_steps(value: Any, flag: str, allow_zero: bool = False) -> int:
+    """A number of env steps: a positive whole number (or 0 where 0 means off).
+
+    Example:
+        >>> env_steps("2500", "--eval-freq", allow_zero=True)
+        2500
+    """
+    number = whole_number(value, flag)
+    if number < 0 or (number == 0 and not allow_zero):
+        accepted = "0 (off) or a positive number of env steps" if allow_zero else "a positive number of env steps"
+        raise ConfigError(f"{flag} must be {accepted}, got {value}")
+    return number
+
+
+def at_least(value: Any, flag: str, minimum: int = 1) -> int:
+    """A whole number of at least ``minimum``."""
+    number = whole_number(value, flag)
+    if number < minimum:
+        raise ConfigError(f"{flag} must be at least {minimum}, got {value}")
+    return number
+
+
+def seed(value: Any, flag: str = "--seed") -> int:
+    """A seed: a whole number from 0 to 2**32 - 1 (NumPy's range)."""
+    number = whole_number(value, flag)
+    if not 0 <= number <= MAX_SEED:
+        raise ConfigError(f"{flag} must be a whole number from 0 to {MAX_SEED}, got {value}")
+    return number
+
+
+def whole_number(value: Any, flag: str) -> int:
+    if isinstance(value, bool):
+        raise ConfigError(f"{flag} must be a whole number, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    try:
+        return int(str(value).replace("_", ""))
+    except ValueError:
+        raise ConfigError(f"{flag} must be a whole number, got {value!r}") from None
+
+
+def device(value: Any) -> str:
+    """A PyTorch device name: ``cpu``, ``auto``, ``cuda``, ``cuda:N`` or ``mps``."""
+    text = str(value).strip().lower()
+    if not DEVICE.match(text):
+        raise ConfigError(f"--device must be cpu, auto, cuda, cuda:N or mps, got {value!r}")
+    return text
+
+
+def existing_file(value: Any, flag: str) -> Path:
+    path = Path(value)
+    if not path.is_file():
+        raise ConfigError(f"{flag} {path} is not an existing file")
+    return path
+
+
+def overrides(value: Mapping[str, Any] | Iterable[str] | None) -> dict[str, Any]:
+    """Hyperparameter overrides: a mapping, or ``key=value`` strings as ``--hyperparams`` takes them."""
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, str):
+        value = [value]
+    from polebench.hyperparams import parse_overrides
+
+    return parse_overrides(value)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one training run needs. Built by ``train.py`` from its flags, or directly::
+
+        RunConfig(algo="ppo", env="CartPole-v1", seed=0, stop_on_solve=True)
+
+    :param algo: a registered algorithm name
+    :param env: a Gymnasium env id
+    :param seed: seed of the agent, the training envs and (offset) the evaluation envs
+    :param n_timesteps: the budget in env steps (``None``: the YAML's)
+    :param log_folder: where run folders go
+    :param hyperparams: overrides layered over everything else (a mapping, or ``key=value`` strings)
+    :param conf_file: a YAML file in the format of ``hyperparams/<algo>.yml``, layered over the shipped one
+    :param trained_agent: a saved model to continue training
+    :param eval_freq: evaluate every this many env steps (0: only at the end)
+    :param eval_episodes: episodes per evaluation (``None``: the env's default)
+    :param stop_on_solve: stop at the first evaluation that solves the env
+    :param shaped_reward: learn from the shaped reward (every reported return stays true)
+    :param save_freq: keep a checkpoint every this many env steps (0: none)
+    :param save_replay_buffer: off-policy agents: save the replay buffer with the model
+    :param progress: show a progress bar
+    :param device: PyTorch device
+    :param num_threads: PyTorch CPU threads
+    :param verbose: 0 quiet, 1 evaluations, 2 SB3's log tables too
+    :param command: the command line (or call) that asked for the run, kept in ``command.txt``
+    """
+
+    algo: str
+    env: str = "CartPole-v1"
+    seed: int = 0
+    n_timesteps: int | None = None
+    log_folder: Path = Path("logs")
+    hyperparams: Mapping[str, Any] = field(default_factory=dict)
+    conf_file: Path | None = None
+    trained_agent: Path | None = None
+    eval_freq: int = 2500
+    eval_episodes: int | None = None
+    stop_on_solve: bool = False
+    shaped_reward: bool = False
+    save_freq: int = 0
+    save_replay_buffer: bool = False
+    progress: bool = False
+    device: str = "cpu"
+    num_threads: int = 1
+    verbose: int = 1
+    command: str | None = None
+
+    def __post_init__(self) -> None:
+        checked: dict[str, Any] = {
+            "seed": seed(self.seed),
+            "n_timesteps": None if self.n_timesteps is None else env_steps(self.n_timesteps, "-n/--n-timesteps"),
+            "log_folder": Path(self.log_folder),
+            "hyperparams": overrides(self.hyperparams),
+            "conf_file": None if self.conf_file is None else Path(self.conf_file),
+            "trained_agent": None if self.trained_agent is None else Path(self.trained_agent),
+            "eval_freq": env_steps(self.eval_freq, "--eval-freq", allow_zero=True),
+            "eval_episodes": None if self.eval_episodes is None else at_least(self.eval_episodes, "--eval-episodes"),
+            "save_freq": env_steps(self.save_freq, "--save-freq", allow_zero=True),
+            "device": device(self.device),
+            "num_threads": at_least(self.num_threads, "--num-threads"),
+            "verbose": at_least(self.verbose, "-v/--verbose", minimum=0),
+        }
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
+        if not isinstance(self.algo, str) or not isinstance(self.env, str):
+            raise ConfigError(f"algo and env are names, got {self.algo!r} and {self.env!r}")
+
+    def but(self, **changes: Any) -> RunConfig:
+        """A copy with ``changes`` (checked like the original)."""
+        return replace(self, **changes)
+
+    @classmethod
+    def keywords(cls) -> list[str]:
+        """The keyword names, as the Python API takes them."""
+        return [f.name for f in fields(cls)]

@@ -1,0 +1,74 @@
+"""``summary.json``, typed: the one place that writes and reads a run's summary."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+SUMMARY_FILE = "summary.json"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """How one training run went. Every return is the true one.
+
+    :param timesteps: env steps trained
+    :param solved: whether an evaluation reached the env's threshold
+    :param steps_to_solve: env steps at the first solved evaluation (``None``: never solved)
+    :param time_to_solve_s: seconds from the process start to that evaluation
+    :param wall_time_s: seconds from the process start to the end of training and the final evaluation
+    :param best_mean_return: the best mean evaluation return
+    :param final_mean_return: the mean return of the final evaluation
+    :param quality: the final evaluation's mean behaviour metrics (``envs/families.py``)
+    :param threshold: the env's 'solved' threshold (``None``: it has none)
+    :param peak_rss_mb: the process's peak resident memory
+    :param shaped: whether it learned from the shaped reward; ``shaping`` holds its coefficients
+    :param interrupted: whether Ctrl-C or SIGTERM stopped it early
+    :param run_dir: its run folder
+    :param device: the PyTorch device it ran on
+    :param config_hash: the digest of its fully resolved configuration (benchmark resume compares it)
+    """
+
+    algo: str
+    env: str
+    seed: int
+    timesteps: int
+    solved: bool
+    steps_to_solve: int | None
+    time_to_solve_s: float | None
+    wall_time_s: float
+    best_mean_return: float
+    final_mean_return: float
+    threshold: float | None
+    peak_rss_mb: float
+    shaped: bool
+    interrupted: bool
+    run_dir: str
+    quality: dict[str, float] = field(default_factory=dict)
+    shaping: dict[str, Any] | None = None
+    device: str = "cpu"
+    config_hash: str | None = None
+
+    def write(self, run_dir: Path) -> None:
+        """Write ``summary.json`` into ``run_dir``, atomically."""
+        from polebench import runs
+
+        runs.write_json(run_dir / SUMMARY_FILE, asdict(self))
+
+    @classmethod
+    def read(cls, run_dir: Path) -> RunSummary | None:
+        """The summary of ``run_dir``, or ``None`` when it has none that polebench can read (still
+        running, killed, damaged, or written by another program)."""
+        try:
+            data = json.loads((run_dir / SUMMARY_FILE).read_text())
+            known = {f.name for f in fields(cls)}
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except (OSError, ValueError, TypeError, AttributeError):
+            return None
+
+    def as_row(self) -> dict[str, Any]:
+        """The summary as a flat mapping: its fields, with each quality metric as its own column."""
+        row = {k: v for k, v in asdict(self).items() if k not in ("quality", "shaping")}
+        return {**row, **self.quality}
