@@ -1,40 +1,44 @@
-"""Compare agents head to head: ``python benchmark.py --algos ppo dqn --envs CartPole-v1 --seeds 5``.
+"""Compare agents head to head: ``python benchmark.py --algos ppo dqn --envs CartPole-v1 --seeds 5``,
+or variants of them from a file: ``python benchmark.py --grid benchmarks/cartpole-dqn.yml``.
 
-Every job (algorithm x env x seed, with and/or without the shaped reward) is one real ``train.py`` run
-in its own process and folder, under the same evaluation protocol. Jobs run in parallel; a rerun of the
-same command skips the jobs that finished. The results land in ``<log-folder>/results.csv`` (one row
-per job) and ``<log-folder>/report.md`` with its plots.
+Every job (agent x env x seed) is one real ``train.py`` run in its own process and folder, under the
+same evaluation protocol. Jobs run in parallel; a rerun reuses every job that finished with exactly the
+configuration it would run now and reruns the others. The results land in ``<log-folder>/results.csv``
+(one row per job) and ``<log-folder>/report.md`` with its plots.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from agents.registry import ALGOS
+from polebench import cli
 from polebench.errors import UserError, run_cli
+
+if TYPE_CHECKING:
+    from polebench.gridfile import GridSpec
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line; the protocol flags are ``train.py``'s, passed through to every job."""
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--algos", nargs="+", metavar="ALGO", help=f"algorithms to compare, from: {', '.join(ALGOS)}")
-    p.add_argument("--envs", nargs="+", default=["CartPole-v1"], metavar="ENV", help="env ids (default: CartPole-v1)")
+    p = cli.Parser(description=__doc__)
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--algos", nargs="+", metavar="ALGO", help=f"algorithms to compare, from: {', '.join(ALGOS)}")
+    what.add_argument("--grid", metavar="FILE.yml", help="a grid file: envs, seeds, protocol and named agents")
+    p.add_argument("--envs", nargs="+", metavar="ENV", help="env ids (default: CartPole-v1)")
     seeds = p.add_mutually_exclusive_group()
-    seeds.add_argument("--seeds", type=int, default=3, metavar="K", help="run seeds 0..K-1 (default: 3)")
-    seeds.add_argument("--seed-list", type=int, nargs="+", metavar="SEED", help="run exactly these seeds")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="jobs at a time (default: CPU cores)")
-    p.add_argument("-f", "--log-folder", default="benchmarks", help="results folder (default: %(default)s)")
-    p.add_argument("-n", "--n-timesteps", type=int, help="budget of every job (default: each algorithm's YAML)")
-    p.add_argument("--eval-freq", type=int, default=2500, help="evaluate every this many env steps (default 2500)")
-    p.add_argument("--eval-episodes", type=int, help="episodes per evaluation (default: the env's, 10 for most)")
-    p.add_argument("--stop-on-solve", action="store_true", help="stop each job when solved: measures time-to-solve")
+    seeds.add_argument("--seeds", type=cli.at_least("--seeds"), metavar="K", help="run seeds 0..K-1 (default: 3)")
+    seeds.add_argument("--seed-list", type=cli.seed("--seed-list"), nargs="+", metavar="SEED", help="these seeds")
+    p.add_argument("--workers", type=cli.at_least("--workers"), default=os.cpu_count() or 1, help="jobs at a time")
+    p.add_argument("-f", "--log-folder", default="bench", help="results folder (default: %(default)s)")
+    cli.add_protocol_flags(p, "budget of every job (default: each algorithm's YAML)")
     p.add_argument(
         "--shaped", choices=("off", "on", "both"), default="off", help="train on the shaped reward (default: off)"
     )
@@ -44,53 +48,57 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also evaluate every finished run under every perturbation level (works with --report-only)",
     )
-    p.add_argument("--robustness-episodes", type=int, default=10, help="episodes per perturbation level (default: 10)")
+    p.add_argument(
+        "--robustness-episodes",
+        type=cli.at_least("--robustness-episodes"),
+        default=10,
+        help="episodes per perturbation level (default: 10)",
+    )
     p.add_argument(
         "--ray", metavar="ADDRESS", help="run the jobs on a Ray cluster (auto, host:port or ray://host:10001)"
     )
     return p
 
 
-def _check(args: argparse.Namespace) -> list[int]:
-    """Validate every flag before anything is written; return the seeds."""
-    from agents.registry import get_algo
-    from envs.factory import check_env_id
+GRID_FILE_SETS = {"envs": "--envs", "seeds": "--seeds", "seed_list": "--seed-list", "n_timesteps": "-n"}
 
-    if not args.report_only and not args.algos:
-        raise UserError("--algos is required (one or more of: " + ", ".join(ALGOS) + ") unless --report-only")
-    for algo in args.algos or []:
-        get_algo(algo)
-    for env in args.envs:
-        check_env_id(env)
-    seeds = args.seed_list if args.seed_list is not None else list(range(args.seeds))
-    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
-        raise UserError(f"seeds must be distinct and >= 0, and at least one; got {seeds}")
-    least = {"--workers": (args.workers, 1), "-n": (args.n_timesteps, 1), "--eval-freq": (args.eval_freq, 0)}
-    least["--eval-episodes"] = (args.eval_episodes, 1)
-    least["--robustness-episodes"] = (args.robustness_episodes, 1)
-    for flag, (value, minimum) in least.items():
-        if value is not None and value < minimum:
-            raise UserError(f"{flag} must be at least {minimum}, got {value}")
-    return seeds
+
+def grid_spec(args: argparse.Namespace) -> GridSpec:
+    """The grid the flags ask for: a grid file, or ``--algos`` with their shipped settings."""
+    from polebench.grid import Protocol, shipped_agents
+    from polebench.gridfile import GridSpec, grid_from_mapping, load_grid
+
+    if args.grid:
+        given = [flag for name, flag in GRID_FILE_SETS.items() if getattr(args, name) is not None]
+        given += ["--stop-on-solve"] if args.stop_on_solve else []
+        given += ["--shaped"] if args.shaped != "off" else []
+        if given:
+            raise UserError(f"{', '.join(given)}: the grid file {args.grid} sets these; edit it instead")
+        return load_grid(Path(args.grid))
+    if not args.algos:
+        raise UserError("give --algos (one or more of: " + ", ".join(ALGOS) + ") or --grid FILE, or --report-only")
+    seeds = args.seed_list if args.seed_list is not None else args.seeds or 3
+    agents = {a.name: {"algo": a.algo, "shaped": a.shaped} for a in shipped_agents(args.algos, args.shaped)}
+    protocol = Protocol(args.n_timesteps, args.eval_freq, args.eval_episodes, args.stop_on_solve)
+    spec = grid_from_mapping({"envs": args.envs or ["CartPole-v1"], "seeds": seeds, "agents": agents})
+    return GridSpec(spec.envs, spec.seeds, protocol, spec.agents)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the grid (or only rebuild its report) and print where the report is."""
-    args = build_parser().parse_args(argv)
+    from polebench import interrupts
+
     # Ctrl-C (and SIGTERM) stop the grid cleanly, even when started in the background with SIGINT ignored.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    seeds = _check(args)
+    interrupts.install()
+    args = build_parser().parse_args(argv)
     from polebench.benchmarking import rebuild_report, run_grid
-    from polebench.grid import Protocol, make_grid
 
     bench = Path(args.log_folder)
     robustness = args.robustness_episodes if args.robustness else None
     if args.report_only:
         return rebuild_report(bench, args.workers, robustness)
-    protocol = Protocol(args.n_timesteps, args.eval_freq, args.eval_episodes, args.stop_on_solve)
-    grid = make_grid(args.algos, args.envs, seeds, args.shaped)
-    return run_grid(grid, bench, protocol, args.workers, args.ray, robustness)
+    spec = grid_spec(args)
+    return run_grid(spec.jobs(), bench, spec.protocol, args.workers, args.ray, robustness)
 
 
 if __name__ == "__main__":

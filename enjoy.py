@@ -19,45 +19,55 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from agents.registry import ALGOS
+from polebench import cli
 from polebench.errors import run_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line, with rl-baselines3-zoo's flag names."""
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.Parser(description=__doc__)
     p.add_argument("--algo", required=True, metavar="ALGO", help=f"one of: {', '.join(ALGOS)}")
     p.add_argument("--env", default="CartPole-v1", help="Gymnasium env id (default: %(default)s)")
     p.add_argument("-f", "--log-folder", default="logs", help="where the runs are (default: %(default)s)")
-    p.add_argument("--exp-id", type=int, help="run number N of <env>_<N> (default: the latest)")
+    p.add_argument("--exp-id", type=cli.at_least("--exp-id", 0), help="run number N of <env>_<N> (default: latest)")
     p.add_argument("--load-best", action="store_true", help="load best_model.zip instead of the final model")
-    p.add_argument("-n", "--n-episodes", type=int, default=5, help="episodes to play (default: 5)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the replay env (default: 0)")
+    p.add_argument("-n", "--n-episodes", type=cli.at_least("-n/--n-episodes"), default=5, help="episodes (5)")
+    p.add_argument("--seed", type=cli.seed(), default=0, help="seed of the replay env (default: 0)")
     p.add_argument("--no-render", action="store_true", help="do not open a window")
     p.add_argument("--video", metavar="PATH", help="write an MP4 of the episodes here (headless)")
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of taking the best")
     p.add_argument(
         "--perturb",
-        type=_perturbation,
+        type=cli.PERTURBATION,
         metavar="FAMILY=LEVEL",
         help="replay under a perturbation (push, model_error, sensor_noise, actuator_fault), level 0 (none) to 5",
     )
     p.add_argument("--plot", metavar="PATH.png", help="draw the first episode's state and actions against time")
-    p.add_argument("--device", default="cpu", help="PyTorch device (default: cpu)")
+    p.add_argument("--device", type=cli.DEVICE, default="cpu", help="PyTorch device (default: cpu)")
     return p
-
-
-def _perturbation(text: str) -> object:
-    from envs.perturbations import parse_perturb
-
-    return parse_perturb(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Replay the episodes and print the mean true return last."""
     args = build_parser().parse_args(argv)
-    from polebench.replay import enjoy
+    from polebench.replay import ReplayConfig, enjoy
 
-    played = enjoy(args)
+    config = ReplayConfig(
+        algo=args.algo,
+        env=args.env,
+        log_folder=Path(args.log_folder),
+        exp_id=args.exp_id,
+        load_best=args.load_best,
+        n_episodes=args.n_episodes,
+        seed=args.seed,
+        no_render=args.no_render,
+        video=None if args.video is None else Path(args.video),
+        stochastic=args.stochastic,
+        device=args.device,
+        perturb=args.perturb,
+        plot=None if args.plot is None else Path(args.plot),
+    )
+    played = enjoy(config)
     std = statistics.pstdev(played.returns)
     print(f"mean return: {statistics.fmean(played.returns):.2f} +/- {std:.2f} over {len(played.returns)} episodes")
     return 0

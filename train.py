@@ -1,13 +1,13 @@
 """Train any registered agent: ``python train.py --algo ppo --env CartPole-v1``.
 
 Flags follow rl-baselines3-zoo. Each run gets its own folder ``<log-folder>/<algo>/<env>_<N>/`` with
-the model, ``config.yml``, monitor files, evaluations, TensorBoard events and ``summary.json``.
+the model, ``config.yml``, ``command.txt``, monitor files, evaluations, TensorBoard events and
+``summary.json``. Ctrl-C or SIGTERM stops training, saves it, and exits with 130 or 143.
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -17,36 +17,32 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from agents.registry import ALGOS
+from polebench import cli
+from polebench.config import RunConfig, overrides
 from polebench.errors import run_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line, with rl-baselines3-zoo's flag names."""
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    """The command line, with rl-baselines3-zoo's flag names; each flag is checked as it is parsed."""
+    p = cli.Parser(description=__doc__)
     p.add_argument("--algo", required=True, metavar="ALGO", help=f"one of: {', '.join(ALGOS)}")
     p.add_argument("--env", default="CartPole-v1", help="Gymnasium env id (default: %(default)s)")
-    p.add_argument("-n", "--n-timesteps", type=int, help="training budget in env steps (overrides the YAML)")
-    p.add_argument("--seed", type=int, default=0, help="seed of training, envs and evaluation (default: 0)")
+    p.add_argument("--seed", type=cli.seed(), default=0, help="seed of training, envs and evaluation (default: 0)")
     p.add_argument("-f", "--log-folder", default="logs", help="where run folders go (default: %(default)s)")
     p.add_argument("--hyperparams", nargs="+", metavar="KEY=VALUE", help="override hyperparameters (YAML values)")
     p.add_argument("--conf-file", metavar="FILE", help="YAML file in the format of hyperparams/<algo>.yml")
     p.add_argument("-i", "--trained-agent", metavar="ZIP", help="continue training this model (steps continue)")
-    p.add_argument(
-        "--eval-freq", type=int, default=2500, help="evaluate every this many env steps, all envs counted; 0: off"
-    )
-    p.add_argument(
-        "--eval-episodes",
-        type=int,
-        help="episodes per evaluation (default: 10, or the env's entry in envs/thresholds.py)",
-    )
-    p.add_argument("--stop-on-solve", action="store_true", help="stop at the first evaluation that solves the env")
+    cli.add_protocol_flags(p, "training budget in env steps (overrides the YAML)")
     p.add_argument(
         "--shaped-reward",
         action="store_true",
         help="learn from a reward penalising pole angle and cart velocity; every reported return stays the true one",
     )
     p.add_argument(
-        "--save-freq", type=int, default=0, help="keep a checkpoint every this many env steps (default 0: none)"
+        "--save-freq",
+        type=cli.steps("--save-freq", allow_zero=True),
+        default=0,
+        help="keep a checkpoint every this many env steps (default 0: none)",
     )
     p.add_argument(
         "--save-replay-buffer",
@@ -54,11 +50,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="off-policy agents: save the replay buffer with the model (and checkpoints); -i reloads it",
     )
     p.add_argument("--progress", action="store_true", help="show a progress bar")
-    p.add_argument("--device", default="cpu", help="PyTorch device (default: cpu)")
+    p.add_argument("--device", type=cli.DEVICE, default="cpu", help="PyTorch device: cpu (default), auto, cuda[:N]")
     p.add_argument(
-        "--num-threads", type=int, default=1, help="PyTorch CPU threads; small networks run fastest on 1 (default)"
+        "--num-threads",
+        type=cli.at_least("--num-threads"),
+        default=1,
+        help="PyTorch CPU threads; small networks run fastest on 1 (default)",
     )
-    p.add_argument("-v", "--verbose", type=int, default=1, help="0: quiet, 1: evaluations, 2: SB3's log tables")
+    p.add_argument(
+        "-v", "--verbose", type=cli.at_least("-v/--verbose", 0), default=1, help="0: quiet, 1: evaluations, 2: SB3's"
+    )
     _add_tuning_flags(p)
     return p
 
@@ -69,15 +70,26 @@ def _add_tuning_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--optimize", "--optimize-hyperparameters", action="store_true", help="tune instead of training once"
     )
-    g.add_argument("--n-trials", type=int, default=10, help="trials this process runs (default: 10)")
-    g.add_argument("--n-jobs", type=int, default=1, help="trials at a time in this process (default: 1)")
+    g.add_argument("--n-trials", type=cli.at_least("--n-trials"), default=10, help="trials this process runs (10)")
+    g.add_argument("--n-jobs", type=cli.at_least("--n-jobs"), default=1, help="trials at a time in this process (1)")
     g.add_argument("--sampler", choices=("tpe", "random"), default="tpe", help="Optuna sampler (default: tpe)")
     g.add_argument("--pruner", choices=("median", "none"), default="median", help="Optuna pruner (default: median)")
     g.add_argument(
-        "--n-startup-trials", type=int, default=5, help="trials before the sampler and pruner act (default 5)"
+        "--n-startup-trials",
+        type=cli.at_least("--n-startup-trials", 0),
+        default=5,
+        help="trials before the sampler and pruner act (default 5)",
     )
     g.add_argument(
-        "--n-evaluations", type=int, default=4, help="evaluations per trial reported to the pruner (default 4)"
+        "--n-evaluations",
+        type=cli.at_least("--n-evaluations"),
+        default=4,
+        help="evaluations per trial reported to the pruner (default 4)",
+    )
+    g.add_argument(
+        "--sampler-seed",
+        type=cli.seed("--sampler-seed"),
+        help="seed of this worker's sampler (default: drawn from the OS, so workers never repeat each other)",
     )
     g.add_argument(
         "--storage", metavar="URL", help="study storage, any SQLAlchemy URL (default: sqlite in the log folder)"
@@ -85,26 +97,56 @@ def _add_tuning_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--study-name", help="study to create or join (default: <algo>-<env>)")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the flags, train, and print where the run went."""
-    started_at = _process_start()
-    args = build_parser().parse_args(argv)
-    # Ctrl-C and a SIGTERM (a scheduler stopping the job) both save the work. SIGINT is set explicitly
-    # because a process started in the background by a shell inherits it ignored.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    if args.optimize:
-        from polebench.tuning import optimize
+def run_config(args: argparse.Namespace, argv: Sequence[str] | None) -> RunConfig:
+    """The typed configuration of the run the flags ask for."""
+    return RunConfig(
+        algo=args.algo,
+        env=args.env,
+        seed=args.seed,
+        n_timesteps=args.n_timesteps,
+        log_folder=Path(args.log_folder),
+        hyperparams=overrides(args.hyperparams),
+        conf_file=args.conf_file,
+        trained_agent=args.trained_agent,
+        eval_freq=args.eval_freq,
+        eval_episodes=args.eval_episodes,
+        stop_on_solve=args.stop_on_solve,
+        shaped_reward=args.shaped_reward,
+        save_freq=args.save_freq,
+        save_replay_buffer=args.save_replay_buffer,
+        progress=args.progress,
+        device=args.device,
+        num_threads=args.num_threads,
+        verbose=args.verbose,
+        command=cli.command_line(argv),
+    )
 
-        return optimize(args)
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the flags, train, and print where the run went (the last line says if it was interrupted)."""
+    started_at = _process_start()
+    from polebench import interrupts
+
+    interrupts.install()
+    args = build_parser().parse_args(argv)
+    config = run_config(args, argv)
+    if args.optimize:
+        from polebench.tuning import TuneConfig, optimize
+
+        return optimize(config, TuneConfig.from_args(args))
     from polebench.training import train
 
-    summary = train(args, started_at)
-    state = f"solved at {summary['steps_to_solve']} steps" if summary["solved"] else "not solved"
-    print(
-        f"{args.algo} on {args.env}: {state}, {summary['timesteps']} steps in {summary['wall_time_s']:.1f}s, "
-        f"final mean return {summary['final_mean_return']:.2f}; run folder {summary['run_dir']}"
+    summary = train(config, started_at)
+    state = f"solved at {summary.steps_to_solve} steps" if summary.solved else "not solved"
+    final = "no finished evaluation" if summary.final_mean_return is None else f"{summary.final_mean_return:.2f}"
+    line = (
+        f"{summary.algo} on {summary.env}: {state}, {summary.timesteps} steps in {summary.wall_time_s:.1f}s, "
+        f"final mean return {final}; run folder {summary.run_dir}"
     )
+    if summary.interrupted:
+        print(f"{line}\ninterrupted by {interrupts.signal_name() or 'a signal'}: saved; continue with -i")
+        return interrupts.exit_code() or 130
+    print(line)
     return 0
 
 

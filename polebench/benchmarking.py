@@ -1,19 +1,24 @@
-"""What ``benchmark.py`` does: skip the finished jobs, run the rest with one progress bar, then write the
-CSV, the report and the plots (also after a Ctrl-C, from whatever finished)."""
+"""What ``benchmark.py`` does: resolve every job's configuration, reuse the jobs that finished with it,
+run the rest with one progress bar, then write the CSV, the report and the plots (also after a Ctrl-C,
+from whatever finished)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from polebench import runs
 from polebench.errors import UserError
-from polebench.grid import Job, Protocol, existing_jobs, finished_run
+from polebench.grid import Job, JobStatus, Protocol, existing_jobs, finished_run, finished_summary, write_job_file
 from polebench.jobrunner import LocalRunner, Outcome
+from polebench.locks import job_locks
 from polebench.report import RESULTS_CSV, ROBUSTNESS_CSV, write_report
 from polebench.results import job_row, record_job, write_csv
 from polebench.robustness import ROBUSTNESS_COLUMNS, kept_robustness
 
+PROTOCOL_FILE = "protocol.yml"
 EXIT_SOME_FAILED = 1
 EXIT_INTERRUPTED = 130
 
@@ -21,19 +26,16 @@ EXIT_INTERRUPTED = 130
 def write_results(jobs: Sequence[Job], bench: Path, protocol: Protocol | None) -> tuple[list[dict[str, Any]], Path]:
     """Write ``results.csv``, ``robustness.csv`` (when any run was measured) and ``report.md`` with its
     plots for ``jobs``; return the rows and the report."""
-    rows = [job_row(job, bench, protocol) for job in jobs]
+    rows = [job_row(job, bench) for job in jobs]
     write_csv(rows, bench / RESULTS_CSV)
-    robustness = kept_robustness(jobs, bench, protocol)
+    robustness = kept_robustness(jobs, bench)
     if robustness:
-        write_csv(
-            [row for measured in robustness for row in measured.rows()], bench / ROBUSTNESS_CSV, ROBUSTNESS_COLUMNS
-        )
+        measured_rows = [row for measured in robustness for row in measured.rows()]
+        write_csv(measured_rows, bench / ROBUSTNESS_CSV, ROBUSTNESS_COLUMNS)
     return rows, write_report(rows, bench, protocol, robustness)
 
 
-def measure_robustness(
-    jobs: Sequence[Job], bench: Path, protocol: Protocol | None, workers: int, episodes: int
-) -> None:
+def measure_robustness(jobs: Sequence[Job], bench: Path, workers: int, episodes: int) -> None:
     """Evaluate every finished job's final model under every perturbation of its env (``--robustness``),
     ``workers`` runs at a time, each in a worker process that imported PyTorch once. Runs measured
     before on the same ladders are not measured again."""
@@ -44,7 +46,7 @@ def measure_robustness(
 
     from polebench.robustness import run_in_worker
 
-    done = [(job, run_dir) for job in jobs if (run_dir := finished_run(job, bench, protocol)) is not None]
+    done = [(job, run_dir) for job in jobs if (run_dir := finished_run(job, bench)) is not None]
     print(f"robustness: {len(done)} finished runs, {episodes} episodes per perturbation level")
     # spawn: the workers start clean, without this process's threads or its half-made state.
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -57,6 +59,67 @@ def measure_robustness(
             raise
 
 
+def resolve_jobs(jobs: Sequence[Job], bench: Path, protocol: Protocol) -> list[Job]:
+    """Each job with the digest of its fully resolved configuration, checked as ``train.py`` checks it
+    (a bad hyperparameter of an agent is a :class:`UserError` naming the agent).
+
+    The checks import PyTorch and the algorithms, so they run in a helper process: a driver that had
+    imported them would hand every job it starts its own resident memory at fork, and the jobs' peak
+    memory would be overstated by it.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as helper:
+        hashes = helper.submit(config_hashes, list(jobs), bench, protocol).result()
+    return [replace(job, config_hash=digest) for job, digest in zip(jobs, hashes, strict=True)]
+
+
+def config_hashes(jobs: Sequence[Job], bench: Path, protocol: Protocol) -> list[str]:
+    """The digest of each job's resolved configuration (see :func:`resolve_jobs`)."""
+    from polebench.training import make_plan
+
+    digests = []
+    for job in jobs:
+        try:
+            plan = make_plan(job.run_config(protocol, job.folder(bench)))
+        except UserError as err:
+            raise UserError(f"agent {job.agent.name} on {job.env}: {err}") from None
+        digests.append(plan.config_hash())
+    return digests
+
+
+@dataclass(frozen=True)
+class ResumePlan:
+    """Which jobs a rerun reuses, reruns because their configuration changed, and runs for the first time."""
+
+    reused: list[Job]
+    changed: list[Job]
+    new: list[Job]
+
+    @classmethod
+    def of(cls, jobs: Sequence[Job], bench: Path) -> ResumePlan:
+        reused, changed, new = [], [], []
+        for job in jobs:
+            if finished_summary(job, bench) is not None:
+                reused.append(job)
+            elif finished_summary(job, bench, any_config=True) is not None:
+                changed.append(job)
+            else:
+                new.append(job)
+        return cls(reused, changed, new)
+
+    @property
+    def pending(self) -> list[Job]:
+        return [*self.changed, *self.new]
+
+    def describe(self) -> str:
+        return (
+            f"{len(self.reused)} reused, {len(self.changed)} rerun because their configuration changed, "
+            f"{len(self.new)} run for the first time"
+        )
+
+
 def run_grid(
     jobs: Sequence[Job],
     bench: Path,
@@ -65,29 +128,53 @@ def run_grid(
     ray_address: str | None = None,
     robustness_episodes: int | None = None,
 ) -> int:
-    """Run every job of the grid not yet finished under ``protocol``, then report on the whole grid.
+    """Run every job of the grid not yet finished with its configuration, then report on the whole grid.
 
     :param ray_address: run the jobs on this Ray cluster instead of ``workers`` local processes
     :param robustness_episodes: measure every finished run's robustness with this many episodes per level
     """
+    jobs = resolve_jobs(jobs, bench, protocol)
+    plan = ResumePlan.of(jobs, bench)
+    bench.mkdir(parents=True, exist_ok=True)
+    runs.write_yaml(bench / PROTOCOL_FILE, asdict(protocol))
+    where = f"the Ray cluster at {ray_address}" if ray_address else f"{workers} workers"
+    print(f"{len(jobs)} jobs: {plan.describe()}; {len(plan.pending)} to run on {where}")
+    with job_locks([job.folder(bench) for job in plan.pending]):
+        code = _run_pending(jobs, plan.pending, bench, protocol, workers, ray_address)
+        if code == EXIT_INTERRUPTED:
+            return code
+    if robustness_episodes is not None:
+        try:
+            measure_robustness(jobs, bench, workers, robustness_episodes)
+        except KeyboardInterrupt:
+            _, report = write_results(jobs, bench, protocol)
+            print(f"interrupted: measured runs are kept ({report}); run the same command again to finish")
+            return EXIT_INTERRUPTED
+    rows, report = write_results(jobs, bench, protocol)
+    failed = sum(row["status"] != JobStatus.FINISHED.value for row in rows)
+    print(f"report: {report} ({len(rows) - failed} of {len(rows)} jobs finished)")
+    return EXIT_SOME_FAILED if failed else 0
+
+
+def _run_pending(
+    jobs: Sequence[Job], pending: Sequence[Job], bench: Path, protocol: Protocol, workers: int, ray: str | None
+) -> int:
     from tqdm import tqdm
 
-    pending = [job for job in jobs if finished_run(job, bench, protocol) is None]
-    where = f"the Ray cluster at {ray_address}" if ray_address else f"{workers} workers"
-    print(f"{len(jobs)} jobs: {len(jobs) - len(pending)} already finished, {len(pending)} to run on {where}")
     runner: Any
-    if ray_address and pending:
+    if ray and pending:
         from polebench.rayrunner import RayRunner
 
-        runner = RayRunner(bench, protocol, ray_address)
+        runner = RayRunner(bench, protocol, ray)
     else:
         runner = LocalRunner(bench, protocol, workers)
-    bench.mkdir(parents=True, exist_ok=True)
+    for job in pending:
+        write_job_file(job, bench)
     bar = tqdm(total=len(jobs), initial=len(jobs) - len(pending), unit="job", dynamic_ncols=True)
 
     def on_done(outcome: Outcome) -> None:
         record_job(outcome.job, bench, outcome.tree_peak_rss_mb)
-        if outcome.status == "failed":
+        if outcome.status is JobStatus.FAILED:
             bar.write(f"failed: {outcome.job.name}: {outcome.error}")
         bar.update()
 
@@ -99,31 +186,31 @@ def run_grid(
         print(f"interrupted: finished jobs are kept ({report}); run the same command again to finish the grid")
         return EXIT_INTERRUPTED
     bar.close()
-    if robustness_episodes is not None:
-        try:
-            measure_robustness(jobs, bench, protocol, workers, robustness_episodes)
-        except KeyboardInterrupt:
-            _, report = write_results(jobs, bench, protocol)
-            print(f"interrupted: measured runs are kept ({report}); run the same command again to finish")
-            return EXIT_INTERRUPTED
-    rows, report = write_results(jobs, bench, protocol)
-    failed = sum(row["status"] != "finished" for row in rows)
-    print(f"report: {report} ({len(rows) - failed} of {len(rows)} jobs finished)")
-    return EXIT_SOME_FAILED if failed else 0
+    return 0
 
 
 def rebuild_report(bench: Path, workers: int = 1, robustness_episodes: int | None = None) -> int:
     """Rebuild the CSV, report and plots from the runs already under ``bench``, training nothing; with
     ``robustness_episodes``, first measure the robustness of every finished run not yet measured."""
-    jobs = existing_jobs(bench)
+    jobs, strays = existing_jobs(bench)
+    for folder in strays:
+        print(f"warning: {folder} is not a benchmark job folder (no readable job.json); left out")
     if not jobs:
-        raise UserError(f"no benchmark runs under {bench}; run benchmark.py with --algos first")
+        raise UserError(f"no benchmark runs under {bench}; run benchmark.py with --algos or --grid first")
     if robustness_episodes is not None:
         try:
-            measure_robustness(jobs, bench, None, workers, robustness_episodes)
+            measure_robustness(jobs, bench, workers, robustness_episodes)
         except KeyboardInterrupt:
             write_results(jobs, bench, None)
             return EXIT_INTERRUPTED
-    _, report = write_results(jobs, bench, None)
+    _, report = write_results(jobs, bench, _kept_protocol(bench))
     print(f"report: {report}")
     return 0
+
+
+def _kept_protocol(bench: Path) -> Protocol | None:
+    """The protocol the last grid run in ``bench`` used, if it is recorded there."""
+    try:
+        return Protocol(**runs.read_yaml(bench / PROTOCOL_FILE))
+    except (UserError, TypeError):
+        return None

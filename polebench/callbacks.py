@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections import deque
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback, EvalCallback, StopTrainingOnRewardThreshold
 
+from polebench.atomic import atomic_target
 from polebench.evaluation import QualityCollector, mean_quality
 
 
@@ -96,7 +96,6 @@ class TimedEvalCallback(EvalCallback):
             f"quality_{name}": np.array([[ep.get(name, np.nan) for ep in ev] for ev in self.evaluations_quality])
             for name in names
         }
-        tmp = path.with_name(f".{path.name}.tmp.npz")
         arrays: dict[str, Any] = {
             "timesteps": self.evaluations_timesteps,
             "results": self.evaluations_results,
@@ -104,8 +103,8 @@ class TimedEvalCallback(EvalCallback):
             "wall_time_s": self.evaluations_wall_s,
             **quality,
         }
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
+        with atomic_target(path) as tmp:
+            np.savez(tmp, **arrays)
 
 
 class ShapedReturnLogger(BaseCallback):

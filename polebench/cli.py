@@ -59,6 +59,15 @@ def seed(flag: str = "--seed") -> Callable[[str], int]:
 DEVICE = typed(checks.device)
 
 
+def _perturbation(text: str) -> Any:
+    from envs.perturbations import parse_perturb  # NumPy only when the flag is used
+
+    return parse_perturb(text)
+
+
+PERTURBATION = typed(_perturbation)
+
+
 def command_line(argv: Sequence[str] | None) -> str:
     """The command that started this process, as a shell would run it again (for ``command.txt``)."""
     args = list(sys.argv[1:] if argv is None else argv)

@@ -6,6 +6,17 @@ import sys
 from collections.abc import Callable, Sequence
 
 
+def first_line(err: BaseException | None) -> str:
+    """The first line of an exception's message, or its type's name when it has none.
+
+    Example:
+        >>> first_line(ValueError("bad value\\nmore detail"))
+        'bad value'
+    """
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
 class UserError(Exception):
     """Bad input from the command line or a config file: reported as one line, never a traceback."""
 

@@ -1,25 +1,42 @@
-"""A benchmark grid: algorithms x envs x seeds (x shaped), each cell one ``train.py`` run in its own folder.
+"""A benchmark grid: agents x envs x seeds, each cell one ``train.py`` run in its own folder.
 
-A job's folder is a function of the job alone, ``<bench>/runs/<algo>/<env>/seed<k>[-shaped]/``, used
-as that run's ``-f``; so a rerun of the same grid finds what already finished there and skips it.
+An agent is a name of the user's choosing for an algorithm with its settings (hyperparameters layered
+over the shipped YAML, a conf file, the shaped reward). A job's folder is a function of the job alone,
+``<bench>/runs/<agent>/<env>/seed<k>/``, used as that run's ``-f``. A job counts as finished when a run
+in its folder finished with exactly the configuration the grid would run now (the digest of every
+resolved hyperparameter, wrapper and the protocol, kept in the run's summary), so a changed setting
+reruns its jobs into new run folders and keeps the old ones.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from polebench import runs
+from polebench.config import RunConfig
+from polebench.summary import RunSummary
 
 RUNS = "runs"
 ERROR_FILE = "error.txt"
 JOB_LOG = "train.log"
+JOB_FILE = "job.json"
+
+
+class JobStatus(Enum):
+    """Where a job of the grid stands."""
+
+    FINISHED = "finished"  # a run finished with the grid's configuration
+    FAILED = "failed"  # its last attempt failed; error.txt says why
+    INTERRUPTED = "interrupted"  # stopped by Ctrl-C or SIGTERM; run the grid again to finish it
+    MISSING = "missing"  # not run (yet) with the grid's configuration
 
 
 @dataclass(frozen=True)
@@ -48,90 +65,165 @@ class Protocol:
             flags.append("--stop-on-solve")
         return flags
 
-    def matches(self, config: dict[str, Any]) -> bool:
-        """Whether a run's ``config.yml`` was trained under this protocol."""
-        return (
-            config.get("eval_freq") == self.eval_freq
-            and config.get("stop_on_solve") == self.stop_on_solve
-            and (self.n_timesteps is None or config.get("n_timesteps") == self.n_timesteps)
-            and (self.eval_episodes is None or config.get("eval_episodes") == self.eval_episodes)
-        )
 
+@dataclass(frozen=True)
+class Agent:
+    """A contestant: an algorithm and its settings, under a name of the user's choosing.
 
-@dataclass(frozen=True, order=True)
-class Job:
-    """One cell of the grid: one training run."""
+    :param hyperparams: layered over the shipped YAML, like ``--hyperparams``
+    :param conf_file: a YAML file layered like ``--conf-file``
+    :param shaped: learn from the shaped reward
+    """
 
+    name: str
     algo: str
+    hyperparams: Mapping[str, Any] = field(default_factory=dict)
+    conf_file: Path | None = None
+    shaped: bool = False
+
+    def __hash__(self) -> int:  # the mapping is not hashable; names are unique in a grid
+        return hash(self.name)
+
+    def twin_of(self, other: Agent) -> bool:
+        """Whether the two differ only in the shaped reward (the report compares such pairs)."""
+        return replace(self, name="", shaped=False) == replace(other, name="", shaped=False) and self != other
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        return {**data, "conf_file": None if self.conf_file is None else str(self.conf_file)}
+
+
+def shipped_agents(algos: Sequence[str], shaped: str) -> list[Agent]:
+    """``--algos`` as agents named after the algorithms with their shipped settings; ``shaped`` is
+    ``off``, ``on`` or ``both`` (the shaped twin is named ``<algo>-shaped``). A reference controller
+    (LQR) learns nothing from a reward, so it runs once, unshaped, whatever ``shaped`` says.
+
+    Example:
+        >>> [a.name for a in shipped_agents(["ppo", "lqr"], "both")]
+        ['ppo', 'ppo-shaped', 'lqr']
+    """
+    from agents.registry import get_algo
+
+    variants = {"off": [False], "on": [True], "both": [False, True]}[shaped]
+    agents = []
+    for algo in algos:
+        for is_shaped in [False] if get_algo(algo).reference else variants:
+            agents.append(Agent(algo + ("-shaped" if is_shaped else ""), algo, shaped=is_shaped))
+    return agents
+
+
+@dataclass(frozen=True)
+class Job:
+    """One cell of the grid: one training run.
+
+    :param config_hash: the digest of the configuration the grid runs it with (``None``: any finished
+        run counts, as when a report is rebuilt from whatever is there)
+    """
+
+    agent: Agent
     env: str
     seed: int
-    shaped: bool = False
+    config_hash: str | None = field(default=None, compare=False)
+
+    @property
+    def algo(self) -> str:
+        return self.agent.algo
+
+    @property
+    def shaped(self) -> bool:
+        return self.agent.shaped
 
     @property
     def name(self) -> str:
-        """A short label, e.g. ``ppo CartPole-v1 seed 0 (shaped)``."""
-        return f"{self.algo} {self.env} seed {self.seed}" + (" (shaped)" if self.shaped else "")
+        """A short label, e.g. ``ppo CartPole-v1 seed 0``."""
+        return job_label(self.agent.name, self.env, self.seed)
 
     def folder(self, bench: Path) -> Path:
         """The job's own log folder: the ``-f`` of its ``train.py`` run."""
-        return bench / RUNS / self.algo / self.env / (f"seed{self.seed}" + ("-shaped" if self.shaped else ""))
+        return bench / RUNS / self.agent.name / self.env / f"seed{self.seed}"
+
+    def run_config(self, protocol: Protocol, log_folder: Path) -> RunConfig:
+        """The typed configuration of this job's ``train.py`` run."""
+        return RunConfig(
+            algo=self.algo,
+            env=self.env,
+            seed=self.seed,
+            n_timesteps=protocol.n_timesteps,
+            log_folder=log_folder,
+            hyperparams=self.agent.hyperparams,
+            conf_file=self.agent.conf_file,
+            eval_freq=protocol.eval_freq,
+            eval_episodes=protocol.eval_episodes,
+            stop_on_solve=protocol.stop_on_solve,
+            shaped_reward=self.shaped,
+            num_threads=1,
+            verbose=0,
+        )
 
     def train_args(self, protocol: Protocol, log_folder: Path) -> list[str]:
         """The full ``train.py`` argument list of this job."""
         args = ["--algo", self.algo, "--env", self.env, "--seed", str(self.seed), "-f", str(log_folder)]
         args += [*protocol.train_flags(), "--num-threads", "1", "-v", "0"]
+        if self.agent.conf_file is not None:
+            args += ["--conf-file", str(self.agent.conf_file)]
+        if self.agent.hyperparams:
+            args += ["--hyperparams", *(f"{k}={_flow(v)}" for k, v in self.agent.hyperparams.items())]
         return args + (["--shaped-reward"] if self.shaped else [])
 
 
-def make_grid(algos: Sequence[str], envs: Sequence[str], seeds: Iterable[int], shaped: str) -> list[Job]:
-    """Every job of the grid, grouped by env then algorithm; ``shaped`` is ``off``, ``on`` or ``both``.
-
-    A reference controller (LQR) learns nothing from a reward, so it runs once, unshaped, whatever
-    ``shaped`` says.
+def job_label(agent: str, env: str, seed: int) -> str:
+    """How a job is named in messages and reports.
 
     Example:
-        >>> for job in make_grid(["ppo"], ["CartPole-v1"], [0, 1], "both"):
+        >>> job_label("dqn-small", "CartPole-v1", 3)
+        'dqn-small CartPole-v1 seed 3'
+    """
+    return f"{agent} {env} seed {seed}"
+
+
+def _flow(value: Any) -> str:
+    """A value as one line of YAML, as ``--hyperparams key=value`` reads it back.
+
+    Example:
+        >>> _flow({"net_arch": [64, 64]}), _flow(0.001), _flow("lin_1e-3")
+        ('{net_arch: [64, 64]}', '0.001', 'lin_1e-3')
+    """
+    return yaml.safe_dump([value], default_flow_style=True, width=10**6).strip()[1:-1]
+
+
+def make_grid(agents: Sequence[Agent], envs: Sequence[str], seeds: Iterable[int]) -> list[Job]:
+    """Every job of the grid, grouped by env then agent.
+
+    Example:
+        >>> for job in make_grid(shipped_agents(["ppo"], "both"), ["CartPole-v1"], [0, 1]):
         ...     print(job.name)
         ppo CartPole-v1 seed 0
-        ppo CartPole-v1 seed 0 (shaped)
         ppo CartPole-v1 seed 1
-        ppo CartPole-v1 seed 1 (shaped)
-        >>> [job.name for job in make_grid(["lqr"], ["CartPole-v1"], [0], "both")]
-        ['lqr CartPole-v1 seed 0']
+        ppo-shaped CartPole-v1 seed 0
+        ppo-shaped CartPole-v1 seed 1
     """
-    from agents.registry import get_algo
-
-    variants = {"off": [False], "on": [True], "both": [False, True]}[shaped]
-    return [
-        Job(a, e, s, v)
-        for e, a, s, v in itertools.product(envs, algos, seeds, variants)
-        if not (v and get_algo(a).reference)
-    ]
+    return [Job(a, e, s) for e, a, s in itertools.product(envs, agents, seeds)]
 
 
-def finished_run(job: Job, bench: Path, protocol: Protocol | None) -> Path | None:
-    """The latest run folder of ``job`` that finished (not interrupted) under ``protocol``, if any.
+def finished_run(job: Job, bench: Path) -> Path | None:
+    """The latest run folder of ``job`` that finished (not interrupted) with its configuration, if any."""
+    summary = finished_summary(job, bench)
+    return None if summary is None else Path(summary.run_dir)
 
-    ``protocol=None`` accepts any protocol (rebuilding a report from whatever is there).
-    """
+
+def finished_summary(job: Job, bench: Path, any_config: bool = False) -> RunSummary | None:
+    """The summary of the latest run of ``job`` that finished with the job's configuration (with any
+    configuration when ``any_config`` or the job has no digest)."""
     folder = job.folder(bench)
     for run_id in reversed(runs.run_ids(folder, job.algo, job.env)):
-        run_dir = folder / job.algo / f"{job.env}_{run_id}"
-        summary = read_summary(run_dir)
-        if summary is None or summary.get("interrupted", True):
+        run_dir = runs.run_path(folder, job.algo, job.env, run_id)
+        summary = RunSummary.read(run_dir)
+        if summary is None or summary.interrupted:
             continue
-        if protocol is None or protocol.matches(yaml.safe_load((run_dir / runs.CONFIG_FILE).read_text()) or {}):
-            return run_dir
+        if any_config or job.config_hash is None or summary.config_hash == job.config_hash:
+            # Where the run is now, even if its folder was moved (a Ray job, a copied benchmark).
+            return replace(summary, run_dir=str(run_dir))
     return None
-
-
-def read_summary(run_dir: Path) -> dict[str, Any] | None:
-    """A run's ``summary.json``, or ``None`` when it has none (still running, crashed or killed)."""
-    try:
-        summary = json.loads((run_dir / runs.SUMMARY_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    return summary if isinstance(summary, dict) else None
 
 
 def recorded_error(job: Job, bench: Path) -> str | None:
@@ -140,12 +232,39 @@ def recorded_error(job: Job, bench: Path) -> str | None:
     return path.read_text().strip() if path.is_file() else None
 
 
-def existing_jobs(bench: Path) -> list[Job]:
-    """Every job that has a folder under ``bench`` (for ``--report-only``)."""
-    jobs = []
-    for folder in sorted((bench / RUNS).glob("*/*/seed*")):
-        algo, env, label = folder.parent.parent.name, folder.parent.name, folder.name[len("seed") :]
-        seed, _, variant = label.partition("-")
-        if seed.isdigit() and variant in ("", "shaped"):
-            jobs.append(Job(algo, env, int(seed), variant == "shaped"))
-    return jobs
+def write_job_file(job: Job, bench: Path, **measured: Any) -> None:
+    """Describe the job in its folder (its agent, env and seed, and what the driver measured), so a
+    report can be rebuilt from the folder alone."""
+    path = job.folder(bench) / JOB_FILE
+    kept = read_job_file(path) or {}
+    runs.write_json(path, {**kept, "agent": job.agent.as_dict(), "env": job.env, "seed": job.seed, **measured})
+
+
+def read_job_file(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def existing_jobs(bench: Path) -> tuple[list[Job], list[Path]]:
+    """Every job that has a described folder under ``bench`` (for ``--report-only``), and the folders
+    under ``runs/`` that are not benchmark jobs (left alone, and reported as such)."""
+    jobs, strays = [], []
+    for folder in sorted((bench / RUNS).glob("*/*/*")):
+        data = read_job_file(folder / JOB_FILE)
+        try:
+            assert data is not None
+            agent, conf = data["agent"], data["agent"].get("conf_file")
+            hyperparams = agent.get("hyperparams") or {}
+            described = Agent(agent["name"], agent["algo"], hyperparams, conf and Path(conf), agent["shaped"])
+            job = Job(described, data["env"], int(data["seed"]))
+        except (AssertionError, KeyError, TypeError, ValueError, AttributeError):
+            strays.append(folder)
+            continue
+        if job.folder(bench) != folder:
+            strays.append(folder)
+            continue
+        jobs.append(job)
+    return jobs, strays

@@ -19,10 +19,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from polebench.errors import UserError
 from polebench.imports import import_attribute
+from polebench.yamlfile import load_yaml, parse_yaml
 
 HYPERPARAMS_DIR = Path(__file__).resolve().parent.parent / "hyperparams"
 
@@ -34,24 +33,16 @@ NOT_SETTABLE = {"tensorboard_log", "_init_setup_model"}
 
 # Nested mappings that later layers update key by key instead of replacing.
 MERGED_KEYS = ("policy_kwargs",)
-OPTIMIZERS = {"adam": "torch.optim:Adam", "lean_adam": "polebench.optim:LeanAdam"}
+OPTIMIZERS = {"adam": "torch.optim:Adam", "adamw": "torch.optim:AdamW", "lean_adam": "polebench.optim:LeanAdam"}
 ACTIVATIONS = {"tanh": "Tanh", "relu": "ReLU", "elu": "ELU", "leaky_relu": "LeakyReLU", "gelu": "GELU"}
 SCHEDULE = re.compile(r"^lin_(?P<start>[-+0-9.eE]+)$")
 # PyYAML follows YAML 1.1, which reads ``1e-3`` (no dot) as a string; such values are meant as numbers.
 EXPONENT_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
 
 
-def read_table(path: Path) -> dict[str, Any]:
+def read_table(path: Path, what: str = "config file") -> dict[str, Any]:
     """Read a hyperparameter file: a mapping from env id (or ``default``) to a mapping of values."""
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise UserError(f"cannot read config file {path}: {err.strerror}") from None
-    try:
-        table = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        first = str(err).splitlines()[0]
-        raise UserError(f"{path} is not plain YAML data ({first}); Python tags are never accepted") from None
+    table = load_yaml(path, what)
     if table is None:
         return {}
     if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
@@ -71,10 +62,7 @@ def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise UserError(f"--hyperparams takes key=value pairs, got {item!r}")
-        try:
-            parsed[key] = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            raise UserError(f"--hyperparams {key}: {raw!r} is not a YAML value") from None
+        parsed[key] = parse_yaml(raw, f"--hyperparams {key}")
     return parsed
 
 

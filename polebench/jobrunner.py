@@ -20,7 +20,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from polebench.grid import ERROR_FILE, JOB_LOG, Job, Protocol, finished_run
+from polebench import runs
+from polebench.grid import ERROR_FILE, JOB_LOG, Job, JobStatus, Protocol, finished_run
 
 TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "train.py"
 
@@ -30,7 +31,7 @@ class Outcome:
     """How one job ended in this invocation."""
 
     job: Job
-    status: str  # "finished", "failed" or "interrupted"
+    status: JobStatus
     run_dir: Path | None = None
     error: str | None = None
     tree_peak_rss_mb: float | None = None
@@ -79,14 +80,19 @@ def run_process(
     return Finished(proc.returncode, time.perf_counter() - started, round(usage.ru_maxrss / 1024, 1))
 
 
-def judge(job: Job, bench: Path, protocol: Protocol, ended: Finished, stopping: bool) -> Outcome:
+# A train.py stopped by Ctrl-C or SIGTERM saves, says so, and exits 128 + the signal's number; one
+# killed outright by a signal has a negative return code.
+INTERRUPTED_EXITS = {130, 143, -signal.SIGINT, -signal.SIGTERM}
+
+
+def judge(job: Job, bench: Path, ended: Finished, stopping: bool) -> Outcome:
     """How a job's ``train.py`` process ended, from what it left in the job's folder."""
     folder = job.folder(bench)
-    run_dir = finished_run(job, bench, protocol)
+    run_dir = finished_run(job, bench)
     if run_dir is not None:
-        return Outcome(job, "finished", run_dir, tree_peak_rss_mb=ended.peak_rss_mb)
-    if ended.returncode == 0 or stopping:
-        return Outcome(job, "interrupted", tree_peak_rss_mb=ended.peak_rss_mb)
+        return Outcome(job, JobStatus.FINISHED, run_dir, tree_peak_rss_mb=ended.peak_rss_mb)
+    if ended.returncode in INTERRUPTED_EXITS or stopping:
+        return Outcome(job, JobStatus.INTERRUPTED, tree_peak_rss_mb=ended.peak_rss_mb)
     return record_failure(job, bench, f"exit {ended.returncode}: {_last_line(folder / JOB_LOG)}")
 
 
@@ -94,8 +100,8 @@ def record_failure(job: Job, bench: Path, error: str) -> Outcome:
     """Keep a failed job's one-line error in its folder, for the report and for ``--report-only``."""
     folder = job.folder(bench)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / ERROR_FILE).write_text(error + "\n")
-    return Outcome(job, "failed", error=error)
+    runs.write_text(folder / ERROR_FILE, error + "\n")
+    return Outcome(job, JobStatus.FAILED, error=error)
 
 
 def _last_line(path: Path) -> str:
@@ -117,13 +123,13 @@ class LocalRunner:
     def run_one(self, job: Job) -> Outcome:
         """Run ``job`` to the end (or until the grid is stopped) and say how it went."""
         if self._stopping.is_set():
-            return Outcome(job, "interrupted")
+            return Outcome(job, JobStatus.INTERRUPTED)
         folder = job.folder(self.bench)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / ERROR_FILE).unlink(missing_ok=True)
         command = [sys.executable, str(TRAIN_SCRIPT), *job.train_args(self.protocol, folder)]
         ended = run_process(command, folder / JOB_LOG, on_start=self._started, on_end=self._ended)
-        return judge(job, self.bench, self.protocol, ended, self._stopping.is_set())
+        return judge(job, self.bench, ended, self._stopping.is_set())
 
     def _started(self, proc: subprocess.Popen[bytes]) -> None:
         with self._lock:

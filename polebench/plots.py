@@ -27,6 +27,7 @@ from agents.registry import ALGOS
 from envs.families import EnvFamily
 from envs.perturbations import PERTURBATIONS
 from polebench import runs as run_files
+from polebench.atomic import atomic_target
 from polebench.results import BOOTSTRAP_REPS, CellStats, interval_estimates, iqm
 from polebench.robustness import LadderStats
 from polebench.trajectory_plot import Trace
@@ -35,14 +36,29 @@ from polebench.trajectory_plot import plot_trajectories as draw_traces
 CURVE_POINTS = 100
 
 
-def color_of(algo: str) -> Any:
-    """The algorithm's colour: fixed by its place in the registry, so it is the same in every plot."""
-    names = list(ALGOS)
-    return plt.get_cmap("tab10")(names.index(algo) % 10 if algo in names else 9)
+def agent_colors(cells: Sequence[CellStats]) -> dict[str, Any]:
+    """Each agent's colour. An algorithm with its shipped settings keeps its place in the registry's
+    palette in every report; other variants take the remaining colours in grid order. Twins that differ
+    only in the shaped reward share a colour (the shaped one is drawn dashed).
+    """
+    palette = [plt.get_cmap("tab10")(i) for i in range(len(ALGOS), 10)] + [plt.get_cmap("Dark2")(i) for i in range(8)]
+    by_variant: dict[tuple[str, tuple[str, str]], Any] = {}
+    colors = {}
+    for cell in cells:
+        variant = (cell.algo, cell.settings)
+        if variant not in by_variant:
+            shipped = cell.settings == ("", "") and cell.algo in ALGOS
+            by_variant[variant] = (
+                plt.get_cmap("tab10")(list(ALGOS).index(cell.algo))
+                if shipped
+                else palette[len([v for v in by_variant if v[1] != ("", "")]) % len(palette)]
+            )
+        colors[cell.agent] = by_variant[variant]
+    return colors
 
 
 def label_of(cell: CellStats) -> str:
-    return cell.algo + (" (shaped)" if cell.shaped else "")
+    return cell.agent
 
 
 def _iqm_band(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -84,10 +100,11 @@ def plot_curves(
 ) -> None:
     """Learning curves against env steps and wall time, one line per algorithm."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+    colors = agent_colors(cells)
     for cell in cells:
-        runs = [r for r in rows if (r["algo"], bool(r["shaped"])) == (cell.algo, cell.shaped)]
+        runs = [r for r in rows if r["agent"] == cell.agent]
         evals = [e for r in runs if (e := load_evaluations(r["run_dir"])) is not None]
-        style = {"color": color_of(cell.algo), "linestyle": "--" if cell.shaped else "-"}
+        style = {"color": colors[cell.agent], "linestyle": "--" if cell.shaped else "-"}
         for ax, key in zip(axes, ("timesteps", "wall_time_s"), strict=True):
             curve = _curves(evals, key)
             if curve is None:  # no periodic evaluations (e.g. LQR): its final return is the reference
@@ -113,9 +130,10 @@ def plot_final_iqm(cells: Sequence[CellStats], path: Path) -> None:
     """Horizontal bars: IQM of the final true return per algorithm, with 95% CIs."""
     fig, ax = plt.subplots(figsize=(7, 0.5 * len(cells) + 1.5))
     ys = np.arange(len(cells))
+    colors = agent_colors(cells)
     for y, cell in zip(ys, cells, strict=True):
         err = [[cell.final_iqm - cell.final_ci[0]], [cell.final_ci[1] - cell.final_iqm]]
-        ax.barh(y, cell.final_iqm, xerr=err, color=color_of(cell.algo), hatch="//" if cell.shaped else None, capsize=4)
+        ax.barh(y, cell.final_iqm, xerr=err, color=colors[cell.agent], hatch="//" if cell.shaped else None, capsize=4)
     ax.set_yticks(ys, [label_of(c) for c in cells])
     ax.invert_yaxis()
     ax.set_xlabel("final true return: IQM over seeds, 95% bootstrap CI")
@@ -135,7 +153,7 @@ def plot_profile(cells: Sequence[CellStats], path: Path) -> None:
         warnings.simplefilter("ignore", FutureWarning)  # see results.interval_estimates
         profiles, cis = rly.create_performance_profile(scores, taus, reps=BOOTSTRAP_REPS // 4)
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    colors = {label_of(c): color_of(c.algo) for c in cells}
+    colors = agent_colors(cells)
     plot_utils.plot_performance_profiles(
         profiles, taus, performance_profile_cis=cis, colors=colors, ax=ax,
         xlabel=r"final true return $\tau$", ylabel=r"fraction of runs with return > $\tau$",
@@ -148,15 +166,16 @@ def plot_profile(cells: Sequence[CellStats], path: Path) -> None:
 def plot_time_to_solve(cells: Sequence[CellStats], rows: Sequence[dict[str, Any]], path: Path) -> None:
     """Every run's time-to-solve (dots) and the median (bar); an x marks a run that never solved."""
     fig, ax = plt.subplots(figsize=(8, 0.55 * len(cells) + 1.5))
+    colors = agent_colors(cells)
     for y, cell in enumerate(cells):
-        runs = [r for r in rows if (r["algo"], bool(r["shaped"])) == (cell.algo, cell.shaped)]
+        runs = [r for r in rows if r["agent"] == cell.agent]
         solved = [float(r["time_to_solve_s"]) for r in runs if r["solved"]]
         unsolved = [float(r["wall_time_s"]) for r in runs if not r["solved"]]
         jitter = np.linspace(-0.15, 0.15, max(len(solved), 1))[: len(solved)]
-        ax.scatter(solved, y + jitter, color=color_of(cell.algo), s=25, zorder=3)
+        ax.scatter(solved, y + jitter, color=colors[cell.agent], s=25, zorder=3)
         ax.scatter(unsolved, [y] * len(unsolved), color="black", marker="x", s=40, zorder=3)
         if solved:
-            ax.plot([np.median(solved)] * 2, [y - 0.3, y + 0.3], color=color_of(cell.algo), linewidth=3)
+            ax.plot([np.median(solved)] * 2, [y - 0.3, y + 0.3], color=colors[cell.agent], linewidth=3)
     ax.set_yticks(range(len(cells)), [label_of(c) for c in cells])
     ax.invert_yaxis()
     ax.set_xlabel("time to solve, whole process (s); bar: median; x: not solved (at its end)")
@@ -171,15 +190,16 @@ def plot_trajectories(
     """One evaluation episode per algorithm, all from the same initial state (each run's
     ``trajectory.npz``, from its lowest seed that has one); return whether anything was drawn."""
     traces = []
-    for cell in sorted(cells, key=lambda c: not ALGOS.get(c.algo, ALGOS["ppo"]).reference):
-        runs = sorted((r for r in rows if (r["algo"], bool(r["shaped"])) == (cell.algo, cell.shaped)), key=_seed)
+    colors = agent_colors(cells)
+    for cell in sorted(cells, key=lambda c: not (c.algo in ALGOS and ALGOS[c.algo].reference)):
+        runs = sorted((r for r in rows if r["agent"] == cell.agent), key=_seed)
         files = [Path(r["run_dir"]) / run_files.TRAJECTORY_FILE for r in runs]
         found = next((f for f in files if f.is_file()), None)
         if found is None:
             continue
         with np.load(found) as data:
             style = "--" if cell.shaped else "-"
-            traces.append(Trace(label_of(cell), color_of(cell.algo), data["states"], data["actions"], style))
+            traces.append(Trace(label_of(cell), colors[cell.agent], data["states"], data["actions"], style))
     if traces:
         title = "one evaluation episode per algorithm, all from the same initial state (deterministic actions)"
         draw_traces(traces, family, title, path)
@@ -195,13 +215,14 @@ def plot_robustness(cells: Sequence[CellStats], stats: dict[str, list[LadderStat
     names = list(dict.fromkeys(s.perturbation for per_cell in stats.values() for s in per_cell))
     fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names) + 1, 3.8), sharey=True, squeeze=False)
     by_label = {label_of(cell): cell for cell in cells}
+    colors = agent_colors(cells)
     for ax, name in zip(axes[0], names, strict=True):
         for label, per_cell in stats.items():
             ladder = next((s for s in per_cell if s.perturbation == name), None)
             if ladder is None:
                 continue
             cell = by_label[label]
-            style = {"color": color_of(cell.algo), "linestyle": "--" if cell.shaped else "-"}
+            style = {"color": colors[cell.agent], "linestyle": "--" if cell.shaped else "-"}
             ax.plot(range(len(ladder.success)), ladder.success, marker="o", ms=3, label=label, **style)
         values = PERTURBATIONS[name].values
         ax.set_xticks(range(len(values)), [f"{v:g}" for v in values])
@@ -216,5 +237,6 @@ def plot_robustness(cells: Sequence[CellStats], stats: dict[str, list[LadderStat
 
 def _save(fig: Any, path: Path) -> None:
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_target(path) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)

@@ -10,7 +10,6 @@ is judged, so the CSV, report and plots come out the same. The checkout is shipp
 from __future__ import annotations
 
 import io
-import json
 import logging
 import shutil
 import socket
@@ -18,6 +17,7 @@ import sys
 import tarfile
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +25,11 @@ from polebench import runs
 from polebench.errors import UserError
 from polebench.grid import JOB_LOG, Job, Protocol
 from polebench.jobrunner import TRAIN_SCRIPT, Finished, Outcome, judge, record_failure, run_process
+from polebench.summary import RunSummary
 
 ROOT = Path(__file__).resolve().parents[1]
 # What the nodes need of the checkout is its code; run outputs and environments stay behind.
-SHIPPING_EXCLUDES = [".git", ".venv", "logs", "benchmarks", "bench", "*.egg-info", "__pycache__", ".ci"]
+SHIPPING_EXCLUDES = [".git", ".venv", "logs", "bench", "*.egg-info", "__pycache__", ".ci"]
 # Ray retries a task whose node or worker process died; a job that fails on its own is not retried.
 NODE_LOSS_RETRIES = 2
 
@@ -57,11 +58,10 @@ def unpack(job: Job, bench: Path, packed: bytes) -> None:
         for run_id in runs.run_ids(Path(staging), job.algo, job.env):
             target = runs.new_run_dir(folder, job.algo, job.env)
             target.rmdir()
-            shutil.move(str(Path(staging) / job.algo / f"{job.env}_{run_id}"), target)
-            summary_path = target / runs.SUMMARY_FILE
-            if summary_path.is_file():
-                summary = json.loads(summary_path.read_text())
-                runs.write_json(summary_path, {**summary, "run_dir": str(target)})
+            shutil.move(str(runs.run_path(Path(staging), job.algo, job.env, run_id)), target)
+            summary = RunSummary.read(target)
+            if summary is not None:
+                replace(summary, run_dir=str(target)).write(target)
 
 
 def _check_reachable(address: str) -> None:
@@ -119,4 +119,4 @@ class RayRunner:
         except self.ray.exceptions.RayError as err:
             return record_failure(job, self.bench, f"lost on the cluster: {str(err).strip().splitlines()[0]}")
         unpack(job, self.bench, packed)
-        return judge(job, self.bench, self.protocol, Finished(returncode, 0.0, peak), stopping=False)
+        return judge(job, self.bench, Finished(returncode, 0.0, peak), stopping=False)

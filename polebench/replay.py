@@ -8,7 +8,6 @@ asks which kind it has.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Callable
@@ -21,9 +20,11 @@ import numpy as np
 from agents.registry import get_algo
 from envs.factory import check_env_id, make_vec, measured
 from envs.families import family_of_id
-from envs.perturbations import check_applies
+from envs.perturbations import PerturbationUse, check_applies
 from envs.wrapping import parse_env_wrapper, wrapper_chain
 from polebench import runs, trajectory_plot
+from polebench.config import at_least
+from polebench.config import seed as check_seed
 from polebench.errors import UserError
 from polebench.evaluation import mean_quality
 
@@ -43,7 +44,36 @@ class Episodes:
         return mean_quality(self.quality)
 
 
-def _model_file(run_dir: Path, env_id: str, load_best: bool) -> Path:
+@dataclass(frozen=True)
+class ReplayConfig:
+    """What ``enjoy.py`` replays and how.
+
+    :param exp_id: run number N of ``<env>_<N>`` (``None``: the latest)
+    :param render: ``human`` (a window), ``none``, or ``video`` (an MP4 at ``video``)
+    :param perturb: replay under this perturbation
+    :param plot: draw the first episode's trajectory here
+    """
+
+    algo: str
+    env: str = "CartPole-v1"
+    log_folder: Path = Path("logs")
+    exp_id: int | None = None
+    load_best: bool = False
+    n_episodes: int = 5
+    seed: int = 0
+    no_render: bool = False
+    video: Path | None = None
+    stochastic: bool = False
+    device: str = "cpu"
+    perturb: PerturbationUse | None = None
+    plot: Path | None = None
+
+    def __post_init__(self) -> None:
+        at_least(self.n_episodes, "-n/--n-episodes")
+        check_seed(self.seed)
+
+
+def model_file(run_dir: Path, env_id: str, load_best: bool) -> Path:
     path = run_dir / runs.BEST_MODEL if load_best else runs.model_path(run_dir, env_id)
     if not path.is_file():
         hint = " (the run made no evaluation; drop --load-best)" if load_best else ""
@@ -51,10 +81,10 @@ def _model_file(run_dir: Path, env_id: str, load_best: bool) -> Path:
     return path
 
 
-def _render_mode(args: argparse.Namespace) -> str | None:
-    if args.video:
+def _render_mode(config: ReplayConfig) -> str | None:
+    if config.video:
         return "rgb_array"
-    if args.no_render:
+    if config.no_render:
         return None
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         print("no display found: playing without a window (--video PATH records one headless)")
@@ -139,44 +169,51 @@ def video_writer(path: Path, fps: int) -> Any:
     return imageio.get_writer(path, fps=fps, macro_block_size=2)
 
 
-def enjoy(args: argparse.Namespace) -> Episodes:
+def enjoy(config: ReplayConfig) -> Episodes:
     """Replay a trained run as ``enjoy.py`` describes; return what was played."""
-    if args.n_episodes <= 0:
-        raise UserError(f"-n must be a positive number of episodes, got {args.n_episodes}")
-    spec = get_algo(args.algo)
-    env_id = check_env_id(args.env)
+    spec = get_algo(config.algo)
+    env_id = check_env_id(config.env)
     family = family_of_id(env_id)
-    if args.perturb is not None:
-        check_applies(args.perturb, family, env_id)
-    if args.plot is not None:
-        trajectory_plot.check_figure_path(Path(args.plot), "--plot")
+    if config.perturb is not None:
+        check_applies(config.perturb, family, env_id)
+    if config.plot is not None:
+        trajectory_plot.check_figure_path(config.plot, "--plot")
         if family is None:
             raise UserError(f"--plot draws the state of a CartPole, Acrobot or MountainCar env, not of {env_id}")
-    run_dir = runs.find_run(Path(args.log_folder), spec.name, env_id, args.exp_id)
+    run_dir = runs.find_run(config.log_folder, spec.name, env_id, config.exp_id)
     trained_on = runs.read_config(run_dir).get("env")
     if trained_on != env_id:
         raise UserError(f"{run_dir} holds a run on {trained_on}, not {env_id}; pass --env {trained_on}")
-    model_file = _model_file(run_dir, env_id, args.load_best)
-    model = runs.load_model(spec.load_class(), model_file, device=args.device)
-    inner = measured(args.perturb, keep_trajectory=args.plot is not None)
-    env = run_env(run_dir, env_id, 1, args.seed, _render_mode(args), inner)
-    runs.check_spaces(model, env, model_file, env_id)
-    print(f"replaying {model_file}" + (f" under {args.perturb}" if args.perturb else ""))
-    deterministic = not args.stochastic
-    if args.video:
-        with video_writer(Path(args.video), fps=env.metadata.get("render_fps", 30)) as writer:
-            played = play(model, env, args.n_episodes, deterministic, on_frame=writer.append_data)
-        print(f"video written to {args.video}")
-    else:
-        played = play(model, env, args.n_episodes, deterministic)
+    path = model_file(run_dir, env_id, config.load_best)
+    model = runs.load_model(spec.load_class(), path, device=config.device)
+    inner = measured(config.perturb, keep_trajectory=config.plot is not None)
+    env = run_env(run_dir, env_id, 1, config.seed, _render_mode(config), inner)
+    runs.check_spaces(model, env, path, env_id)
+    print(f"replaying {path}" + (f" under {config.perturb}" if config.perturb else ""))
+    played = _play_and_record(model, env, config)
     env.close()
     if played.mean_quality:
         print(f"quality: {format_quality(played.mean_quality)}")
-    if args.plot is not None and family is not None:
-        under = f" under {args.perturb.perturbation.name}={args.perturb.level}" if args.perturb else ""
-        title = f"{spec.name} on {env_id}{under}, episode 1 (return {played.returns[0]:.1f})"
-        from polebench.trajectory_plot import plot_trajectory
-
-        plot_trajectory(played.trajectories[0], family, title, Path(args.plot))
-        print(f"trajectory of episode 1 drawn to {args.plot}")
+    if config.plot is not None and family is not None:
+        _plot(played, family, config)
     return played
+
+
+def _play_and_record(model: Any, env: Any, config: ReplayConfig) -> Episodes:
+    deterministic = not config.stochastic
+    if config.video is None:
+        return play(model, env, config.n_episodes, deterministic)
+    with video_writer(config.video, fps=env.metadata.get("render_fps", 30)) as writer:
+        played = play(model, env, config.n_episodes, deterministic, on_frame=writer.append_data)
+    print(f"video written to {config.video}")
+    return played
+
+
+def _plot(played: Episodes, family: Any, config: ReplayConfig) -> None:
+    from polebench.trajectory_plot import plot_trajectory
+
+    assert config.plot is not None
+    under = f" under {config.perturb.perturbation.name}={config.perturb.level}" if config.perturb else ""
+    title = f"{config.algo} on {config.env}{under}, episode 1 (return {played.returns[0]:.1f})"
+    plot_trajectory(played.trajectories[0], family, title, config.plot)
+    print(f"trajectory of episode 1 drawn to {config.plot}")

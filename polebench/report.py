@@ -13,8 +13,10 @@ from agents.registry import ALGOS
 from envs.families import EnvFamily, family_of_id
 from envs.perturbations import PERTURBATIONS
 from envs.thresholds import reward_threshold
-from polebench import plots, runs
-from polebench.grid import Protocol
+from polebench import plots
+from polebench.atomic import write_text
+from polebench.grid import JobStatus, Protocol, job_label
+from polebench.provenance import describe as describe_machine
 from polebench.results import CellStats, aggregate
 from polebench.robustness import JobRobustness, LadderStats, ladder_stats
 
@@ -38,7 +40,8 @@ def _row(cell: CellStats) -> str:
     name = plots.label_of(cell) + (" (reference)" if _is_reference(cell.algo) else "")
     rss = f"{cell.max_peak_rss_mb:.0f}" if cell.max_peak_rss_mb is not None else "-"
     return (
-        f"| {name} | {cell.solved}/{cell.runs} | {_fmt(cell.steps_to_solve)} | {_fmt(cell.time_to_solve_s, 1)} "
+        f"| {name} | {cell.algo} | {cell.solved}/{cell.runs} | {_fmt(cell.steps_to_solve)} "
+        f"| {_fmt(cell.time_to_solve_s, 1)} "
         f"| {cell.final_iqm:.1f} [{cell.final_ci[0]:.1f}, {cell.final_ci[1]:.1f}] | {rss} "
         f"| {cell.median_wall_time_s:.1f} |"
     )
@@ -47,33 +50,36 @@ def _row(cell: CellStats) -> str:
 def _table(cells: Sequence[CellStats]) -> list[str]:
     ordered = sorted(cells, key=lambda c: (not _is_reference(c.algo), cells.index(c)))
     return [
-        "| algorithm | solved | steps to solve: median [IQR] | time to solve (s): median [IQR] "
+        "| agent | algorithm | solved | steps to solve: median [IQR] | time to solve (s): median [IQR] "
         "| final true return: IQM [95% CI] | peak RSS (MB), max | wall time (s), median |",
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|",
         *(_row(c) for c in ordered),
     ]
 
 
+def shaped_twins(cells: Sequence[CellStats]) -> list[tuple[CellStats, CellStats]]:
+    """(unshaped, shaped) pairs of agents that differ only in the shaped reward."""
+    plain = {(c.algo, c.settings): c for c in cells if not c.shaped}
+    return [(plain[(c.algo, c.settings)], c) for c in cells if c.shaped and (c.algo, c.settings) in plain]
+
+
 def _shaping_table(cells: Sequence[CellStats]) -> list[str]:
-    """Each algorithm that ran both ways: unshaped beside shaped, every figure a true-return one."""
-    pairs: dict[str, dict[bool, CellStats]] = {}
-    for cell in cells:
-        pairs.setdefault(cell.algo, {})[cell.shaped] = cell
-    both = [(p[False], p[True]) for p in pairs.values() if len(p) == 2]
+    """Each agent that ran both ways: unshaped beside shaped, every figure a true-return one."""
+    both = shaped_twins(cells)
     if not both:
         return []
     lines = [
         "",
         "Shaped vs unshaped reward (every return here is the true, unshaped one):",
         "",
-        "| algorithm | solved (unshaped / shaped) | steps to solve, median (unshaped / shaped) "
+        "| agent | solved (unshaped / shaped) | steps to solve, median (unshaped / shaped) "
         "| final true return IQM (unshaped / shaped) |",
         "|---|---|---|---|",
     ]
     for plain, shaped in both:
         steps = " / ".join(f"{c.steps_to_solve[0]:,.0f}" if c.steps_to_solve else "-" for c in (plain, shaped))
         lines.append(
-            f"| {plain.algo} | {plain.solved}/{plain.runs} / {shaped.solved}/{shaped.runs} | {steps} "
+            f"| {plain.agent} | {plain.solved}/{plain.runs} / {shaped.solved}/{shaped.runs} | {steps} "
             f"| {plain.final_iqm:.1f} / {shaped.final_iqm:.1f} |"
         )
     return lines
@@ -95,7 +101,7 @@ def _balance_table(cells: Sequence[CellStats], family: EnvFamily | None) -> list
         "Median over seeds of each metric of the final evaluation, measured on the simulator's true state "
         "(lower is stiller, nearer the centre and calmer). Every one of these agents may score the same return.",
         "",
-        "| algorithm | " + " | ".join(names) + " |",
+        "| agent | " + " | ".join(names) + " |",
         "|---|" + "---|" * len(names),
     ]
     for cell in _reference_first(cells):
@@ -114,10 +120,7 @@ def _change(plain: float | None, shaped: float | None, digits: str = ".3g") -> s
 
 def _shaped_quality_table(cells: Sequence[CellStats], family: EnvFamily | None) -> list[str]:
     """Does the shaped reward give a stiller pole and less drift, and what does it cost in time to solve?"""
-    pairs: dict[str, dict[bool, CellStats]] = {}
-    for cell in cells:
-        pairs.setdefault(cell.algo, {})[cell.shaped] = cell
-    both = [(p[False], p[True]) for p in pairs.values() if len(p) == 2]
+    both = shaped_twins(cells)
     names = [m.name for m in family.metrics] if family is not None else []
     if not both or not names:
         return []
@@ -125,13 +128,13 @@ def _shaped_quality_table(cells: Sequence[CellStats], family: EnvFamily | None) 
         "",
         "Shaped vs unshaped balance quality (unshaped → shaped, medians over seeds; the change in brackets):",
         "",
-        "| algorithm | " + " | ".join(names) + " | time to solve (s) |",
+        "| agent | " + " | ".join(names) + " | time to solve (s) |",
         "|---|" + "---|" * (len(names) + 1),
     ]
     for plain, shaped in both:
         metrics = [_change(plain.quality.get(n), shaped.quality.get(n)) for n in names]
         times = [c.time_to_solve_s[0] if c.time_to_solve_s else None for c in (plain, shaped)]
-        lines.append(f"| {plain.algo} | " + " | ".join(metrics) + f" | {_change(times[0], times[1], digits='.1f')} |")
+        lines.append(f"| {plain.agent} | " + " | ".join(metrics) + f" | {_change(times[0], times[1], digits='.1f')} |")
     return lines
 
 
@@ -144,7 +147,7 @@ def _robustness_section(
         return []
     stats: dict[str, list[LadderStats]] = {}
     for cell in _reference_first(cells):
-        runs_of_cell = [m.results for m in measured if (m.job.algo, m.job.shaped) == (cell.algo, cell.shaped)]
+        runs_of_cell = [m.results for m in measured if m.job.agent.name == cell.agent]
         if runs_of_cell:
             stats[plots.label_of(cell)] = ladder_stats(runs_of_cell, threshold)
     reference = {plots.label_of(c) for c in cells if _is_reference(c.algo)}
@@ -162,7 +165,7 @@ def _robustness_section(
         "the area under the success curve (fraction of episodes reaching the threshold, averaged over runs, "
         "against the level scaled to 0-1; 1.00 is perfect everywhere).",
         "",
-        "| algorithm | " + " | ".join(names) + " |",
+        "| agent | " + " | ".join(names) + " |",
         "|---|" + "---|" * len(names),
     ]
     for label, per_cell in stats.items():
@@ -221,13 +224,12 @@ def _env_section(
 
 
 def _problems(rows: Sequence[dict[str, Any]]) -> list[str]:
-    bad = [r for r in rows if r["status"] != "finished"]
+    bad = [r for r in rows if r["status"] != JobStatus.FINISHED.value]
     if not bad:
         return []
     lines = ["## Jobs without a result", "", "| job | status | error |", "|---|---|---|"]
     for r in bad:
-        job = f"{r['algo']} {r['env']} seed {r['seed']}" + (" (shaped)" if r["shaped"] else "")
-        lines.append(f"| {job} | {r['status']} | {r.get('error') or '-'} |")
+        lines.append(f"| {job_label(r['agent'], r['env'], r['seed'])} | {r['status']} | {r.get('error') or '-'} |")
     return [*lines, ""]
 
 
@@ -272,6 +274,8 @@ def write_report(
         f"Protocol: {settings}. One row per job: [{RESULTS_CSV}]({RESULTS_CSV})"
         + (f"; robustness: [{ROBUSTNESS_CSV}]({ROBUSTNESS_CSV})." if robustness else "."),
         "",
+        f"{describe_machine()} Each run's own versions are in its config.yml.",
+        "",
         "Returns are true (unshaped) mean evaluation returns over deterministic episodes. IQM: interquartile"
         " mean over seeds; CI: 95% stratified bootstrap (rliable). IQR: 25th to 75th percentile.",
         "",
@@ -281,5 +285,5 @@ def write_report(
         lines += _env_section(env, [c for c in cells if c.env == env], rows, folder, measured)
     lines += _problems(rows)
     path = folder / REPORT
-    runs.atomic_write_text(path, "\n".join(lines))
+    write_text(path, "\n".join(lines))
     return path

@@ -20,13 +20,13 @@ import numpy as np
 from scipy.stats import trim_mean
 
 from envs.families import METRIC_NAMES
-from polebench import runs
-from polebench.grid import Job, Protocol, finished_run, read_summary, recorded_error
+from polebench.atomic import atomic_target
+from polebench.grid import JOB_FILE, Job, JobStatus, finished_summary, read_job_file, recorded_error, write_job_file
 
-JOB_FILE = "job.json"
 COLUMNS = (
-    "algo", "env", "seed", "shaped", "status", "solved", "steps_to_solve", "time_to_solve_s", "wall_time_s",
+    "agent", "algo", "env", "seed", "shaped", "status", "solved", "steps_to_solve", "time_to_solve_s", "wall_time_s",
     "timesteps", "final_mean_return", "best_mean_return", "peak_rss_mb", "threshold", "error", "run_dir",
+    "hyperparams", "conf_file", "config_hash",
 )  # fmt: skip
 BOOTSTRAP_REPS = 2000
 
@@ -34,25 +34,28 @@ BOOTSTRAP_REPS = 2000
 def record_job(job: Job, bench: Path, tree_peak_rss_mb: float | None) -> None:
     """Keep what only the driver saw of a job (its process tree's peak RSS) beside the job's runs."""
     if tree_peak_rss_mb is not None:
-        runs.write_json(job.folder(bench) / JOB_FILE, {"tree_peak_rss_mb": tree_peak_rss_mb})
+        write_job_file(job, bench, tree_peak_rss_mb=tree_peak_rss_mb)
 
 
-def job_row(job: Job, bench: Path, protocol: Protocol | None) -> dict[str, Any]:
+def job_row(job: Job, bench: Path) -> dict[str, Any]:
     """The CSV row of ``job``: its finished run's summary, or its status and error."""
-    row: dict[str, Any] = {"algo": job.algo, "env": job.env, "seed": job.seed, "shaped": job.shaped}
-    run_dir = finished_run(job, bench, protocol)
-    if run_dir is None:
+    agent = job.agent
+    row: dict[str, Any] = {
+        "agent": agent.name, "algo": job.algo, "env": job.env, "seed": job.seed, "shaped": job.shaped,
+        "hyperparams": json.dumps(dict(agent.hyperparams), sort_keys=True) if agent.hyperparams else "",
+        "conf_file": str(agent.conf_file or ""),
+    }  # fmt: skip
+    summary = finished_summary(job, bench)
+    if summary is None:
         error = recorded_error(job, bench)
-        return {**row, "status": "failed" if error else "missing", "solved": False, "error": error}
-    summary = read_summary(run_dir) or {}
-    row.update({key: summary.get(key) for key in COLUMNS if key in summary and key not in row})
-    row.update(summary.get("quality") or {})
-    job_file = job.folder(bench) / JOB_FILE
-    if job_file.is_file():
+        status = JobStatus.FAILED if error else JobStatus.MISSING
+        return {**row, "status": status.value, "solved": False, "error": error}
+    row.update({k: v for k, v in summary.as_row().items() if k not in row})
+    tree = (read_job_file(job.folder(bench) / JOB_FILE) or {}).get("tree_peak_rss_mb")
+    if tree is not None:
         # The process tree's peak (the job and anything it spawned) is the one the driver measured.
-        tree = json.loads(job_file.read_text()).get("tree_peak_rss_mb")
-        row["peak_rss_mb"] = max(row.get("peak_rss_mb") or 0.0, tree or 0.0)
-    return {**row, "status": "finished", "run_dir": str(run_dir)}
+        row["peak_rss_mb"] = max(row.get("peak_rss_mb") or 0.0, tree)
+    return {**row, "status": JobStatus.FINISHED.value}
 
 
 def metric_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -62,21 +65,25 @@ def metric_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
 
 def write_csv(rows: Sequence[dict[str, Any]], path: Path, columns: Sequence[str] = COLUMNS) -> None:
     """One row per job (or per ``robustness.csv`` measurement), with ``columns`` and then the metrics."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="") as f:
+    with atomic_target(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=[*columns, *metric_columns(rows)], extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    tmp.replace(path)
 
 
 @dataclass
 class CellStats:
-    """The statistics of one algorithm on one env (shaped or not) over its seeds."""
+    """The statistics of one agent on one env over its seeds.
 
+    :param settings: the agent's hyperparameters and conf file, as written in the CSV (twins that differ
+        only in ``shaped`` have equal settings)
+    """
+
+    agent: str
     algo: str
     env: str
     shaped: bool
+    settings: tuple[str, str]
     runs: int
     solved: int
     steps_to_solve: tuple[float, float, float] | None  # median, 25th and 75th percentiles
@@ -138,15 +145,17 @@ def iqm_with_ci(finals: np.ndarray) -> tuple[float, tuple[float, float]]:
 
 
 def cell_stats(rows: Sequence[dict[str, Any]]) -> CellStats:
-    """Statistics over the finished rows of one (env, algorithm, shaped) cell."""
+    """Statistics over the finished rows of one (env, agent) cell."""
     solved = [r for r in rows if r["solved"]]
     finals = np.array([float(r["final_mean_return"]) for r in rows])
     iqm, ci = iqm_with_ci(finals)
     rss = [float(r["peak_rss_mb"]) for r in rows if r.get("peak_rss_mb") is not None]
     return CellStats(
+        agent=rows[0]["agent"],
         algo=rows[0]["algo"],
         env=rows[0]["env"],
         shaped=bool(rows[0]["shaped"]),
+        settings=(rows[0].get("hyperparams") or "", rows[0].get("conf_file") or ""),
         runs=len(rows),
         solved=len(solved),
         steps_to_solve=median_iqr(r["steps_to_solve"] for r in solved),
@@ -164,9 +173,9 @@ def cell_stats(rows: Sequence[dict[str, Any]]) -> CellStats:
 
 
 def aggregate(rows: Sequence[dict[str, Any]]) -> list[CellStats]:
-    """One :class:`CellStats` per (env, algorithm, shaped) with at least one finished run, in grid order."""
-    cells: dict[tuple[str, str, bool], list[dict[str, Any]]] = {}
+    """One :class:`CellStats` per (env, agent) with at least one finished run, in grid order."""
+    cells: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
-        if row["status"] == "finished":
-            cells.setdefault((row["env"], row["algo"], bool(row["shaped"])), []).append(row)
+        if row["status"] == JobStatus.FINISHED.value:
+            cells.setdefault((row["env"], row["agent"]), []).append(row)
     return [cell_stats(cell) for cell in cells.values()]

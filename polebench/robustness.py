@@ -21,13 +21,14 @@ from envs.families import EnvFamily, family_of_id
 from envs.perturbations import PERTURBATIONS, PUSH_EVERY, PerturbationUse
 from envs.thresholds import reward_threshold
 from polebench import runs
-from polebench.grid import Job, Protocol, finished_run
+from polebench.grid import Job, finished_run
 
 ROBUSTNESS_SEED_OFFSET = 20_000
 ROBUSTNESS_FILE = "robustness.json"
 DEFAULT_EPISODES = 10
 ROBUSTNESS_COLUMNS = (
-    "algo", "env", "seed", "shaped", "perturbation", "level", "value", "mean_return", "success_fraction", "run_dir",
+    "agent", "algo", "env", "seed", "shaped", "perturbation", "level", "value", "mean_return", "success_fraction",
+    "run_dir",
 )  # fmt: skip
 
 
@@ -128,19 +129,25 @@ class JobRobustness:
 
     def rows(self) -> list[dict[str, Any]]:
         """One ``robustness.csv`` row per (perturbation, level), its mean metrics as columns."""
-        job = {"algo": self.job.algo, "env": self.job.env, "seed": self.job.seed, "shaped": self.job.shaped}
+        job = {
+            "agent": self.job.agent.name,
+            "algo": self.job.algo,
+            "env": self.job.env,
+            "seed": self.job.seed,
+            "shaped": self.job.shaped,
+        }
         return [
             {**job, **{k: v for k, v in asdict(r).items() if k != "quality"}, **r.quality, "run_dir": str(self.run_dir)}
             for r in self.results
         ]
 
 
-def kept_robustness(jobs: Sequence[Job], bench: Path, protocol: Protocol | None) -> list[JobRobustness]:
+def kept_robustness(jobs: Sequence[Job], bench: Path) -> list[JobRobustness]:
     """The robustness kept in each finished job's run folder (measured on today's ladders), in job order."""
     families: dict[str, EnvFamily | None] = {}
     measured = []
     for job in jobs:
-        run_dir = finished_run(job, bench, protocol)
+        run_dir = finished_run(job, bench)
         if job.env not in families:
             families[job.env] = family_of_id(job.env)
         family = families[job.env]

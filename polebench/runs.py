@@ -7,7 +7,6 @@ crash mid-write never leaves half a model where a whole one was.
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import re
 import zipfile
@@ -16,10 +15,14 @@ from typing import Any
 
 import yaml
 
-from polebench.errors import UserError
+from polebench.atomic import atomic_target, write_text
+from polebench.errors import UserError, first_line
+from polebench.summary import SUMMARY_FILE
+
+__all__ = ["SUMMARY_FILE", "atomic_target", "write_text"]
 
 CONFIG_FILE = "config.yml"
-SUMMARY_FILE = "summary.json"
+COMMAND_FILE = "command.txt"
 BEST_MODEL = "best_model.zip"
 VECNORMALIZE_FILE = "vecnormalize.pkl"
 REPLAY_BUFFER_FILE = "replay_buffer.pkl"
@@ -30,6 +33,11 @@ TRAJECTORY_FILE = "trajectory.npz"
 def model_path(run_dir: Path, env_id: str) -> Path:
     """Where the final model of a run lives."""
     return run_dir / f"{env_id}.zip"
+
+
+def run_path(log_folder: Path, algo: str, env_id: str, run_id: int) -> Path:
+    """The folder of run ``run_id`` of ``algo`` on ``env_id``: ``<log-folder>/<algo>/<env>_<N>``."""
+    return log_folder / algo / f"{env_id}_{run_id}"
 
 
 def run_ids(log_folder: Path, algo: str, env_id: str) -> list[int]:
@@ -50,7 +58,7 @@ def new_run_dir(log_folder: Path, algo: str, env_id: str) -> Path:
     parent.mkdir(parents=True, exist_ok=True)
     n = max(run_ids(log_folder, algo, env_id), default=0) + 1
     while True:
-        candidate = parent / f"{env_id}_{n}"
+        candidate = run_path(log_folder, algo, env_id, n)
         try:
             candidate.mkdir()
             return candidate
@@ -69,17 +77,10 @@ def find_run(log_folder: Path, algo: str, env_id: str, exp_id: int | None) -> Pa
             f"train one with: python train.py --algo {algo} --env {env_id} -f {log_folder}"
         )
     if exp_id is None:
-        return log_folder / algo / f"{env_id}_{ids[-1]}"
+        return run_path(log_folder, algo, env_id, ids[-1])
     if exp_id not in ids:
         raise UserError(f"--exp-id {exp_id} does not exist for {algo} on {env_id}; existing ids: {ids}")
-    return log_folder / algo / f"{env_id}_{exp_id}"
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    return run_path(log_folder, algo, env_id, exp_id)
 
 
 class _PlainDumper(yaml.SafeDumper):
@@ -91,21 +92,30 @@ class _PlainDumper(yaml.SafeDumper):
 
 def write_yaml(path: Path, data: dict[str, Any]) -> None:
     """Write plain YAML data (no Python tags, no anchors), atomically."""
-    atomic_write_text(path, yaml.dump(data, Dumper=_PlainDumper, sort_keys=False))
+    write_text(path, yaml.dump(data, Dumper=_PlainDumper, sort_keys=False))
 
 
 def write_npz(path: Path, **arrays: Any) -> None:
     """Write NumPy arrays as one ``.npz`` file, atomically."""
     import numpy as np
 
-    tmp = path.with_name(f".{path.stem}.tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    with atomic_target(path) as tmp:
+        np.savez(tmp, **arrays)
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write JSON, atomically."""
-    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+    write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """A YAML mapping polebench wrote, or a :class:`UserError` when it is missing or damaged."""
+    from polebench.yamlfile import load_yaml
+
+    data = load_yaml(path, "file")
+    if not isinstance(data, dict):
+        raise UserError(f"{path} is not a mapping")
+    return data
 
 
 def read_config(run_dir: Path) -> dict[str, Any]:
@@ -128,8 +138,7 @@ def load_model(algo_cls: Any, path: Path, env: Any = None, **kwargs: Any) -> Any
     try:
         return algo_cls.load(str(path), env=env, **kwargs)
     except (ValueError, KeyError, OSError, EOFError, RuntimeError, zipfile.BadZipFile, pickle.UnpicklingError) as err:
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise UserError(f"cannot load the model {path}: {reason}") from None
+        raise UserError(f"cannot load the model {path}: {first_line(err)}") from None
 
 
 def check_spaces(model: Any, env: Any, path: Path, env_id: str) -> None:
@@ -144,6 +153,5 @@ def check_spaces(model: Any, env: Any, path: Path, env_id: str) -> None:
 
 def atomic_save(model: Any, path: Path) -> None:
     """``model.save(path)`` through a temporary file, so an interrupted save keeps the previous model."""
-    tmp = path.with_name(f".{path.stem}.tmp.zip")
-    model.save(tmp)
-    os.replace(tmp, path)
+    with atomic_target(path) as tmp:
+        model.save(tmp)

@@ -19,8 +19,9 @@ class RunSummary:
     :param steps_to_solve: env steps at the first solved evaluation (``None``: never solved)
     :param time_to_solve_s: seconds from the process start to that evaluation
     :param wall_time_s: seconds from the process start to the end of training and the final evaluation
-    :param best_mean_return: the best mean evaluation return
-    :param final_mean_return: the mean return of the final evaluation
+    :param best_mean_return: the best mean evaluation return (``None``: no evaluation finished)
+    :param final_mean_return: the mean return of the final evaluation, or of the latest one when a second
+        interrupt skipped it (``None``: no evaluation finished)
     :param quality: the final evaluation's mean behaviour metrics (``envs/families.py``)
     :param threshold: the env's 'solved' threshold (``None``: it has none)
     :param peak_rss_mb: the process's peak resident memory
@@ -39,8 +40,8 @@ class RunSummary:
     steps_to_solve: int | None
     time_to_solve_s: float | None
     wall_time_s: float
-    best_mean_return: float
-    final_mean_return: float
+    best_mean_return: float | None
+    final_mean_return: float | None
     threshold: float | None
     peak_rss_mb: float
     shaped: bool

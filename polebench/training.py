@@ -1,12 +1,14 @@
-"""What ``train.py`` does, one short step each: plan (validate everything), make the run folder,
-build envs and model, learn, evaluate, save, summarise.
+"""What ``train.py`` (and ``polebench.train``) does, one short step each: plan (validate everything),
+make the run folder, build envs and model, learn, evaluate, save, summarise.
 
-Everything a user can get wrong is checked in :func:`make_plan`, before anything is written.
+Everything a user can get wrong is checked in :class:`~polebench.config.RunConfig` and :func:`make_plan`,
+before anything is written.
 """
 
 from __future__ import annotations
 
-import argparse
+import hashlib
+import json
 import resource
 import shutil
 import time
@@ -22,15 +24,18 @@ from envs.factory import EVAL_SEED_OFFSET, TRAJECTORY_SEED, check_env_id, make_v
 from envs.thresholds import eval_episodes, require_threshold, reward_threshold
 from envs.wrapping import WrapperUse, check_wrappers, parse_env_wrapper, wrapper_chain
 from polebench import hyperparams as hpm
-from polebench import runs
+from polebench import interrupts, runs
+from polebench.config import RunConfig
 from polebench.errors import UserError
 from polebench.evaluation import evaluate, sync_normalization
+from polebench.summary import RunSummary
 
 
 @dataclass
 class Plan:
     """A validated training request: nothing past this point can fail because of user input."""
 
+    config: RunConfig
     spec: AlgoSpec
     algo_cls: Any
     env_id: str
@@ -42,11 +47,33 @@ class Plan:
     trained_agent: Path | None
     wrappers: list[WrapperUse]
     eval_episodes: int
+    device: str
 
     @property
     def shaping(self) -> dict[str, Any] | None:
         """The reward-shaping wrapper's arguments, or ``None`` when the reward is the env's own."""
         return next((use.kwargs for use in self.wrappers if use.kind.training_only), None)
+
+    def identity(self) -> dict[str, Any]:
+        """Everything that decides what a run learns and how it is judged: the algorithm, env, seed, every
+        resolved hyperparameter (wrappers included) and the evaluation protocol; not where it is written,
+        how it is shown or how many threads compute it."""
+        c = self.config
+        return {
+            "algo": self.spec.name,
+            "env": self.env_id,
+            "seed": c.seed,
+            "hyperparams": self.hyperparams,
+            "eval_freq": c.eval_freq,
+            "eval_episodes": self.eval_episodes,
+            "stop_on_solve": c.stop_on_solve,
+            "trained_agent": str(self.trained_agent) if self.trained_agent else None,
+        }
+
+    def config_hash(self) -> str:
+        """A digest of :meth:`identity`: equal digests, equal runs (the benchmark's resume compares them)."""
+        text = json.dumps(self.identity(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -61,17 +88,6 @@ class Session:
     callbacks: list[Any]
 
 
-def _check_flags(args: argparse.Namespace) -> None:
-    if args.save_freq < 0:
-        raise UserError(f"--save-freq must be 0 (off) or a positive number of env steps, got {args.save_freq}")
-    if args.n_timesteps is not None and args.n_timesteps <= 0:
-        raise UserError(f"-n/--n-timesteps must be a positive number of env steps, got {args.n_timesteps}")
-    if args.eval_freq < 0:
-        raise UserError(f"--eval-freq must be 0 (off) or a positive number of env steps, got {args.eval_freq}")
-    if args.eval_episodes is not None and args.eval_episodes <= 0:
-        raise UserError(f"--eval-episodes must be at least 1, got {args.eval_episodes}")
-
-
 def _trained_agent_config(path: Path, algo: str, env_id: str) -> dict[str, Any]:
     """The config of the run a ``-i`` model came from, after checking it is the same algo and env."""
     if path.suffix != ".zip" or not path.is_file():
@@ -84,34 +100,44 @@ def _trained_agent_config(path: Path, algo: str, env_id: str) -> dict[str, Any]:
     return dict(config.get("hyperparams", {}))
 
 
-def make_plan(args: argparse.Namespace, sampled: Mapping[str, Any] | None = None) -> Plan:
-    """Validate the flags, the algorithm, the env and every hyperparameter.
+def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Plan:
+    """Validate the algorithm, the env and every hyperparameter of ``config``.
 
     :param sampled: hyperparameters chosen by a tuning trial, layered over everything else
     """
-    _check_flags(args)
-    spec = get_algo(args.algo)
-    env_id = check_env_id(args.env)
-    trained = Path(args.trained_agent) if args.trained_agent else None
+    spec = get_algo(config.algo)
+    env_id = check_env_id(config.env)
+    trained = config.trained_agent
     base = _trained_agent_config(trained, spec.name, env_id) if trained else None
-    overrides = hpm.parse_overrides(args.hyperparams or [])
-    if args.n_timesteps is not None:
-        overrides["n_timesteps"] = args.n_timesteps
+    overrides = dict(config.hyperparams)
+    if config.n_timesteps is not None:
+        overrides["n_timesteps"] = config.n_timesteps
     overrides = hpm.layer(overrides, sampled or {})
-    conf = Path(args.conf_file) if args.conf_file else None
-    hp = hpm.resolve(spec.name, env_id, conf, overrides, base=base)
+    hp = hpm.resolve(spec.name, env_id, config.conf_file, overrides, base=base)
     hp.setdefault("policy", spec.policy)
-    wrappers = _wrappers(hp, env_id, args.shaped_reward)
+    wrappers = _wrappers(hp, env_id, config.shaped_reward)
     algo_cls = spec.load_class()
     if hp["policy"] not in algo_cls.policy_aliases:
         raise UserError(f"unknown policy {hp['policy']!r}; choose one of: {', '.join(algo_cls.policy_aliases)}")
     kwargs = hpm.constructor_kwargs(hp)
     hpm.check_kwargs(algo_cls, kwargs)
     hpm.normalize_kwargs(hp)
-    threshold = require_threshold(env_id) if args.stop_on_solve else reward_threshold(env_id)
-    episodes = args.eval_episodes or eval_episodes(env_id)
+    threshold = require_threshold(env_id) if config.stop_on_solve else reward_threshold(env_id)
+    episodes = config.eval_episodes or eval_episodes(env_id)
     return Plan(
-        spec, algo_cls, env_id, hp, kwargs, hpm.n_envs(hp), hpm.n_timesteps(hp), threshold, trained, wrappers, episodes
+        config,
+        spec,
+        algo_cls,
+        env_id,
+        hp,
+        kwargs,
+        hpm.n_envs(hp),
+        hpm.n_timesteps(hp),
+        threshold,
+        trained,
+        wrappers,
+        episodes,
+        resolve_device(config.device),
     )
 
 
@@ -127,19 +153,22 @@ def _wrappers(hp: dict[str, Any], env_id: str, shaped_reward: bool) -> list[Wrap
     return uses
 
 
-def _config(plan: Plan, args: argparse.Namespace) -> dict[str, Any]:
-    flags = (
-        "seed", "n_timesteps", "eval_freq", "stop_on_solve", "save_freq", "save_replay_buffer", "device", "num_threads",
-    )  # fmt: skip
+def _config(plan: Plan, device: str) -> dict[str, Any]:
+    """``config.yml``: the flags, the resolved hyperparameters, the digest of both, and where it ran."""
+    from polebench.provenance import provenance
+
+    c = plan.config
     return {
-        "algo": plan.spec.name,
-        "env": plan.env_id,
-        **{flag: getattr(args, flag) for flag in flags},
-        "trained_agent": str(plan.trained_agent) if plan.trained_agent else None,
-        "eval_episodes": plan.eval_episodes,
+        **plan.identity(),
+        "n_timesteps": plan.n_timesteps,
+        "save_freq": c.save_freq,
+        "save_replay_buffer": c.save_replay_buffer,
+        "device": device,
+        "num_threads": c.num_threads,
         "shaped": plan.shaping is not None,
         "shaping": plan.shaping,
-        "hyperparams": plan.hyperparams,
+        "config_hash": plan.config_hash(),
+        "provenance": provenance(c.num_threads),
     }
 
 
@@ -165,12 +194,12 @@ def _make_envs(plan: Plan, seed: int, run_dir: Path) -> tuple[Any, Any]:
     return train_env, eval_env
 
 
-def _make_model(plan: Plan, args: argparse.Namespace, train_env: Any) -> Any:
+def _make_model(plan: Plan, device: str, train_env: Any) -> Any:
     if plan.trained_agent is not None:
         # The saved network keeps its architecture; other hyperparameters may change on resume.
         kwargs = {k: v for k, v in plan.kwargs.items() if k != "policy_kwargs"}
-        model = runs.load_model(plan.algo_cls, plan.trained_agent, env=train_env, device=args.device, **kwargs)
-        model.set_random_seed(args.seed)
+        model = runs.load_model(plan.algo_cls, plan.trained_agent, env=train_env, device=device, **kwargs)
+        model.set_random_seed(plan.config.seed)
         buffer = plan.trained_agent.parent / runs.REPLAY_BUFFER_FILE
         if plan.spec.off_policy and buffer.is_file():
             model.load_replay_buffer(str(buffer))
@@ -178,60 +207,63 @@ def _make_model(plan: Plan, args: argparse.Namespace, train_env: Any) -> Any:
         return model
     try:
         return plan.algo_cls(
-            plan.hyperparams["policy"], train_env, seed=args.seed, device=args.device, verbose=0, **plan.kwargs
+            plan.hyperparams["policy"], train_env, seed=plan.config.seed, device=device, verbose=0, **plan.kwargs
         )
     except (AssertionError, ValueError) as err:
         raise UserError(f"{plan.spec.name} cannot train on {plan.env_id}: {err}") from None
 
 
-def _build(plan: Plan, args: argparse.Namespace, run_dir: Path, started_at: float, after_eval: Any = None) -> Session:
+def _build(plan: Plan, run_dir: Path, started_at: float, after_eval: Any = None) -> Session:
     from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback
     from stable_baselines3.common.logger import configure
 
     from polebench.callbacks import ShapedReturnLogger, SolveTracker, TimedEvalCallback
 
-    runs.write_yaml(run_dir / runs.CONFIG_FILE, _config(plan, args))
-    train_env, eval_env = _make_envs(plan, args.seed, run_dir)
-    model = _make_model(plan, args, train_env)
-    model.set_logger(configure(str(run_dir), ["tensorboard"] + (["stdout"] if args.verbose >= 2 else [])))
+    c = plan.config
+    device = plan.device
+    runs.write_yaml(run_dir / runs.CONFIG_FILE, _config(plan, device))
+    runs.write_text(run_dir / runs.COMMAND_FILE, (c.command or repr_call(c)) + "\n")
+    train_env, eval_env = _make_envs(plan, c.seed, run_dir)
+    model = _make_model(plan, device, train_env)
+    model.set_logger(configure(str(run_dir), ["tensorboard"] + (["stdout"] if c.verbose >= 2 else [])))
     # Without a threshold nothing counts as solved: an infinite one never triggers.
     threshold = np.inf if plan.threshold is None else plan.threshold
-    solve = SolveTracker(threshold, args.stop_on_solve, started_at)
+    solve = SolveTracker(threshold, c.stop_on_solve, started_at)
     callbacks: list[BaseCallback] = [ShapedReturnLogger()] if plan.shaping is not None else []
     eval_callback = None
-    if args.eval_freq > 0:
+    if c.eval_freq > 0:
         eval_callback = TimedEvalCallback(
             eval_env,
             started_at=started_at,
             callback_on_new_best=solve,
             n_eval_episodes=plan.eval_episodes,
-            eval_freq=max(args.eval_freq // plan.n_envs, 1),
+            eval_freq=max(c.eval_freq // plan.n_envs, 1),
             log_path=str(run_dir),
             best_model_save_path=str(run_dir),
             callback_after_eval=after_eval,
-            verbose=min(args.verbose, 1),
+            verbose=min(c.verbose, 1),
         )
         callbacks.append(eval_callback)
-    if args.save_freq > 0:
+    if c.save_freq > 0:
         callbacks.append(
             CheckpointCallback(
-                save_freq=max(args.save_freq // plan.n_envs, 1),
+                save_freq=max(c.save_freq // plan.n_envs, 1),
                 save_path=str(run_dir / runs.CHECKPOINTS),
                 name_prefix=plan.env_id,
-                save_replay_buffer=args.save_replay_buffer and plan.spec.off_policy,
+                save_replay_buffer=c.save_replay_buffer and plan.spec.off_policy,
                 save_vecnormalize=True,
             )
         )
     return Session(run_dir, model, eval_env, eval_callback, solve, callbacks)
 
 
-def _learn(session: Session, plan: Plan, args: argparse.Namespace) -> bool:
-    """Train; return whether the user interrupted (Ctrl-C), in which case the work is still saved."""
+def _learn(session: Session, plan: Plan) -> bool:
+    """Train; return whether a Ctrl-C or SIGTERM stopped it (the work so far is saved all the same)."""
     try:
         session.model.learn(
             plan.n_timesteps,
             callback=session.callbacks,
-            progress_bar=args.progress,
+            progress_bar=plan.config.progress,
             reset_num_timesteps=plan.trained_agent is None,
         )
     except KeyboardInterrupt:
@@ -249,6 +281,14 @@ def _final_evaluation(session: Session, episodes: int) -> tuple[float, dict[str,
     sync_normalization(session.model, session.eval_env)
     final = evaluate(session.model, session.eval_env, episodes)
     return final.mean_return, final.mean_quality
+
+
+def _last_evaluation(session: Session) -> tuple[float, dict[str, float]]:
+    """What to report when the final evaluation was skipped: the latest periodic one, or nothing."""
+    cb = session.eval_callback
+    if cb is not None and cb.evaluations_timesteps:
+        return float(cb.last_mean_reward), cb.last_quality
+    return float("nan"), {}
 
 
 def _record_trajectory(session: Session, plan: Plan) -> None:
@@ -281,66 +321,93 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def _save(session: Session, plan: Plan, save_replay_buffer: bool) -> None:
+def _save(session: Session, plan: Plan) -> None:
+    """The model, and what resuming it needs: the replay buffer (if asked) and normalisation statistics."""
     runs.atomic_save(session.model, runs.model_path(session.run_dir, plan.env_id))
-    if save_replay_buffer and plan.spec.off_policy:
-        session.model.save_replay_buffer(str(session.run_dir / runs.REPLAY_BUFFER_FILE))
+    if plan.config.save_replay_buffer and plan.spec.off_policy:
+        with runs.atomic_target(session.run_dir / runs.REPLAY_BUFFER_FILE) as tmp:
+            session.model.save_replay_buffer(str(tmp))
     vec_normalize = session.model.get_vec_normalize_env()
     if vec_normalize is not None:
-        vec_normalize.save(str(session.run_dir / runs.VECNORMALIZE_FILE))
+        with runs.atomic_target(session.run_dir / runs.VECNORMALIZE_FILE) as tmp:
+            vec_normalize.save(str(tmp))
 
 
 def _summary(
-    session: Session,
-    plan: Plan,
-    args: argparse.Namespace,
-    started_at: float,
-    final: tuple[float, dict[str, float]],
-    interrupted: bool,
-) -> dict[str, Any]:
+    session: Session, plan: Plan, started_at: float, final: tuple[float, dict[str, float]], interrupted: bool
+) -> RunSummary:
     final_return, quality = final
     periodic = session.eval_callback.best_mean_reward if session.eval_callback else -np.inf
-    return {
-        "algo": plan.spec.name,
-        "env": plan.env_id,
-        "seed": args.seed,
-        "timesteps": int(session.model.num_timesteps),
-        "solved": session.solve.steps_to_solve is not None,
-        "steps_to_solve": session.solve.steps_to_solve,
-        "time_to_solve_s": session.solve.time_to_solve_s,
-        "wall_time_s": round(time.time() - started_at, 3),
-        "best_mean_return": round(max(float(periodic), final_return), 3),
-        "final_mean_return": round(final_return, 3),
-        "quality": quality,
-        "threshold": plan.threshold,
-        "peak_rss_mb": peak_rss_mb(),
-        "shaped": plan.shaping is not None,
-        "shaping": plan.shaping,
-        "interrupted": interrupted,
-        "run_dir": str(session.run_dir),
-    }
+    best = max(float(periodic), final_return) if np.isfinite(final_return) else float(periodic)
+    return RunSummary(
+        algo=plan.spec.name,
+        env=plan.env_id,
+        seed=plan.config.seed,
+        timesteps=int(session.model.num_timesteps),
+        solved=session.solve.steps_to_solve is not None,
+        steps_to_solve=session.solve.steps_to_solve,
+        time_to_solve_s=session.solve.time_to_solve_s,
+        wall_time_s=round(time.time() - started_at, 3),
+        best_mean_return=round(best, 3) if np.isfinite(best) else None,
+        final_mean_return=round(final_return, 3) if np.isfinite(final_return) else None,
+        quality=quality,
+        threshold=plan.threshold,
+        peak_rss_mb=peak_rss_mb(),
+        shaped=plan.shaping is not None,
+        shaping=plan.shaping,
+        interrupted=interrupted,
+        run_dir=str(session.run_dir.resolve()),
+        device=str(session.model.device),
+        config_hash=plan.config_hash(),
+    )
 
 
 def train(
-    args: argparse.Namespace,
-    started_at: float,
+    config: RunConfig,
+    started_at: float | None = None,
     sampled: Mapping[str, Any] | None = None,
     after_eval: Any = None,
-) -> dict[str, Any]:
-    """Run one training job end to end and return its ``summary.json`` content.
+) -> RunSummary:
+    """Run one training job end to end, write its ``summary.json`` and return it.
 
+    :param started_at: ``time.time()`` of the process start, for times that include start-up (default: now)
     :param sampled: hyperparameters chosen by a tuning trial (see :mod:`polebench.tuning`)
     :param after_eval: an SB3 callback run after every periodic evaluation; returning False stops training
     """
-    plan = make_plan(args, sampled)
+    started_at = time.time() if started_at is None else started_at
+    plan = make_plan(config, sampled)
     import torch
 
-    torch.set_num_threads(args.num_threads)
-    log_folder = Path(args.log_folder)
+    torch.set_num_threads(config.num_threads)
+    session = _start(plan, started_at, after_eval)
+    interrupted = _learn(session, plan)
+    # Save first: a second signal while saving is held back, and then skips the final evaluation.
+    with interrupts.deferred() as arrived:
+        _save(session, plan)
+    final = _last_evaluation(session)
+    if not arrived:
+        try:
+            final = _final_evaluation(session, plan.eval_episodes)
+        except KeyboardInterrupt:
+            interrupted = True
+            print("interrupted again: the final evaluation is skipped; the latest one is reported")
+    if plan.threshold is not None and final[0] >= plan.threshold:
+        session.solve.mark_solved(session.model.num_timesteps)
+    with interrupts.deferred() as arrived_late:
+        summary = _summary(session, plan, started_at, final, interrupted or bool(arrived))
+        summary.write(session.run_dir)
+    if not (summary.interrupted or arrived_late):
+        _record_trajectory(session, plan)
+    return summary
+
+
+def _start(plan: Plan, started_at: float, after_eval: Any) -> Session:
+    """Make the run folder and build everything in it; on failure take back exactly what it made."""
+    log_folder = plan.config.log_folder
     made = [folder for folder in (log_folder / plan.spec.name, log_folder) if not folder.exists()]
     run_dir = runs.new_run_dir(log_folder, plan.spec.name, plan.env_id)
     try:
-        session = _build(plan, args, run_dir, started_at, after_eval)
+        return _build(plan, run_dir, started_at, after_eval)
     except BaseException:
         # Building the model is the one check that needs the run folder (its env writes monitor files
         # there); on failure take back exactly the folders this run made.
@@ -349,13 +416,34 @@ def train(
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
         raise
-    interrupted = _learn(session, plan, args)
-    final = _final_evaluation(session, plan.eval_episodes)
-    if plan.threshold is not None and final[0] >= plan.threshold:
-        session.solve.mark_solved(session.model.num_timesteps)
-    _save(session, plan, args.save_replay_buffer)
-    summary = _summary(session, plan, args, started_at, final, interrupted)
-    runs.write_json(run_dir / runs.SUMMARY_FILE, summary)
-    if not interrupted:
-        _record_trajectory(session, plan)
-    return summary
+
+
+def resolve_device(name: str) -> str:
+    """The device a run will use for ``--device name``: ``auto`` picks CUDA when present; a CUDA or MPS
+    device that this machine lacks is a :class:`UserError` instead of a silent fallback to the CPU."""
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"--device {name}: this machine has no CUDA device; use --device cpu or auto")
+    if name.startswith("cuda") and ":" in name and int(name.split(":")[1]) >= torch.cuda.device_count():
+        raise UserError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA devices")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise UserError("--device mps: this machine has no MPS device; use --device cpu or auto")
+    return name
+
+
+def repr_call(config: RunConfig) -> str:
+    """The Python call that makes ``config``, for ``command.txt`` of a run started from Python."""
+    from dataclasses import fields
+
+    defaults = RunConfig(algo=config.algo)
+    names = ["algo"] + [
+        f.name for f in fields(config) if f.name != "command" and getattr(config, f.name) != getattr(defaults, f.name)
+    ]
+    return "polebench.train(" + ", ".join(f"{name}={_plain(getattr(config, name))!r}" for name in names) + ")"
+
+
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, Path) else (dict(value) if isinstance(value, Mapping) else value)

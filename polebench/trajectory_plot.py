@@ -6,7 +6,6 @@ state on shared axes (``trajectories_<env>.png``). Matplotlib is imported only w
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from envs.families import EnvFamily
+from polebench.atomic import atomic_target
 from polebench.errors import UserError
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
@@ -80,13 +80,11 @@ def plot_trajectories(traces: Sequence[Trace], family: EnvFamily, title: str, pa
     fig.suptitle(title)
     if len(traces) > 1:
         fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", fontsize="small")
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
+        with atomic_target(path) as tmp:
+            fig.savefig(tmp, dpi=110)
     except OSError as err:
-        tmp.unlink(missing_ok=True)
         raise UserError(f"cannot write the figure {path}: {err.strerror}") from None
     finally:
         plt.close(fig)

@@ -14,28 +14,55 @@ in ``trials.csv``, and Optuna's optimisation-history and parameter-importance pl
 from __future__ import annotations
 
 import argparse
-import copy
 import os
+import secrets
 import socket
 import sys
 import time
 import warnings
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from polebench import runs
-from polebench.errors import UserError
+from polebench.atomic import atomic_target
+from polebench.config import RunConfig
+from polebench.errors import UserError, first_line
 from polebench.search_spaces import search_space
+
+
+@dataclass(frozen=True)
+class TuneConfig:
+    """How to tune: rl-baselines3-zoo's tuning flags, typed.
+
+    :param sampler_seed: this worker's sampler seed; ``None`` draws one from the OS, so workers sharing
+        a study (or a rerun adding trials) never sample the same hyperparameters by accident
+    """
+
+    n_trials: int = 10
+    n_jobs: int = 1
+    sampler: str = "tpe"
+    pruner: str = "median"
+    n_startup_trials: int = 5
+    n_evaluations: int = 4
+    sampler_seed: int | None = None
+    storage: str | None = None
+    study_name: str | None = None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> TuneConfig:
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
+
 
 BEST_FILE = "best_hyperparams.yml"
 TRIALS_FILE = "trials.csv"
 STORAGE_ATTEMPTS = 5
 
 
-def _storage(args: argparse.Namespace, folder: Path) -> Any:
+def _storage(tune: TuneConfig, folder: Path) -> Any:
     import optuna
 
-    url = args.storage or f"sqlite:///{(folder / 'study.db').resolve()}"
+    url = tune.storage or f"sqlite:///{(folder / 'study.db').resolve()}"
     # SQLite serialises writers; let a worker wait for the other's write instead of failing at once.
     engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
     from sqlalchemy.exc import DBAPIError
@@ -46,32 +73,27 @@ def _storage(args: argparse.Namespace, folder: Path) -> Any:
         except DBAPIError:
             # Workers started together race to create the schema of a new database; the loser retries.
             if attempt == STORAGE_ATTEMPTS - 1:
-                raise UserError(f"cannot open the study storage {url}: {_first_line(sys.exc_info()[1])}") from None
+                raise UserError(f"cannot open the study storage {url}: {first_line(sys.exc_info()[1])}") from None
             time.sleep(0.5 * (attempt + 1))
         except Exception as err:  # SQLAlchemy raises many kinds for a malformed URL or a missing driver
-            raise UserError(f"cannot open the study storage {url}: {_first_line(err)}") from None
+            raise UserError(f"cannot open the study storage {url}: {first_line(err)}") from None
     raise AssertionError("unreachable")
 
 
-def _first_line(err: BaseException | None) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
-
-
-def _study(args: argparse.Namespace, folder: Path) -> Any:
+def _study(tune: TuneConfig, name: str, folder: Path, sampler_seed: int) -> Any:
     import optuna
 
     sampler = {
-        "tpe": lambda: optuna.samplers.TPESampler(n_startup_trials=args.n_startup_trials, seed=args.seed),
-        "random": lambda: optuna.samplers.RandomSampler(seed=args.seed),
-    }[args.sampler]()
+        "tpe": lambda: optuna.samplers.TPESampler(n_startup_trials=tune.n_startup_trials, seed=sampler_seed),
+        "random": lambda: optuna.samplers.RandomSampler(seed=sampler_seed),
+    }[tune.sampler]()
     pruner = {
-        "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=args.n_startup_trials, n_warmup_steps=1),
+        "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=tune.n_startup_trials, n_warmup_steps=1),
         "none": optuna.pruners.NopPruner,
-    }[args.pruner]()
+    }[tune.pruner]()
     return optuna.create_study(
-        storage=_storage(args, folder),
-        study_name=args.study_name,
+        storage=_storage(tune, folder),
+        study_name=name,
         sampler=sampler,
         pruner=pruner,
         direction="maximize",
@@ -95,74 +117,68 @@ def _report_callback(trial: Any) -> Any:
     return ReportToTrial()
 
 
-def _objective(args: argparse.Namespace, folder: Path, worker: str) -> Any:
+def _objective(config: RunConfig, tune: TuneConfig, folder: Path, worker: str) -> Any:
     import optuna
 
     from polebench.training import train
 
-    sample = search_space(args.algo)
+    sample = search_space(config.algo)
+    assert config.n_timesteps is not None  # checked by check_optimize
+    trial_config = config.but(
+        log_folder=folder / "trials", eval_freq=max(config.n_timesteps // tune.n_evaluations, 1), verbose=0
+    )
 
     def objective(trial: optuna.Trial) -> float:
         sampled = sample(trial)
         trial.set_user_attr("worker", worker)
-        trial_args = copy.copy(args)
-        trial_args.log_folder = str(folder / "trials")
-        trial_args.eval_freq = max(args.n_timesteps // args.n_evaluations, 1)
-        trial_args.verbose = 0
         report = _report_callback(trial)
         try:
-            summary = train(trial_args, time.time(), sampled=sampled, after_eval=report)
+            summary = train(trial_config, time.time(), sampled=sampled, after_eval=report)
         except Exception as err:
-            trial.set_user_attr("error", _first_line(err))
+            trial.set_user_attr("error", first_line(err))
             raise
-        if summary["interrupted"]:
+        if summary.interrupted:
             raise KeyboardInterrupt  # Ctrl-C during the trial: Optuna records it as failed, then we stop
-        trial.set_user_attr("hyperparams", runs.read_config(Path(summary["run_dir"]))["hyperparams"])
-        trial.set_user_attr("run_dir", summary["run_dir"])
+        trial.set_user_attr("hyperparams", runs.read_config(Path(summary.run_dir))["hyperparams"])
+        trial.set_user_attr("run_dir", summary.run_dir)
         if report.pruned:
             raise optuna.TrialPruned()
-        return float(summary["final_mean_return"])
+        return float(summary.final_mean_return if summary.final_mean_return is not None else float("nan"))
 
     return objective
 
 
-def check_optimize_flags(args: argparse.Namespace) -> None:
-    """Refuse tuning flags that cannot work, before anything is written."""
-    search_space(args.algo)
-    if args.n_timesteps is None:
+def check_optimize(config: RunConfig) -> None:
+    """Refuse a tuning request that cannot work, before anything is written."""
+    search_space(config.algo)
+    if config.n_timesteps is None:
         raise UserError("--optimize needs -n/--n-timesteps, the budget of each trial")
-    for flag, value in (
-        ("--n-trials", args.n_trials),
-        ("--n-jobs", args.n_jobs),
-        ("--n-evaluations", args.n_evaluations),
-    ):
-        if value < 1:
-            raise UserError(f"{flag} must be at least 1, got {value}")
-    if args.trained_agent:
+    if config.trained_agent:
         raise UserError("--optimize starts every trial from scratch; drop -i/--trained-agent")
 
 
-def optimize(args: argparse.Namespace) -> int:
-    """Run ``--n-trials`` trials of the study in this process, then write the study's outputs."""
-    check_optimize_flags(args)
+def optimize(config: RunConfig, tune: TuneConfig) -> int:
+    """Run ``tune.n_trials`` trials of the study in this process, then write the study's outputs."""
+    check_optimize(config)
     from polebench.training import make_plan
 
-    make_plan(args)  # the algorithm, env and every shipped or given hyperparameter, checked before any trial
+    make_plan(config)  # the algorithm, env and every shipped or given hyperparameter, checked before any trial
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    args.study_name = args.study_name or f"{args.algo}-{args.env}"
-    folder = Path(args.log_folder) / args.algo / args.study_name
+    name = tune.study_name or f"{config.algo}-{config.env}"
+    folder = config.log_folder / config.algo / name
     folder.mkdir(parents=True, exist_ok=True)
-    study = _study(args, folder)
-    worker = f"{socket.gethostname()}:{os.getpid()}"
-    objective = _objective(args, folder, worker)
+    sampler_seed = tune.sampler_seed if tune.sampler_seed is not None else secrets.randbelow(2**32)
+    study = _study(tune, name, folder, sampler_seed)
+    worker = f"{socket.gethostname()}:{os.getpid()} (sampler seed {sampler_seed})"
+    objective = _objective(config, tune, folder, worker)
     interrupted = False
     try:
-        study.optimize(objective, n_trials=args.n_trials, n_jobs=args.n_jobs, catch=(Exception,))
+        study.optimize(objective, n_trials=tune.n_trials, n_jobs=tune.n_jobs, catch=(Exception,))
     except KeyboardInterrupt:
         interrupted = True
-    write_outputs(study, args.env, folder)
+    write_outputs(study, config.env, folder)
     _print_summary(study, worker, folder)
     return 130 if interrupted else 0
 
@@ -175,9 +191,8 @@ def write_outputs(study: Any, env_id: str, folder: Path) -> None:
         hyperparams = {k: v for k, v in best.user_attrs["hyperparams"].items() if k != "n_timesteps"}
         runs.write_yaml(folder / BEST_FILE, {env_id: hyperparams})
     frame = study.trials_dataframe()
-    tmp = folder / f".{TRIALS_FILE}.tmp"
-    frame.to_csv(tmp, index=False)
-    tmp.replace(folder / TRIALS_FILE)
+    with atomic_target(folder / TRIALS_FILE) as tmp:
+        frame.to_csv(tmp, index=False)
     _plots(study, folder)
 
 
@@ -201,7 +216,8 @@ def _plots(study: Any, folder: Path) -> None:
         figure: Any = axes.figure if hasattr(axes, "figure") else axes[0].figure
         figure.set_size_inches(8, 5)
         figure.tight_layout()
-        figure.savefig(folder / f"{name}.png", dpi=110)
+        with atomic_target(folder / f"{name}.png") as tmp:
+            figure.savefig(tmp, dpi=110)
         plt.close(figure)
 
 

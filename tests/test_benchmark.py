@@ -17,9 +17,10 @@ import pytest
 from envs.families import CARTPOLE
 from envs.perturbations import PERTURBATIONS
 from polebench import benchmarking, runs
-from polebench.grid import Job, Protocol, existing_jobs, finished_run, make_grid
+from polebench.grid import Agent, Job, JobStatus, Protocol, existing_jobs, finished_run, make_grid, shipped_agents
 from polebench.jobrunner import Outcome
 from polebench.results import aggregate, cell_stats, job_row
+from polebench.summary import RunSummary
 from tests.conftest import ROOT, run_script, tree_hash
 
 PROTOCOL = Protocol(n_timesteps=600, eval_freq=300)
@@ -27,7 +28,8 @@ PROTOCOL = Protocol(n_timesteps=600, eval_freq=300)
 
 def _row(seed: int, solved: bool, steps: int, seconds: float, final: float, algo: str = "ppo") -> dict[str, Any]:
     return {
-        "algo": algo, "env": "CartPole-v1", "seed": seed, "shaped": False, "status": "finished", "solved": solved,
+        "agent": algo, "algo": algo, "env": "CartPole-v1", "seed": seed, "shaped": False, "status": "finished",
+        "solved": solved,
         "steps_to_solve": steps if solved else None, "time_to_solve_s": seconds if solved else None,
         "wall_time_s": seconds, "final_mean_return": final, "peak_rss_mb": 300.0 + seed,
     }  # fmt: skip
@@ -61,21 +63,31 @@ def test_aggregate_groups_cells_and_leaves_out_jobs_without_results() -> None:
     assert cells[1].steps_to_solve is None
 
 
-def _fake_run(bench: Path, job: Job, interrupted: bool, protocol: Protocol = PROTOCOL) -> Path:
+PPO = Agent("ppo", "ppo")
+
+
+def _fake_run(bench: Path, job: Job, interrupted: bool, config_hash: str = "current") -> Path:
     """A run folder as train.py leaves it, without training."""
     run_dir = runs.new_run_dir(job.folder(bench), job.algo, job.env)
-    config = {"eval_freq": protocol.eval_freq, "stop_on_solve": protocol.stop_on_solve, "n_timesteps": 600}
-    runs.write_yaml(run_dir / runs.CONFIG_FILE, config)
-    summary = {**_row(job.seed, False, 0, 1.0, 9.0, job.algo), "interrupted": interrupted, "timesteps": 600}
-    runs.write_json(run_dir / runs.SUMMARY_FILE, summary)
+    runs.write_yaml(run_dir / runs.CONFIG_FILE, {"config_hash": config_hash})
+    row = _row(job.seed, False, 0, 1.0, 9.0, job.algo)
+    summary = RunSummary(
+        algo=job.algo, env=job.env, seed=job.seed, timesteps=600, solved=False, steps_to_solve=None,
+        time_to_solve_s=None, wall_time_s=1.0, best_mean_return=9.0, final_mean_return=row["final_mean_return"],
+        threshold=475.0, peak_rss_mb=300.0, shaped=False, interrupted=interrupted, run_dir=str(run_dir),
+        config_hash=config_hash,
+    )  # fmt: skip
+    summary.write(run_dir)
     return run_dir
 
 
-def test_resume_reruns_only_what_did_not_finish(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    done, interrupted, missing, other_protocol = (Job("ppo", "CartPole-v1", seed) for seed in range(4))
+def test_resume_reruns_only_what_did_not_finish_with_the_same_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    done, interrupted, missing, changed = (Job(PPO, "CartPole-v1", seed) for seed in range(4))
     _fake_run(tmp_path, done, interrupted=False)
     _fake_run(tmp_path, interrupted, interrupted=True)
-    _fake_run(tmp_path, other_protocol, interrupted=False, protocol=Protocol(eval_freq=1000))
+    old = _fake_run(tmp_path, changed, interrupted=False, config_hash="older")
     ran: list[Job] = []
 
     class RecordingRunner:
@@ -86,15 +98,26 @@ def test_resume_reruns_only_what_did_not_finish(tmp_path: Path, monkeypatch: pyt
             for job in jobs:
                 ran.append(job)
                 _fake_run(tmp_path, job, interrupted=False)
-                on_done(Outcome(job, "finished"))
+                on_done(Outcome(job, JobStatus.FINISHED))
             return []
 
     monkeypatch.setattr(benchmarking, "LocalRunner", RecordingRunner)
-    code = benchmarking.run_grid([done, interrupted, missing, other_protocol], tmp_path, PROTOCOL, workers=2)
+    monkeypatch.setattr(benchmarking, "config_hashes", lambda jobs, bench, protocol: ["current"] * len(jobs))
+    monkeypatch.setattr(benchmarking, "resolve_jobs", _resolve_here)
+    code = benchmarking.run_grid([done, interrupted, missing, changed], tmp_path, PROTOCOL, workers=2)
     assert code == 0
-    assert ran == [interrupted, missing, other_protocol]
-    assert all(finished_run(job, tmp_path, PROTOCOL) for job in (done, interrupted, missing, other_protocol))
-    assert job_row(interrupted, tmp_path, PROTOCOL)["status"] == "finished"
+    assert sorted(job.seed for job in ran) == [1, 2, 3]
+    resolved = _resolve_here([done, interrupted, missing, changed], tmp_path, PROTOCOL)
+    assert all(finished_run(job, tmp_path) for job in resolved)
+    assert job_row(resolved[1], tmp_path)["status"] == "finished"
+    # The run of the old configuration is kept beside the new one.
+    assert old.is_dir() and finished_run(resolved[3], tmp_path) != old
+
+
+def _resolve_here(jobs: Any, bench: Path, protocol: Protocol) -> list[Job]:
+    from dataclasses import replace
+
+    return [replace(job, config_hash="current") for job in jobs]
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -122,13 +145,13 @@ def test_tiny_grid_end_to_end_then_resumes_without_training(tmp_path: Path) -> N
     runs_before = tree_hash(bench / "runs")
     second = run_script("benchmark.py", *args, "-f", str(bench))
     assert second.returncode == 0, second.stderr[-2000:]
-    assert "4 already finished, 0 to run" in second.stdout
+    assert "4 reused, 0 rerun because their configuration changed, 0 run for the first time" in second.stdout
     assert tree_hash(bench / "runs") == runs_before
     assert [r["run_dir"] for r in _read_csv(bench / "results.csv")] == [r["run_dir"] for r in rows]
 
     rebuilt = run_script("benchmark.py", "--report-only", "-f", str(bench))
     assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
-    assert sorted(j.algo for j in existing_jobs(bench)) == ["ppo", "ppo", "qlearning", "qlearning"]
+    assert sorted(j.algo for j in existing_jobs(bench)[0]) == ["ppo", "ppo", "qlearning", "qlearning"]
 
 
 @pytest.mark.slow
@@ -149,11 +172,11 @@ def test_balance_quality_shaping_and_robustness_in_a_tiny_grid(tmp_path: Path) -
 
     report = (bench / "report.md").read_text()
     balance = report.split("### Balance quality")[1].split("###")[0]
-    assert balance.index("| lqr (reference) |") < balance.index("| ppo |") < balance.index("| ppo (shaped) |")
+    assert balance.index("| lqr (reference) |") < balance.index("| ppo |") < balance.index("| ppo-shaped |")
     assert "Shaped vs unshaped balance quality" in balance and "None" not in report
     assert "Protocol: 600 env steps, an evaluation every 300 env steps" in report
     robustness = report.split("### Robustness")[1]
-    assert all(f"| {name} |" in robustness for name in ("lqr (reference)", "ppo", "ppo (shaped)"))
+    assert all(f"| {name} |" in robustness for name in ("lqr (reference)", "ppo", "ppo-shaped"))
 
     measured = _read_csv(bench / "robustness.csv")
     assert len(measured) == 6 * sum(len(PERTURBATIONS[name].values) for name in CARTPOLE.perturbations)
@@ -193,10 +216,12 @@ def test_ctrl_c_stops_the_grid_and_keeps_the_work(tmp_path: Path) -> None:
     command = [sys.executable, str(ROOT / "benchmark.py"), "--algos", "ppo", "--seeds", "2", "--workers", "2"]
     command += ["-n", "200000", "--eval-freq", "0", "-f", str(bench)]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    logs = [Job("ppo", "CartPole-v1", seed).folder(bench) / "ppo" / "CartPole-v1_1" for seed in (0, 1)]
+    logs = [Job(PPO, "CartPole-v1", seed).folder(bench) / "ppo" / "CartPole-v1_1" for seed in (0, 1)]
     deadline = time.time() + 120
-    # Press Ctrl-C once both jobs are training (their TensorBoard files exist).
-    while not all(d.is_dir() and any(d.glob("events.out.tfevents.*")) for d in logs):
+    # Press Ctrl-C once both jobs are training (their first episodes are in the monitor files).
+    while not all(
+        (d / "0.monitor.csv").is_file() and len((d / "0.monitor.csv").read_text().splitlines()) > 3 for d in logs
+    ):
         assert time.time() < deadline and proc.poll() is None, proc.communicate()
         time.sleep(0.5)
     os.kill(proc.pid, signal.SIGINT)
@@ -215,9 +240,10 @@ def test_ctrl_c_stops_the_grid_and_keeps_the_work(tmp_path: Path) -> None:
     [
         (["--algos", "nope"], "unknown algorithm 'nope'"),
         (["--algos", "ppo", "--envs", "Nope-v0"], "unknown env id 'Nope-v0'"),
-        (["--algos", "ppo", "--seeds", "0"], "seeds must be"),
+        (["--algos", "ppo", "--seeds", "0"], "--seeds must be at least 1"),
+        (["--algos", "ppo", "--seed-list", "1", "1"], "'seeds' must be distinct"),
         (["--algos", "ppo", "--workers", "0"], "--workers must be at least 1"),
-        (["--envs", "CartPole-v1"], "--algos is required"),
+        (["--envs", "CartPole-v1"], "give --algos"),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, args: list[str], message: str) -> None:
@@ -233,9 +259,12 @@ def test_report_only_on_an_empty_folder_says_so(tmp_path: Path) -> None:
 
 
 def test_grid_jobs_are_the_train_py_runs_of_the_protocol(tmp_path: Path) -> None:
-    jobs = make_grid(["ppo", "dqn"], ["CartPole-v1"], [3], "on")
-    assert [(j.algo, j.seed, j.shaped) for j in jobs] == [("ppo", 3, True), ("dqn", 3, True)]
+    jobs = make_grid(shipped_agents(["ppo", "dqn"], "on"), ["CartPole-v1"], [3])
+    assert [(j.agent.name, j.algo, j.seed, j.shaped) for j in jobs] == [
+        ("ppo-shaped", "ppo", 3, True),
+        ("dqn-shaped", "dqn", 3, True),
+    ]
     args = jobs[0].train_args(Protocol(n_timesteps=1000, stop_on_solve=True), tmp_path)
     assert args[:6] == ["--algo", "ppo", "--env", "CartPole-v1", "--seed", "3"]
     assert {"--stop-on-solve", "--shaped-reward"} <= set(args) and args[args.index("-n") + 1] == "1000"
-    assert existing_jobs(tmp_path) == []
+    assert existing_jobs(tmp_path) == ([], [])

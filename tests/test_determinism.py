@@ -10,7 +10,7 @@ import pytest
 
 from agents.registry import ALGOS
 from polebench.training import train
-from train import build_parser
+from train import build_parser, run_config
 
 BUDGET = {
     "ppo": "512",
@@ -38,12 +38,13 @@ def test_same_seed_same_run(algo: str, tmp_path: Path) -> None:
     summaries = []
     for _ in range(2):
         argv = ["--algo", algo, "--seed", "7", "-n", BUDGET.get(algo, "500"), "--eval-freq", "400", "-v", "0"]
-        args = build_parser().parse_args([*argv, "--eval-episodes", "3", "-f", str(tmp_path), *EXTRA.get(algo, [])])
-        summaries.append(train(args, time.time()))
-    first, second = (Path(s["run_dir"]) for s in summaries)
+        argv += ["--eval-episodes", "3", "-f", str(tmp_path), *EXTRA.get(algo, [])]
+        summaries.append(train(run_config(build_parser().parse_args(argv), argv), time.time()))
+    first, second = (Path(s.run_dir) for s in summaries)
     assert first != second
     np.testing.assert_array_equal(_episodes(first), _episodes(second))
-    assert summaries[0]["final_mean_return"] == summaries[1]["final_mean_return"]
+    assert summaries[0].final_mean_return == summaries[1].final_mean_return
+    assert summaries[0].config_hash == summaries[1].config_hash
     if not ALGOS[algo].reference:  # a computed controller takes no steps, so has no training episodes
         assert len(_episodes(first)) > 0
     results = [

@@ -54,7 +54,7 @@ def _rows(bench: Path) -> list[dict[str, str]]:
 def _tables(bench: Path) -> list[list[str]]:
     """The report's table rows without the time and memory columns (and without the dated header)."""
     rows = [line.split("|") for line in (bench / "report.md").read_text().splitlines() if line.startswith("| ")]
-    return [[cell.strip() for i, cell in enumerate(row) if i not in (4, 6, 7)] for row in rows]
+    return [[cell.strip() for i, cell in enumerate(row) if i not in (5, 7, 8)] for row in rows]
 
 
 @pytest.mark.slow
@@ -72,7 +72,7 @@ def test_a_ray_grid_matches_the_local_grid_and_records_the_failing_job(tmp_path:
     assert len(summaries) == 3 and all(str(remote) in p.read_text() for p in summaries)
 
     again = run_script("benchmark.py", *GRID, "--ray", ray_cluster, "-f", str(remote))
-    assert "3 already finished, 1 to run" in again.stdout
+    assert "3 reused, 0 rerun because their configuration changed, 1 run for the first time" in again.stdout
 
 
 def test_ray_missing_or_unreachable_is_one_line(tmp_path: Path) -> None:

@@ -226,8 +226,9 @@ def test_a_signal_stops_training_and_keeps_the_work(tmp_path: Path, signum: int)
         out, err = process.communicate(timeout=120)
     finally:
         process.kill()  # never leave a million-step run behind if the signal was not honoured
-    assert process.returncode == 0, err
+    assert process.returncode == 128 + signum, err
     assert "interrupted at" in out
+    assert out.strip().splitlines()[-1].startswith(f"interrupted by {signal.Signals(signum).name}")
     run = logs / "dqn" / "CartPole-v1_1"
     summary = read_summary(run)
     assert summary["interrupted"] is True and 0 < summary["timesteps"] < 1_000_000

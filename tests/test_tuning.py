@@ -15,7 +15,7 @@ from polebench import hyperparams as hpm
 from polebench import tuning
 from polebench.search_spaces import SEARCH_SPACES
 from tests.conftest import ROOT, run_script
-from train import build_parser
+from train import build_parser, run_config
 
 ENVS = {"ppo_lstm": "CartPoleNoVel-v1", "ppo_gru": "CartPoleNoVel-v1"}
 POSTGRES = os.environ.get("POLEBENCH_TEST_POSTGRES_URL")
@@ -37,11 +37,9 @@ def _workers(storage: str, study: str, logs: Path) -> list[subprocess.Popen]:
     args = ["--algo", "ppo", "--optimize", "--n-trials", "2", "-n", "512", "--n-evaluations", "2"]
     args += ["--storage", storage, "--study-name", study, "-f", str(logs), "--hyperparams", "n_steps=32"]
     env = {**os.environ, "MPLBACKEND": "Agg"}
-    command = [sys.executable, str(ROOT / "train.py"), *args]
-    return [
-        subprocess.Popen([*command, "--seed", str(seed)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        for seed in (1, 2)
-    ]
+    # Both workers get the same --seed: only their samplers' own seeds keep them from repeating each other.
+    command = [sys.executable, str(ROOT / "train.py"), *args, "--seed", "0"]
+    return [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) for _ in range(2)]
 
 
 STORAGES = ["sqlite"] + (["postgresql"] if POSTGRES else [])
@@ -60,6 +58,7 @@ def test_two_workers_share_one_study(kind: str, tmp_path: Path) -> None:
     finished = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
     assert len(finished) == 4
     assert len({t.user_attrs["worker"] for t in finished}) == 2
+    assert len({tuple(sorted(t.params.items())) for t in study.trials}) == len(study.trials)  # never repeated
     folder = logs / "ppo" / study_name
     assert (folder / "trials.csv").read_text().count("\n") == 5  # a header and four trials
     assert (folder / "optimization_history.png").stat().st_size > 5000
@@ -83,8 +82,9 @@ def test_a_crashing_trial_is_recorded_and_the_study_goes_on(tmp_path: Path, monk
 
     monkeypatch.setattr(training, "train", flaky_train)
     argv = ["--algo", "qlearning", "--optimize", "--n-trials", "2", "-n", "500", "--n-evaluations", "1"]
-    args = build_parser().parse_args([*argv, "-f", str(tmp_path), "--study-name", "s", "--pruner", "none"])
-    assert tuning.optimize(args) == 0
+    argv += ["-f", str(tmp_path), "--study-name", "s", "--pruner", "none"]
+    args = build_parser().parse_args(argv)
+    assert tuning.optimize(run_config(args, argv), tuning.TuneConfig.from_args(args)) == 0
     study = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 'qlearning' / 's' / 'study.db'}")
     states = [t.state.name for t in study.trials]
     assert states == ["FAIL", "COMPLETE"]

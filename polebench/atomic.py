@@ -1,0 +1,42 @@
+"""Write-then-rename: the one way polebench writes a file that someone may read or resume from.
+
+The new content goes to a temporary file beside the target (same folder, so the rename is atomic) and
+replaces the target only once it is complete. A crash, a Ctrl-C or a full disk mid-write leaves the
+previous version, never half of a new one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def atomic_target(path: Path) -> Iterator[Path]:
+    """Yield a temporary path to write; on success it replaces ``path``, on any failure it is removed.
+
+    The temporary name keeps ``path``'s suffix, so writers that pick a format by suffix (NumPy, SB3,
+    matplotlib) write the same format.
+
+    Example:
+        >>> import tempfile
+        >>> target = Path(tempfile.mkdtemp()) / "notes.txt"
+        >>> with atomic_target(target) as tmp:
+        ...     _ = tmp.write_text("complete")
+        >>> target.read_text(), sorted(p.name for p in target.parent.iterdir())
+        ('complete', ['notes.txt'])
+    """
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically."""
+    with atomic_target(path) as tmp:
+        tmp.write_text(text)

@@ -1,0 +1,147 @@
+"""``benchmark.py --grid FILE.yml``: a benchmark as data, with agents of the user's choosing.
+
+Example file::
+
+    envs: [CartPole-v1]
+    seeds: 5                      # or a list: [0, 3, 7]
+    protocol: {stop_on_solve: true, eval_freq: 2500, eval_episodes: 10}
+    agents:
+      dqn: {algo: dqn}
+      dqn-small: {algo: dqn, hyperparams: {policy_kwargs: {net_arch: [64, 64]}}}
+      ppo-shaped: {algo: ppo, shaped: true}
+
+Each agent names an ``algo`` and optionally ``hyperparams`` (layered over the shipped YAML, like
+``--hyperparams``), a ``conf_file`` (relative to the grid file) and ``shaped``. The file is read with
+:mod:`polebench.yamlfile` (safe, bounded, no duplicate keys); every mistake is a :class:`ConfigError`
+naming the problem and the agent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from polebench import config as checks
+from polebench.config import ConfigError
+from polebench.errors import UserError
+from polebench.grid import Agent, Job, Protocol, make_grid
+from polebench.yamlfile import load_yaml
+
+TOP_KEYS = ("envs", "seeds", "protocol", "agents")
+PROTOCOL_KEYS = ("n_timesteps", "eval_freq", "eval_episodes", "stop_on_solve")
+AGENT_KEYS = ("algo", "hyperparams", "conf_file", "shaped")
+# An agent's name is its folder's name: letters, digits and . _ - only.
+AGENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """A whole benchmark: envs, seeds, the protocol every job shares, and the agents."""
+
+    envs: tuple[str, ...]
+    seeds: tuple[int, ...]
+    protocol: Protocol
+    agents: tuple[Agent, ...]
+
+    def jobs(self) -> list[Job]:
+        return make_grid(self.agents, self.envs, self.seeds)
+
+
+def load_grid(path: Path) -> GridSpec:
+    """Read and check a grid file."""
+    data = load_yaml(path, "grid file")
+    return grid_from_mapping(data, str(path), base=path.parent)
+
+
+def grid_from_mapping(data: Any, source: str = "grid", base: Path | None = None) -> GridSpec:
+    """Check plain data in the grid file's format (from YAML or built in Python) and make a :class:`GridSpec`.
+
+    :param base: the folder relative ``conf_file`` paths are read from (the grid file's)
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source} must be a mapping with keys {', '.join(TOP_KEYS)}")
+    _only(data, TOP_KEYS, source)
+    for key in ("envs", "agents"):
+        if key not in data:
+            raise ConfigError(f"{source} has no {key!r}")
+    envs = _envs(data["envs"], source)
+    seeds = _seeds(data.get("seeds", 3), source)
+    protocol = _protocol(data.get("protocol") or {}, source)
+    agents = data["agents"]
+    if not isinstance(agents, Mapping) or not agents:
+        raise ConfigError(f"{source}: 'agents' must map agent names to {{algo: ..., ...}} mappings")
+    return GridSpec(envs, seeds, protocol, tuple(_agent(name, spec, source, base) for name, spec in agents.items()))
+
+
+def _only(data: Mapping[str, Any], accepted: tuple[str, ...], where: str) -> None:
+    unknown = [str(k) for k in data if k not in accepted]
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {', '.join(map(repr, unknown))}; accepted: {', '.join(accepted)}")
+
+
+def _envs(value: Any, source: str) -> tuple[str, ...]:
+    from envs.factory import check_env_id
+
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items or not all(isinstance(e, str) for e in items):
+        raise ConfigError(f"{source}: 'envs' must be one env id or a list of them, got {value!r}")
+    return tuple(check_env_id(env) for env in dict.fromkeys(items))
+
+
+def _seeds(value: Any, source: str) -> tuple[int, ...]:
+    """``K`` (seeds 0..K-1) or an explicit list of distinct seeds."""
+    if isinstance(value, list):
+        seeds = tuple(checks.seed(s, f"{source}: seed") for s in value)
+        if not seeds or len(set(seeds)) != len(seeds):
+            raise ConfigError(f"{source}: 'seeds' must be distinct and at least one, got {value!r}")
+        return seeds
+    return tuple(range(checks.at_least(value, f"{source}: 'seeds' (a count)")))
+
+
+def _protocol(value: Any, source: str) -> Protocol:
+    where = f"{source}: protocol"
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} must be a mapping of {', '.join(PROTOCOL_KEYS)}")
+    _only(value, PROTOCOL_KEYS, where)
+    stop = value.get("stop_on_solve", False)
+    if not isinstance(stop, bool):
+        raise ConfigError(f"{where}: stop_on_solve must be true or false, got {stop!r}")
+    n = value.get("n_timesteps")
+    episodes = value.get("eval_episodes")
+    return Protocol(
+        n_timesteps=None if n is None else checks.env_steps(n, f"{where}: n_timesteps"),
+        eval_freq=checks.env_steps(value.get("eval_freq", 2500), f"{where}: eval_freq", allow_zero=True),
+        eval_episodes=None if episodes is None else checks.at_least(episodes, f"{where}: eval_episodes"),
+        stop_on_solve=stop,
+    )
+
+
+def _agent(name: Any, spec: Any, source: str, base: Path | None) -> Agent:
+    from agents.registry import get_algo
+
+    if not isinstance(name, str) or not AGENT_NAME.match(name):
+        raise ConfigError(f"{source}: agent name {name!r} must be letters, digits, '.', '_' or '-' (it names a folder)")
+    where = f"{source}: agent {name}"
+    if not isinstance(spec, Mapping) or "algo" not in spec:
+        raise ConfigError(f"{where} must be a mapping with at least 'algo', got {spec!r}")
+    _only(spec, AGENT_KEYS, where)
+    try:
+        algo = get_algo(str(spec["algo"])).name
+    except UserError as err:
+        raise ConfigError(f"{where}: {err}") from None
+    hyperparams = spec.get("hyperparams") or {}
+    if not isinstance(hyperparams, Mapping):
+        raise ConfigError(f"{where}: hyperparams must be a mapping of hyperparameters, got {hyperparams!r}")
+    conf = spec.get("conf_file")
+    conf_file = None
+    if conf is not None:
+        conf_file = Path(conf) if base is None or Path(conf).is_absolute() else base / conf
+        if not conf_file.is_file():
+            raise ConfigError(f"{where}: conf_file {conf_file} does not exist")
+    shaped = spec.get("shaped", False)
+    if not isinstance(shaped, bool):
+        raise ConfigError(f"{where}: shaped must be true or false, got {shaped!r}")
+    return Agent(name, algo, dict(hyperparams), conf_file, shaped)

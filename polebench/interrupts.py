@@ -1,0 +1,66 @@
+"""Ctrl-C and SIGTERM: stop what is running, save what was done, and say which signal it was.
+
+A script installs :func:`install` once; training then sees a ``KeyboardInterrupt`` for either signal.
+While something is being saved, :func:`deferred` holds signals back (they are counted, not raised),
+so a second Ctrl-C cannot cut a save in half; the caller then decides what to skip.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+HANDLED = (signal.SIGINT, signal.SIGTERM)
+received: list[int] = []
+
+
+def _raise(signum: int, frame: FrameType | None) -> None:
+    received.append(signum)
+    raise KeyboardInterrupt
+
+
+def install() -> None:
+    """Make SIGINT and SIGTERM raise ``KeyboardInterrupt`` here, remembering which arrived.
+
+    SIGINT is set explicitly because a process started in the background by a shell inherits it ignored.
+    """
+    for signum in HANDLED:
+        signal.signal(signum, _raise)
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextmanager
+def deferred() -> Iterator[list[int]]:
+    """Hold SIGINT and SIGTERM back for the block; yield the list of those that arrived meanwhile."""
+    arrived: list[int] = []
+    if not _main_thread():  # signal handlers belong to the main thread; elsewhere nothing can arrive
+        yield arrived
+        return
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        arrived.append(signum)
+
+    previous = {signum: signal.signal(signum, hold) for signum in HANDLED}
+    try:
+        yield arrived
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def exit_code() -> int:
+    """The conventional exit status of a process stopped by the first signal received (128 + number),
+    or 0 when none arrived: 130 for Ctrl-C, 143 for SIGTERM."""
+    return 128 + received[0] if received else 0
+
+
+def signal_name() -> str:
+    """The name of the first signal received (e.g. ``SIGINT``), or an empty string."""
+    return signal.Signals(received[0]).name if received else ""
