@@ -128,6 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from polebench import interrupts
 
     interrupts.install()
+    interrupts.die_with_parent()
     args = build_parser().parse_args(argv)
     config = run_config(args, argv)
     if args.optimize:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from polebench.errors import UserError
+from polebench.errors import UserError, first_line
 
 if TYPE_CHECKING:
     from stable_baselines3.common.vec_env import VecEnv
@@ -29,7 +29,8 @@ TRAJECTORY_SEED = EVAL_SEED_OFFSET
 
 
 def check_env_id(env_id: str) -> str:
-    """Return ``env_id`` if Gymnasium knows it, else raise a :class:`UserError` naming the accepted ids.
+    """Return ``env_id`` if Gymnasium knows it and can build it here, else raise a :class:`UserError`
+    naming the accepted ids, or the package the env needs.
 
     Example:
         >>> check_env_id("CartPole-v1")
@@ -46,6 +47,10 @@ def check_env_id(env_id: str) -> str:
         raise UserError(
             f"unknown env id {env_id!r}; use a registered Gymnasium id such as {', '.join(CLASSIC_CONTROL)}"
         ) from None
+    try:
+        gym.make(env_id).close()
+    except (gym.error.DependencyNotInstalled, ImportError) as err:
+        raise UserError(f"{env_id} needs a package that is not installed: {first_line(err)}") from None
     return env_id
 
 

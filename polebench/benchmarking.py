@@ -52,8 +52,12 @@ def measure_robustness(jobs: Sequence[Job], bench: Path, workers: int, episodes:
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(run_in_worker, str(d), j.algo, j.env, j.seed, episodes) for j, d in done]
         try:
-            for future in tqdm(as_completed(futures), total=len(futures), unit="run", dynamic_ncols=True):
-                future.result()
+            bar = tqdm(as_completed(futures), total=len(futures), unit="run", dynamic_ncols=True)
+            for future in bar:
+                try:
+                    future.result()
+                except UserError as err:  # a damaged run folder: the others are still measured
+                    bar.write(f"warning: robustness not measured: {err}")
         except KeyboardInterrupt:
             pool.shutdown(wait=False, cancel_futures=True)
             raise

@@ -8,7 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from stable_baselines3.common.callbacks import BaseCallback, EvalCallback, StopTrainingOnRewardThreshold
+from stable_baselines3.common.callbacks import (
+    BaseCallback,
+    CheckpointCallback,
+    EvalCallback,
+    StopTrainingOnRewardThreshold,
+)
 
 from polebench.atomic import atomic_target
 from polebench.evaluation import QualityCollector, mean_quality
@@ -50,16 +55,22 @@ class TimedEvalCallback(EvalCallback):
 
     ``evaluations.npz`` gains ``wall_time_s`` beside SB3's ``timesteps``, ``results`` and ``ep_lengths``,
     so learning curves can be drawn against wall time as well as against env steps, and one
-    ``quality_<metric>`` array (evaluations x episodes) per metric of the env's family. It is rewritten
-    through a temporary file after every evaluation, so an interrupt never leaves half of it.
+    ``quality_<metric>`` array (evaluations x episodes) per metric of the env's family. It and
+    ``best_model.zip`` are written through a temporary file and a rename, so an interrupt never leaves
+    half of either.
 
     :param started_at: ``time.time()`` of the process start
+    :param best_model_save_path: the folder of ``best_model.zip`` (``None``: not kept)
     :param kwargs: everything ``EvalCallback`` takes; its env should record quality
         (:func:`envs.factory.measured`)
     """
 
-    def __init__(self, *args: Any, started_at: float, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self, eval_env: Any, *, started_at: float, best_model_save_path: str | None = None, **kwargs: Any
+    ) -> None:
+        # SB3 saves the best model in place; this class saves it atomically instead.
+        super().__init__(eval_env, best_model_save_path=None, **kwargs)
+        self.best_model_path = None if best_model_save_path is None else Path(best_model_save_path) / "best_model.zip"
         self.npz_path: Path | None = None
         if self.log_path is not None:
             # SB3 writes its own npz in place, from its lists; ours, written atomically, is the one kept.
@@ -75,8 +86,11 @@ class TimedEvalCallback(EvalCallback):
         self._collector(locals_, globals_)
 
     def _on_step(self) -> bool:
-        done_before = len(self.evaluations_timesteps)
+        done_before, best_before = len(self.evaluations_timesteps), self.best_mean_reward
         keep_going = super()._on_step()
+        if self.best_mean_reward > best_before and self.best_model_path is not None:
+            with atomic_target(self.best_model_path) as tmp:
+                self.model.save(tmp)
         if len(self.evaluations_timesteps) > done_before:
             self.evaluations_wall_s.append(round(time.time() - self.started_at, 3))
             self.evaluations_quality.append(self._collector.take())
@@ -124,4 +138,24 @@ class ShapedReturnLogger(BaseCallback):
                 self.returns.append(float(info["shaped_episode"]["r"]))
         if self.returns:
             self.logger.record("rollout/shaped_ep_rew_mean", float(np.mean(self.returns)))
+        return True
+
+
+class AtomicCheckpointCallback(CheckpointCallback):
+    """SB3's ``CheckpointCallback`` (same files, same names) with every file written through a temporary
+    file and a rename, so an interrupt mid-save never leaves a truncated checkpoint behind."""
+
+    def _on_step(self) -> bool:
+        if self.n_calls % self.save_freq != 0:
+            return True
+        model: Any = self.model
+        with atomic_target(Path(self._checkpoint_path(extension="zip"))) as tmp:
+            model.save(tmp)
+        if self.save_replay_buffer and getattr(model, "replay_buffer", None) is not None:
+            with atomic_target(Path(self._checkpoint_path("replay_buffer_", extension="pkl"))) as tmp:
+                model.save_replay_buffer(tmp)
+        vec_normalize = model.get_vec_normalize_env()
+        if self.save_vecnormalize and vec_normalize is not None:
+            with atomic_target(Path(self._checkpoint_path("vecnormalize_", extension="pkl"))) as tmp:
+                vec_normalize.save(str(tmp))
         return True

@@ -189,6 +189,40 @@ def check_kwargs(algo_cls: type, kwargs: Mapping[str, Any]) -> None:
             )
 
 
+def check_policy_kwargs(policy_cls: type, policy_kwargs: Any) -> None:
+    """Refuse ``policy_kwargs`` the policy does not take, and a ``net_arch`` that is not layer sizes."""
+    if policy_kwargs is None:
+        return
+    if not isinstance(policy_kwargs, dict):
+        raise UserError(f"policy_kwargs must be a mapping, got {policy_kwargs!r}")
+    params = inspect.signature(policy_cls).parameters
+    open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    accepted = [k for k in params if k not in ("observation_space", "action_space", "lr_schedule")]
+    unknown = sorted(k for k in policy_kwargs if k not in accepted)
+    if unknown and not open_ended:
+        raise UserError(
+            f"policy_kwargs: {policy_cls.__name__} takes no {', '.join(unknown)}; accepted: {', '.join(accepted)}"
+        )
+    net_arch = policy_kwargs.get("net_arch")
+    if net_arch is not None and not _layer_sizes(net_arch):
+        raise UserError(
+            "policy_kwargs net_arch must be a list of layer sizes such as [64, 64], or a mapping of such lists "
+            f"such as {{pi: [64], vf: [64]}}; got {net_arch!r}"
+        )
+
+
+def _layer_sizes(value: Any) -> bool:
+    """Whether ``value`` is SB3's ``net_arch``: a list of positive ints, or a mapping of such lists.
+
+    Example:
+        >>> _layer_sizes([64, 64]), _layer_sizes({"pi": [32], "vf": [32]}), _layer_sizes(64), _layer_sizes([0])
+        (True, True, False, False)
+    """
+    if isinstance(value, dict):
+        return bool(value) and all(_layer_sizes(v) for v in value.values())
+    return isinstance(value, list) and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in value)
+
+
 def _describe(annotation: Any) -> str:
     text = annotation.__name__ if isinstance(annotation, type) else str(annotation)
     text = text.replace("collections.abc.Callable[[float], float]", "a schedule such as 'lin_1e-3'")

@@ -55,6 +55,28 @@ def deferred() -> Iterator[list[int]]:
             signal.signal(signum, handler)
 
 
+PARENT_VARIABLE = "POLEBENCH_DIE_WITH_PARENT"
+
+
+def die_with_parent() -> None:
+    """When started by a benchmark driver (which sets ``POLEBENCH_DIE_WITH_PARENT`` to its pid), get a
+    SIGTERM the moment the driver dies, however it dies, so no job outlives it: Linux's
+    ``PR_SET_PDEATHSIG``. Elsewhere this does nothing (the driver's own Ctrl-C handling still stops jobs).
+    """
+    import os
+    import sys
+
+    parent = os.environ.get(PARENT_VARIABLE)
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+    if str(os.getppid()) != parent:  # the driver died before the request took hold
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def exit_code() -> int:
     """The conventional exit status of a process stopped by the first signal received (128 + number),
     or 0 when none arrived: 130 for Ctrl-C, 143 for SIGTERM."""

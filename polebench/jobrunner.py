@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from polebench import runs
+from polebench import interrupts, runs
 from polebench.grid import ERROR_FILE, JOB_LOG, Job, JobStatus, Protocol, finished_run
 
 TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "train.py"
@@ -40,7 +40,9 @@ class Outcome:
 def single_thread_env() -> dict[str, str]:
     """The environment of a job: every numeric library on one thread, so parallel jobs do not fight."""
     one = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
-    return {**os.environ, **one, "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg"}
+    # The job ends when this driver ends, however it ends (see interrupts.die_with_parent).
+    parent = {interrupts.PARENT_VARIABLE: str(os.getpid())}
+    return {**os.environ, **one, **parent, "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg"}
 
 
 @dataclass

@@ -157,6 +157,9 @@ def _keep(played: Episodes, info: dict[str, Any]) -> None:
         played.trajectories.append(info["trajectory"])
 
 
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi")
+
+
 def video_writer(path: Path, fps: int) -> Any:
     """An H.264 MP4 writer at ``path``; use as a context manager and ``append_data`` each frame.
 
@@ -164,7 +167,6 @@ def video_writer(path: Path, fps: int) -> Any:
     """
     import imageio.v2 as imageio
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     # A macro block of 2 keeps the frame size (H.264 only needs even sides) instead of rescaling.
     return imageio.get_writer(path, fps=fps, macro_block_size=2)
 
@@ -176,6 +178,8 @@ def enjoy(config: ReplayConfig) -> Episodes:
     family = family_of_id(env_id)
     if config.perturb is not None:
         check_applies(config.perturb, family, env_id)
+    if config.video is not None:
+        runs.check_output_file(config.video, "--video", VIDEO_SUFFIXES)
     if config.plot is not None:
         trajectory_plot.check_figure_path(config.plot, "--plot")
         if family is None:
@@ -203,7 +207,9 @@ def _play_and_record(model: Any, env: Any, config: ReplayConfig) -> Episodes:
     deterministic = not config.stochastic
     if config.video is None:
         return play(model, env, config.n_episodes, deterministic)
-    with video_writer(config.video, fps=env.metadata.get("render_fps", 30)) as writer:
+    config.video.parent.mkdir(parents=True, exist_ok=True)
+    # Recorded beside its target and renamed at the end: an interrupted recording leaves no half video.
+    with runs.atomic_target(config.video) as tmp, video_writer(tmp, fps=env.metadata.get("render_fps", 30)) as writer:
         played = play(model, env, config.n_episodes, deterministic, on_frame=writer.append_data)
     print(f"video written to {config.video}")
     return played

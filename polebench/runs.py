@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import pickle
 import re
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,38 @@ class _PlainDumper(yaml.SafeDumper):
         return True
 
 
+def check_writable_folder(folder: Path, flag: str, shown: Path | None = None) -> None:
+    """Refuse, before anything is written, a folder that is a file or that cannot be written (read-only,
+    no permission, no such parent); the folder itself need not exist yet. Nothing is left behind.
+
+    :param shown: the path the user gave, when it is a file in ``folder``
+    """
+    given = shown or folder
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{flag} {given}: {folder} is a file, not a folder")
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"{flag} {given}: {existing} is a file, not a folder")
+    try:
+        # A real file, removed at once: permission bits say nothing to root or of read-only mounts.
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".polebench-probe-"):
+            pass
+    except OSError as err:
+        raise UserError(f"{flag} {given}: cannot write in {existing} ({err.strerror})") from None
+
+
+def check_output_file(path: Path, flag: str, suffixes: tuple[str, ...]) -> None:
+    """Refuse, before anything runs, an output file that cannot be written or has a suffix other than
+    ``suffixes``; nothing is created here."""
+    if path.suffix.lower() not in suffixes:
+        raise UserError(f"{flag} {path}: the file must end in one of {', '.join(suffixes)}")
+    if path.is_dir():
+        raise UserError(f"{flag} {path} is a folder; give a file name such as {path / ('out' + suffixes[0])}")
+    check_writable_folder(path.parent, flag, shown=path)
+
+
 def write_yaml(path: Path, data: dict[str, Any]) -> None:
     """Write plain YAML data (no Python tags, no anchors), atomically."""
     write_text(path, yaml.dump(data, Dumper=_PlainDumper, sort_keys=False))
@@ -139,6 +172,12 @@ def load_model(algo_cls: Any, path: Path, env: Any = None, **kwargs: Any) -> Any
         return algo_cls.load(str(path), env=env, **kwargs)
     except (ValueError, KeyError, OSError, EOFError, RuntimeError, zipfile.BadZipFile, pickle.UnpicklingError) as err:
         raise UserError(f"cannot load the model {path}: {first_line(err)}") from None
+    except (AttributeError, TypeError, AssertionError) as err:
+        # SB3 builds the saved policy into the class asked for; another algorithm's policy fails this way.
+        reason = first_line(err)
+        raise UserError(
+            f"cannot load the model {path} as {algo_cls.__name__} ({reason}); was it saved by another algorithm?"
+        ) from None
 
 
 def check_spaces(model: Any, env: Any, path: Path, env_id: str) -> None:

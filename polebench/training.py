@@ -7,6 +7,7 @@ before anything is written.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import resource
@@ -26,7 +27,7 @@ from envs.wrapping import WrapperUse, check_wrappers, parse_env_wrapper, wrapper
 from polebench import hyperparams as hpm
 from polebench import interrupts, runs
 from polebench.config import RunConfig
-from polebench.errors import UserError
+from polebench.errors import UserError, first_line
 from polebench.evaluation import evaluate, sync_normalization
 from polebench.summary import RunSummary
 
@@ -107,6 +108,7 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
     """
     spec = get_algo(config.algo)
     env_id = check_env_id(config.env)
+    runs.check_writable_folder(config.log_folder, "-f/--log-folder")
     trained = config.trained_agent
     base = _trained_agent_config(trained, spec.name, env_id) if trained else None
     overrides = dict(config.hyperparams)
@@ -121,6 +123,7 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
         raise UserError(f"unknown policy {hp['policy']!r}; choose one of: {', '.join(algo_cls.policy_aliases)}")
     kwargs = hpm.constructor_kwargs(hp)
     hpm.check_kwargs(algo_cls, kwargs)
+    hpm.check_policy_kwargs(algo_cls.policy_aliases[hp["policy"]], kwargs.get("policy_kwargs"))
     hpm.normalize_kwargs(hp)
     threshold = require_threshold(env_id) if config.stop_on_solve else reward_threshold(env_id)
     episodes = config.eval_episodes or eval_episodes(env_id)
@@ -209,15 +212,15 @@ def _make_model(plan: Plan, device: str, train_env: Any) -> Any:
         return plan.algo_cls(
             plan.hyperparams["policy"], train_env, seed=plan.config.seed, device=device, verbose=0, **plan.kwargs
         )
-    except (AssertionError, ValueError) as err:
-        raise UserError(f"{plan.spec.name} cannot train on {plan.env_id}: {err}") from None
+    except (AssertionError, ValueError, TypeError) as err:
+        raise UserError(f"{plan.spec.name} cannot train on {plan.env_id}: {first_line(err)}") from None
 
 
 def _build(plan: Plan, run_dir: Path, started_at: float, after_eval: Any = None) -> Session:
-    from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback
+    from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.logger import configure
 
-    from polebench.callbacks import ShapedReturnLogger, SolveTracker, TimedEvalCallback
+    from polebench.callbacks import AtomicCheckpointCallback, ShapedReturnLogger, SolveTracker, TimedEvalCallback
 
     c = plan.config
     device = plan.device
@@ -246,7 +249,7 @@ def _build(plan: Plan, run_dir: Path, started_at: float, after_eval: Any = None)
         callbacks.append(eval_callback)
     if c.save_freq > 0:
         callbacks.append(
-            CheckpointCallback(
+            AtomicCheckpointCallback(
                 save_freq=max(c.save_freq // plan.n_envs, 1),
                 save_path=str(run_dir / runs.CHECKPOINTS),
                 name_prefix=plan.env_id,
@@ -397,7 +400,9 @@ def train(
         summary = _summary(session, plan, started_at, final, interrupted or bool(arrived))
         summary.write(session.run_dir)
     if not (summary.interrupted or arrived_late):
-        _record_trajectory(session, plan)
+        # The run is complete and saved; a signal now only skips the optional trajectory.
+        with contextlib.suppress(KeyboardInterrupt):
+            _record_trajectory(session, plan)
     return summary
 
 

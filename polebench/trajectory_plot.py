@@ -6,7 +6,6 @@ state on shared axes (``trajectories_<env>.png``). Matplotlib is imported only w
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,19 +33,9 @@ class Trace:
 
 def check_figure_path(path: Path, flag: str) -> None:
     """Refuse, before anything runs, a figure path that cannot be written; nothing is created here."""
-    if path.suffix.lower() not in FIGURE_SUFFIXES:
-        raise UserError(f"{flag} {path}: the file must end in one of {', '.join(FIGURE_SUFFIXES)}")
-    if path.is_dir():
-        raise UserError(f"{flag} {path} is a folder; give a file name such as {path / 'trajectory.png'}")
-    existing = path.parent
-    while not existing.exists():
-        existing = existing.parent
-    try:
-        # A real file, removed at once: permission bits say nothing to root or of read-only mounts.
-        with tempfile.NamedTemporaryFile(dir=existing, prefix=".polebench-probe-"):
-            pass
-    except OSError as err:
-        raise UserError(f"{flag} {path}: cannot write in {existing} ({err.strerror})") from None
+    from polebench.runs import check_output_file
+
+    check_output_file(path, flag, FIGURE_SUFFIXES)
 
 
 def plot_trajectory(trajectory: dict[str, np.ndarray], family: EnvFamily, title: str, path: Path) -> None:

@@ -1,0 +1,224 @@
+"""One line for every mistake: each class of bad input (argument values, paths, files, hyperparameters,
+models, benchmark folders) ends with one line naming what was wrong, exit 2, no traceback, and nothing
+saved changed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from polebench.jobrunner import run_process
+from tests.conftest import run_script, tree_hash
+
+TRAIN_VALUES = [
+    (["--seed", "-1"], "--seed must be a whole number from 0"),
+    (["--seed", str(2**33)], "--seed must be a whole number from 0"),
+    (["-n", "0"], "-n/--n-timesteps must be a positive number"),
+    (["-n", "1e9x"], "-n/--n-timesteps must be a whole number"),
+    (["--eval-freq", "-1"], "--eval-freq must be 0 (off) or a positive"),
+    (["--eval-episodes", "0"], "--eval-episodes must be at least 1"),
+    (["--save-freq", "-5"], "--save-freq must be 0 (off)"),
+    (["--num-threads", "0"], "--num-threads must be at least 1"),
+    (["--device", "banana"], "--device must be cpu, auto, cuda, cuda:N or mps"),
+    (["--device", "cuda"], "this machine has no CUDA device"),
+    (["-v", "-1"], "-v/--verbose must be at least 0"),
+    (["--env", "LunarLander-v3"], "LunarLander-v3 needs a package that is not installed"),
+    (["--algo2", "x"], "unrecognized arguments"),
+]
+TRAIN_HYPERPARAMETERS = [
+    (["--hyperparams", "gamm=0.9"], "PPO takes no hyperparameter 'gamm'"),
+    (["--hyperparams", "gamma=high"], "gamma='high' has the wrong type"),
+    (["--hyperparams", "policy_kwargs={bogus_kw: 1}"], "ActorCriticPolicy takes no bogus_kw"),
+    (["--hyperparams", "policy_kwargs={net_arch: 64}"], "net_arch must be a list of layer sizes"),
+    (["--hyperparams", "policy_kwargs={activation_fn: sigmoidal}"], "unknown activation_fn 'sigmoidal'"),
+    (["--hyperparams", "gamma"], "--hyperparams takes key=value pairs"),
+    (["--hyperparams", "gamma=[0.9"], "not plain YAML data"),
+]
+
+
+def _assert_one_line(result: subprocess.CompletedProcess, needle: str) -> None:
+    assert result.returncode == 2, result.stdout[-1000:] + result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], result.stderr
+
+
+@pytest.mark.parametrize(("args", "needle"), TRAIN_VALUES + TRAIN_HYPERPARAMETERS)
+def test_train_argument_values(trained_ppo: Path, args: list[str], needle: str) -> None:
+    before = tree_hash(trained_ppo)
+    _assert_one_line(run_script("train.py", "--algo", "ppo", "-n", "500", *args, "-f", str(trained_ppo)), needle)
+    assert tree_hash(trained_ppo) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--seed", "-1"], "--seed must be"),
+        (["-n", "0"], "-n/--n-episodes must be at least 1"),
+        (["--exp-id", "-2"], "--exp-id must be at least 0"),
+        (["--device", "banana"], "--device must be"),
+        (["--video", "clip.gif"], "--video clip.gif: the file must end in one of .mp4"),
+        (["--video", "/proc/clips/out.mp4"], "cannot write in /proc"),
+        (["--plot", "/proc/plot.png"], "cannot write in /proc"),
+    ],
+)
+def test_enjoy_argument_values_and_targets(trained_ppo: Path, args: list[str], needle: str) -> None:
+    before = tree_hash(trained_ppo)
+    _assert_one_line(run_script("enjoy.py", "--algo", "ppo", "--no-render", *args, "-f", str(trained_ppo)), needle)
+    assert tree_hash(trained_ppo) == before
+
+
+def test_video_into_a_folder_or_a_file_path_is_refused(trained_ppo: Path, tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "clip.mp4").mkdir()
+    cases = [
+        (tmp_path, "must end in one of"),
+        (tmp_path / "clip.mp4", "is a folder"),
+        (tmp_path / "afile" / "v.mp4", "is a file"),
+    ]
+    for target, needle in cases:
+        result = run_script("enjoy.py", "--algo", "ppo", "--video", str(target), "-f", str(trained_ppo))
+        _assert_one_line(result, needle)
+
+
+def test_log_folder_paths(tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    for folder, needle in ((afile, "is a file, not a folder"), (afile / "sub", "is a file, not a folder")):
+        _assert_one_line(run_script("train.py", "--algo", "ppo", "-f", str(folder)), needle)
+        _assert_one_line(run_script("benchmark.py", "--algos", "lqr", "--seeds", "1", "-f", str(folder)), needle)
+    _assert_one_line(run_script("train.py", "--algo", "ppo", "-f", "/proc/logs"), "cannot write in /proc")
+    assert afile.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "is not a text file"),
+        ("CartPole-v1:\n  gamma: [0.9\n", "at line 3, column 1"),
+        ("CartPole-v1:\n  gamma: 0.9\n  gamma: 0.8\n", "the key 'gamma' appears twice"),
+        ("- just\n- a list\n", "must map env ids"),
+        ("CartPole-v1: !!python/object/apply:os.system ['touch PWNED']\n", "never accepted"),
+        ("x" * 1_000_001, "the limit is 1,000,000"),
+    ],
+)
+def test_conf_files(trained_ppo: Path, tmp_path: Path, content: bytes | str, needle: str) -> None:
+    conf = tmp_path / "conf.yml"
+    conf.write_bytes(content) if isinstance(content, bytes) else conf.write_text(content)
+    before = tree_hash(trained_ppo)
+    _assert_one_line(run_script("train.py", "--algo", "ppo", "--conf-file", str(conf), "-f", str(trained_ppo)), needle)
+    assert tree_hash(trained_ppo) == before and not (tmp_path / "PWNED").exists()
+
+
+def test_a_yaml_bomb_is_refused_quickly_with_bounded_memory(tmp_path: Path) -> None:
+    letters = "abcdefghi"
+    parts = ["&a [1,1,1,1,1,1,1,1,1]"] + [
+        f"&{letters[i]} [{','.join(['*' + letters[i - 1]] * 9)}]" for i in range(1, 9)
+    ]
+    bomb = tmp_path / "bomb.yml"
+    bomb.write_text("CartPole-v1: {policy_kwargs: {net_arch: [" + ", ".join(parts) + "]}}\n")
+    assert bomb.stat().st_size < 1000  # a few hundred bytes that would expand to 9**9 values
+    import sys
+
+    from tests.conftest import ROOT
+
+    log = tmp_path / "bomb.log"
+    ended = run_process([sys.executable, str(ROOT / "train.py"), "--algo", "ppo", "--conf-file", str(bomb),
+                         "-f", str(tmp_path / "logs")], log)  # fmt: skip
+    assert ended.returncode == 2 and "expands to more than 100,000 values" in log.read_text()
+    assert ended.elapsed_s < 30 and ended.peak_rss_mb < 600
+    assert not (tmp_path / "logs").exists()
+
+
+def _copy_run(source: Path, logs: Path, algo: str) -> Path:
+    target = logs / algo / "CartPole-v1_1"
+    shutil.copytree(source, target)
+    return target
+
+
+def test_another_algorithms_model_in_a_run_folder(trained_ppo: Path, tmp_path: Path) -> None:
+    """A PPO model renamed into a DQN run folder: refused by enjoy and by -i, one line each."""
+    logs = tmp_path / "logs"
+    run = _copy_run(trained_ppo / "ppo" / "CartPole-v1_1", logs, "dqn")
+    (run / "config.yml").write_text("algo: dqn\nenv: CartPole-v1\nhyperparams: {}\n")
+    before = tree_hash(logs)
+    _assert_one_line(run_script("enjoy.py", "--algo", "dqn", "-f", str(logs), "--no-render"), "another algorithm")
+    resumed = run_script("train.py", "--algo", "dqn", "-n", "100", "-i", str(run / "CartPole-v1.zip"), "-f", str(logs))
+    _assert_one_line(resumed, "another algorithm")
+    assert tree_hash(logs) == before
+
+
+def test_damaged_benchmark_folders_are_reported_not_crashed_on(tmp_path: Path) -> None:
+    bench = tmp_path / "bench"
+    first = run_script("benchmark.py", "--algos", "lqr", "--seeds", "3", "--workers", "2", "-f", str(bench))
+    assert first.returncode == 0, first.stderr[-2000:]
+    runs = sorted(bench.glob("runs/lqr/CartPole-v1/seed*/lqr/CartPole-v1_1"))
+    (runs[0] / "config.yml").unlink()  # a run that lost its config
+    summary = json.loads((runs[1] / "summary.json").read_text())
+    (runs[1] / "summary.json").write_text(json.dumps({k: v for k, v in summary.items() if k != "solved"}))
+    (bench / "runs" / "junk" / "x" / "y").mkdir(parents=True)  # not a job folder at all
+    rebuilt = run_script(
+        "benchmark.py", "--report-only", "--robustness", "--robustness-episodes", "1", "-f", str(bench)
+    )
+    assert rebuilt.returncode == 0 and "Traceback" not in rebuilt.stderr, rebuilt.stderr[-2000:]
+    assert "junk/x/y is not a benchmark job folder" in rebuilt.stdout
+    report = (bench / "report.md").read_text()
+    assert "| lqr CartPole-v1 seed 1 | missing |" in report  # its summary lacks keys: not a finished run
+    assert "junk" not in report
+
+
+def test_a_second_driver_on_the_same_jobs_refuses(tmp_path: Path) -> None:
+    import os
+    import signal
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    bench = tmp_path / "bench"
+    args = ["--algos", "ppo", "--seeds", "1", "-n", "200000", "--eval-freq", "0", "-f", str(bench)]
+    first = subprocess.Popen([sys.executable, str(ROOT / "benchmark.py"), *args], stdout=subprocess.PIPE, text=True)
+    try:
+        lock = bench / "runs" / "ppo" / "CartPole-v1" / "seed0" / ".lock"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (lock.is_file() and lock.read_text().strip()):
+            time.sleep(0.1)
+        second = run_script("benchmark.py", *args)
+        _assert_one_line(second, f"being run by another benchmark driver (pid {first.pid})")
+    finally:
+        os.kill(first.pid, signal.SIGINT)
+        first.communicate(timeout=120)
+
+
+def test_jobs_die_with_their_driver_however_it_dies(tmp_path: Path) -> None:
+    import os
+    import signal
+    import sys
+    import time
+
+    import psutil
+
+    from tests.conftest import ROOT
+
+    bench = tmp_path / "bench"
+    args = ["--algos", "ppo", "--seeds", "2", "--workers", "2", "-n", "300000", "--eval-freq", "0", "-f", str(bench)]
+    driver = subprocess.Popen([sys.executable, str(ROOT / "benchmark.py"), *args], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    jobs: list[psutil.Process] = []
+    while time.monotonic() < deadline and len(jobs) < 2:
+        jobs = [p for p in psutil.Process(driver.pid).children() if "train.py" in " ".join(p.cmdline())]
+        time.sleep(0.2)
+    assert len(jobs) == 2
+    time.sleep(3)  # the jobs are training
+    os.kill(driver.pid, signal.SIGKILL)  # no chance to clean up
+    driver.wait()
+    _, alive = psutil.wait_procs(jobs, timeout=60)
+    for job in alive:
+        job.kill()
+    assert not alive, "jobs outlived their driver"
+    for summary in bench.rglob("summary.json"):  # each job saved on its way out
+        assert json.loads(summary.read_text())["interrupted"] is True
