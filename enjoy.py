@@ -14,23 +14,24 @@ import statistics
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 # The scripts run from any working directory: the checkout's packages come first on the path.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from agents.registry import ALGOS
 from polebench import cli
-from polebench.errors import run_cli
+from polebench.errors import UserError, run_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line, with rl-baselines3-zoo's flag names."""
     p = cli.Parser(description=__doc__)
-    p.add_argument("--algo", required=True, metavar="ALGO", help=f"one of: {', '.join(ALGOS)}")
-    p.add_argument("--env", default="CartPole-v1", help="Gymnasium env id (default: %(default)s)")
+    p.add_argument("--algo", metavar="ALGO", help=f"one of: {', '.join(ALGOS)} (not with --policy)")
+    p.add_argument("--env", help="Gymnasium env id (default: CartPole-v1, or the exported policy's)")
+    p.add_argument("--policy", metavar="FILE", help="replay a file written by export.py, without Stable-Baselines3")
     p.add_argument("-f", "--log-folder", default="logs", help="where the runs are (default: %(default)s)")
-    p.add_argument("--exp-id", type=cli.at_least("--exp-id", 0), help="run number N of <env>_<N> (default: latest)")
-    p.add_argument("--load-best", action="store_true", help="load best_model.zip instead of the final model")
+    cli.add_run_choice_flags(p)
     p.add_argument("-n", "--n-episodes", type=cli.at_least("-n/--n-episodes"), default=5, help="episodes (5)")
     p.add_argument("--seed", type=cli.seed(), default=0, help="seed of the replay env (default: 0)")
     p.add_argument("--no-render", action="store_true", help="do not open a window")
@@ -50,14 +51,31 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Replay the episodes and print the mean true return last."""
     args = build_parser().parse_args(argv)
+    if args.policy is not None:
+        from polebench.policy_replay import replay_exported
+
+        if args.algo is not None:
+            raise UserError("--policy replays an exported file: drop --algo")
+        played = replay_exported(Path(args.policy), args.env, args.n_episodes, args.seed, args.perturb)
+    else:
+        played = _replay_run(args)
+    std = statistics.pstdev(played.returns)
+    print(f"mean return: {statistics.fmean(played.returns):.2f} +/- {std:.2f} over {len(played.returns)} episodes")
+    return 0
+
+
+def _replay_run(args: argparse.Namespace) -> Any:
     from polebench.replay import ReplayConfig, enjoy
 
+    if args.algo is None:
+        raise UserError(f"give --algo (one of: {', '.join(ALGOS)}) or --policy FILE")
     config = ReplayConfig(
         algo=args.algo,
-        env=args.env,
+        env=args.env or "CartPole-v1",
         log_folder=Path(args.log_folder),
-        exp_id=args.exp_id,
+        exp_id=args.exp_id or None,  # 0 is the latest, as in rl-baselines3-zoo
         load_best=args.load_best,
+        load_checkpoint=args.load_checkpoint,
         n_episodes=args.n_episodes,
         seed=args.seed,
         no_render=args.no_render,
@@ -67,10 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         perturb=args.perturb,
         plot=None if args.plot is None else Path(args.plot),
     )
-    played = enjoy(config)
-    std = statistics.pstdev(played.returns)
-    print(f"mean return: {statistics.fmean(played.returns):.2f} +/- {std:.2f} over {len(played.returns)} episodes")
-    return 0
+    return enjoy(config)
 
 
 if __name__ == "__main__":

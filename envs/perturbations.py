@@ -62,12 +62,16 @@ def _model_error(env: Any, value: float, _: EnvFamily) -> Any:
 
 
 def _sensor_noise(env: Any, value: float, family: EnvFamily) -> Any:
+    from envs.registration import observation_mask
     from wrappers.perturbations import SensorNoise
 
     shape = env.observation_space.shape
     if shape != (len(family.noise_scale),):
         raise ValueError(f"sensor_noise needs the full {family.name} state as the observation, got shape {shape}")
-    return SensorNoise(env, std=[value * s for s in family.noise_scale])
+    # Entries an observation hides (CartPoleNoVel-v1's velocities) have no sensor, so no sensor noise.
+    mask = observation_mask(env)
+    sensed = [1.0] * len(family.noise_scale) if mask is None else [float(m) for m in mask]
+    return SensorNoise(env, std=[value * s * m for s, m in zip(family.noise_scale, sensed, strict=True)])
 
 
 def _actuator_fault(env: Any, value: float, _: EnvFamily) -> Any:

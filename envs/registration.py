@@ -6,31 +6,60 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from gymnasium import spaces
 
 # CartPole's observation: cart position, cart velocity, pole angle, pole angular velocity.
-POSITIONS = np.array([0, 2])
+CARTPOLE_VELOCITIES = (1, 3)
 
 
-def _positions(obs: np.ndarray) -> np.ndarray:
-    return obs[POSITIONS]
+class MaskVelocity(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
+    """Zero the velocities of CartPole's observation, keeping its four-value shape, as
+    rl-baselines3-zoo's ``CartPoleNoVel-v1`` does (so its hyperparameter files and models carry across).
+
+    Example:
+        >>> env = MaskVelocity(gym.make("CartPole-v1"))
+        >>> obs, _ = env.reset(seed=0)
+        >>> obs.shape, float(obs[1]), float(obs[3])
+        ((4,), 0.0, 0.0)
+
+    Args:
+        env: an env with CartPole's observation layout
+        indices: the observation entries to zero (default: the two velocities)
+    """
+
+    def __init__(self, env: gym.Env, indices: tuple[int, ...] = CARTPOLE_VELOCITIES) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, indices=indices)
+        gym.ObservationWrapper.__init__(self, env)
+        shape = env.observation_space.shape
+        if shape is None or len(shape) != 1 or not all(0 <= i < shape[0] for i in indices):
+            raise ValueError(f"MaskVelocity needs a flat observation with entries {indices}, got shape {shape}")
+        self.mask = np.ones(shape, dtype=np.float32)
+        self.mask[list(indices)] = 0.0
+
+    def observation(self, observation: np.ndarray) -> np.ndarray:
+        return np.where(self.mask > 0, observation, 0).astype(observation.dtype)
 
 
 def make_cartpole_no_velocity(**kwargs: Any) -> gym.Env:
-    """CartPole whose observation keeps only the cart position and the pole angle.
+    """CartPole whose observation has its two velocities zeroed (the zoo's ``CartPoleNoVel-v1``).
 
     Example:
         >>> env = make_cartpole_no_velocity()
         >>> env.observation_space.shape
-        (2,)
+        (4,)
     """
     from gymnasium.envs.classic_control.cartpole import CartPoleEnv
 
-    env = CartPoleEnv(**kwargs)
-    inner = env.observation_space
-    assert isinstance(inner, spaces.Box)
-    box = spaces.Box(inner.low[POSITIONS], inner.high[POSITIONS], dtype=inner.dtype)
-    return gym.wrappers.TransformObservation(env, _positions, box)
+    return MaskVelocity(CartPoleEnv(**kwargs))
+
+
+def observation_mask(env: gym.Env) -> np.ndarray | None:
+    """The mask of a :class:`MaskVelocity` anywhere in ``env``'s wrappers (which entries carry a sensor), or
+    ``None`` when no entry is masked."""
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, MaskVelocity):
+            return env.mask
+        env = env.env
+    return None
 
 
 def register_envs() -> None:

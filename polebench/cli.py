@@ -74,6 +74,24 @@ def command_line(argv: Sequence[str] | None) -> str:
     return shlex.join([Path(sys.executable).name, sys.argv[0], *args])
 
 
+def add_run_choice_flags(p: argparse.ArgumentParser) -> None:
+    """Which run and which of its models, as rl-baselines3-zoo's ``enjoy.py`` asks."""
+    p.add_argument(
+        "--exp-id",
+        type=at_least("--exp-id", 0),
+        default=0,
+        help="run number N of <env>_<N>; 0 (default): the latest",
+    )
+    model = p.add_mutually_exclusive_group()
+    model.add_argument("--load-best", action="store_true", help="load best_model.zip instead of the final model")
+    model.add_argument(
+        "--load-checkpoint",
+        type=steps("--load-checkpoint"),
+        metavar="STEPS",
+        help="load the checkpoint saved at STEPS env steps (train.py --save-freq)",
+    )
+
+
 def add_protocol_flags(p: argparse.ArgumentParser, budget_help: str) -> None:
     """The evaluation protocol's flags, the same for ``train.py`` and ``benchmark.py``."""
     p.add_argument("-n", "--n-timesteps", type=steps("-n/--n-timesteps"), help=budget_help)

@@ -59,6 +59,7 @@ class ReplayConfig:
     log_folder: Path = Path("logs")
     exp_id: int | None = None
     load_best: bool = False
+    load_checkpoint: int | None = None
     n_episodes: int = 5
     seed: int = 0
     no_render: bool = False
@@ -73,7 +74,17 @@ class ReplayConfig:
         check_seed(self.seed)
 
 
-def model_file(run_dir: Path, env_id: str, load_best: bool) -> Path:
+def model_file(run_dir: Path, env_id: str, load_best: bool, load_checkpoint: int | None = None) -> Path:
+    """The model a replay or export asked for: the final one, the best one, or a checkpoint."""
+    if load_checkpoint is not None:
+        path = run_dir / runs.CHECKPOINTS / f"{env_id}_{load_checkpoint}_steps.zip"
+        if not path.is_file():
+            kept = sorted(
+                int(p.stem.split("_")[-2]) for p in (run_dir / runs.CHECKPOINTS).glob(f"{env_id}_*_steps.zip")
+            )
+            listed = ", ".join(map(str, kept)) if kept else "none (train with --save-freq STEPS)"
+            raise UserError(f"no checkpoint at {load_checkpoint} steps in {run_dir}; checkpoints: {listed}")
+        return path
     path = run_dir / runs.BEST_MODEL if load_best else runs.model_path(run_dir, env_id)
     if not path.is_file():
         hint = " (the run made no evaluation; drop --load-best)" if load_best else ""
@@ -188,7 +199,7 @@ def enjoy(config: ReplayConfig) -> Episodes:
     trained_on = runs.read_config(run_dir).get("env")
     if trained_on != env_id:
         raise UserError(f"{run_dir} holds a run on {trained_on}, not {env_id}; pass --env {trained_on}")
-    path = model_file(run_dir, env_id, config.load_best)
+    path = model_file(run_dir, env_id, config.load_best, config.load_checkpoint)
     model = runs.load_model(spec.load_class(), path, device=config.device)
     inner = measured(config.perturb, keep_trajectory=config.plot is not None)
     env = run_env(run_dir, env_id, 1, config.seed, _render_mode(config), inner)

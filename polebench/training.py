@@ -399,11 +399,59 @@ def train(
     with interrupts.deferred() as arrived_late:
         summary = _summary(session, plan, started_at, final, interrupted or bool(arrived))
         summary.write(session.run_dir)
-    if not (summary.interrupted or arrived_late):
-        # The run is complete and saved; a signal now only skips the optional trajectory.
-        with contextlib.suppress(KeyboardInterrupt):
+    # The run is saved; a signal now only skips these extras.
+    with contextlib.suppress(KeyboardInterrupt):
+        log_hparams(session.model, plan, summary)
+        if not (summary.interrupted or arrived_late):
             _record_trajectory(session, plan)
     return summary
+
+
+def log_hparams(model: Any, plan: Plan, summary: RunSummary) -> None:
+    """The run's resolved hyperparameters and final metrics through TensorBoard's HParams plugin, so
+    ``tensorboard --logdir logs`` compares runs side by side in its table view."""
+    from stable_baselines3.common.logger import HParam
+
+    hparams: dict[str, bool | str | float | None] = {
+        "algo": plan.spec.name,
+        "env": plan.env_id,
+        "seed": plan.config.seed,
+        "shaped": summary.shaped,
+    }
+    hparams.update({key: _hparam_value(value) for key, value in _flatten(plan.hyperparams).items()})
+    metrics = {
+        "final/mean_return": summary.final_mean_return,
+        "final/solved": float(summary.solved),
+        "final/steps_to_solve": summary.steps_to_solve,
+        "final/time_to_solve_s": summary.time_to_solve_s,
+        **{f"final/{name}": value for name, value in summary.quality.items()},
+    }
+    values = {key: float("nan") if value is None else float(value) for key, value in metrics.items()}
+    for key, value in values.items():
+        model.logger.record(key, value)
+    model.logger.record("hparams", HParam(hparams, values), exclude=("stdout", "log", "json", "csv"))
+    model.logger.dump(summary.timesteps)
+
+
+def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as ``outer.inner`` keys (``policy_kwargs.net_arch``).
+
+    Example:
+        >>> _flatten({"gamma": 0.9, "policy_kwargs": {"net_arch": [64]}})
+        {'gamma': 0.9, 'policy_kwargs.net_arch': [64]}
+    """
+    flat: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _hparam_value(value: Any) -> bool | str | float:
+    """TensorBoard's HParams take numbers, strings and booleans; anything else is shown as text."""
+    return value if isinstance(value, (bool, int, float, str)) else json.dumps(value, default=str)
 
 
 def _start(plan: Plan, started_at: float, after_eval: Any) -> Session:

@@ -162,7 +162,15 @@ def test_perturbations_that_do_not_apply_are_refused() -> None:
         measured(parse_perturb("push=1"))(gym.make("Acrobot-v1"))
     with pytest.raises(UserError, match="does not apply to Pendulum-v1"):
         check_applies(parse_perturb("actuator_fault=1"), None, "Pendulum-v1")
-    # CartPoleNoVel-v1 shows two of the four state variables: per-variable noise has nothing to match.
-    with pytest.raises(UserError, match="sensor_noise cannot apply"):
-        measured(parse_perturb("sensor_noise=1"))(gym.make("CartPoleNoVel-v1"))
     assert measured(parse_perturb("actuator_fault=1"))(gym.make("Acrobot-v1")) is not None
+
+
+def test_sensor_noise_leaves_hidden_entries_hidden() -> None:
+    """CartPoleNoVel-v1 has no velocity sensors: its zeroed entries stay zero under sensor noise."""
+    register_envs()
+    env = measured(parse_perturb("sensor_noise=5"))(gym.make("CartPoleNoVel-v1"))
+    obs, _ = env.reset(seed=0)
+    for _ in range(20):
+        obs, *_ = env.step(int(obs[2] > 0))
+        assert obs[1] == 0.0 and obs[3] == 0.0
+        assert obs[0] != np.float32(env.unwrapped.state[0])  # the sensed entries are noisy
