@@ -1,8 +1,9 @@
 """Ctrl-C and SIGTERM: stop what is running, save what was done, and say which signal it was.
 
-A script installs :func:`install` once; training then sees a ``KeyboardInterrupt`` for either signal.
-While something is being saved, :func:`deferred` holds signals back (they are counted, not raised),
-so a second Ctrl-C cannot cut a save in half; the caller then decides what to skip.
+A script installs :func:`install` once; training then sees a ``KeyboardInterrupt`` for the first
+SIGINT or SIGTERM, and from that moment further signals are held back (counted, not raised) so that a
+second Ctrl-C cannot cut the save that follows in half; :func:`rearm` makes them raise again (for an
+optional step such as the final evaluation). :func:`deferred` holds signals for any block of code.
 """
 
 from __future__ import annotations
@@ -17,18 +18,42 @@ HANDLED = (signal.SIGINT, signal.SIGTERM)
 received: list[int] = []
 
 
+held: list[int] = []
+
+
 def _raise(signum: int, frame: FrameType | None) -> None:
     received.append(signum)
+    for handled in HANDLED:  # from now on hold: the saving that follows must not be cut short
+        signal.signal(handled, _hold)
     raise KeyboardInterrupt
 
 
+def _hold(signum: int, frame: FrameType | None) -> None:
+    received.append(signum)
+    held.append(signum)
+
+
 def install() -> None:
-    """Make SIGINT and SIGTERM raise ``KeyboardInterrupt`` here, remembering which arrived.
+    """Make the first SIGINT or SIGTERM raise ``KeyboardInterrupt`` here (and hold later ones back),
+    remembering which arrived.
 
     SIGINT is set explicitly because a process started in the background by a shell inherits it ignored.
     """
-    for signum in HANDLED:
-        signal.signal(signum, _raise)
+    rearm()
+
+
+def rearm() -> None:
+    """Let the next SIGINT or SIGTERM raise ``KeyboardInterrupt`` again (main thread only)."""
+    if _main_thread():
+        for signum in HANDLED:
+            signal.signal(signum, _raise)
+
+
+def take_held() -> list[int]:
+    """The signals held back since the last call, forgetting them."""
+    taken = list(held)
+    held.clear()
+    return taken
 
 
 def _main_thread() -> bool:
@@ -44,7 +69,7 @@ def deferred() -> Iterator[list[int]]:
         return
 
     def hold(signum: int, frame: FrameType | None) -> None:
-        received.append(signum)
+        _hold(signum, frame)
         arrived.append(signum)
 
     previous = {signum: signal.signal(signum, hold) for signum in HANDLED}

@@ -270,7 +270,6 @@ def _learn(session: Session, plan: Plan) -> bool:
             reset_num_timesteps=plan.trained_agent is None,
         )
     except KeyboardInterrupt:
-        print(f"interrupted at {session.model.num_timesteps} steps: saving what was learned so far")
         return True
     return False
 
@@ -386,9 +385,14 @@ def train(
     interrupted = _learn(session, plan)
     # Save first: a second signal while saving is held back, and then skips the final evaluation.
     with interrupts.deferred() as arrived:
+        if interrupted:
+            print(f"interrupted at {session.model.num_timesteps} steps: saving what was learned so far")
         _save(session, plan)
+    arrived += interrupts.take_held()
     final = _last_evaluation(session)
     if not arrived:
+        if interrupted:
+            interrupts.rearm()  # a second signal during the final evaluation skips it
         try:
             final = _final_evaluation(session, plan.eval_episodes)
         except KeyboardInterrupt:

@@ -90,16 +90,18 @@ def test_a_second_ctrl_c_during_a_long_final_evaluation_still_saves(tmp_path: Pa
     while time.monotonic() < deadline and (not monitor.exists() or len(monitor.read_text().splitlines()) < 4):
         time.sleep(0.1)  # training has begun
     process.send_signal(signal.SIGINT)
-    for line in process.stdout:
-        if line.startswith("interrupted at"):
-            process.send_signal(signal.SIGINT)
-            break
+    lines = []
     try:
-        out, err = process.communicate(timeout=120)
+        for line in process.stdout:  # every line, read one way (mixing reads would lose buffered ones)
+            lines.append(line)
+            if line.startswith("interrupted at"):
+                process.send_signal(signal.SIGINT)
+        process.wait(timeout=120)
     finally:
         process.kill()
-    assert process.returncode == 130, err[-3000:]
-    assert out.strip().splitlines()[-1].startswith("interrupted by SIGINT")
+    assert process.stderr is not None
+    assert process.returncode == 130, process.stderr.read()[-3000:]
+    assert lines[-1].startswith("interrupted by SIGINT")
     run = logs / "ppo" / "CartPole-v1_1"
     summary = RunSummary.read(run)
     assert summary is not None and summary.interrupted and summary.timesteps > 0

@@ -180,7 +180,7 @@ def test_a_second_driver_on_the_same_jobs_refuses(tmp_path: Path) -> None:
     from tests.conftest import ROOT
 
     bench = tmp_path / "bench"
-    args = ["--algos", "ppo", "--seeds", "1", "-n", "200000", "--eval-freq", "0", "-f", str(bench)]
+    args = ["--algos", "ppo", "--seeds", "1", "-n", "5000000", "--eval-freq", "0", "-f", str(bench)]
     first = subprocess.Popen([sys.executable, str(ROOT / "benchmark.py"), *args], stdout=subprocess.PIPE, text=True)
     try:
         lock = bench / "runs" / "ppo" / "CartPole-v1" / "seed0" / ".lock"
