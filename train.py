@@ -29,10 +29,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env", default="CartPole-v1", help="Gymnasium env id (default: %(default)s)")
     p.add_argument("--seed", type=cli.seed(), default=0, help="seed of training, envs and evaluation (default: 0)")
     p.add_argument("-f", "--log-folder", default="logs", help="where run folders go (default: %(default)s)")
-    p.add_argument("--hyperparams", nargs="+", metavar="KEY=VALUE", help="override hyperparameters (YAML values)")
-    p.add_argument("--conf-file", metavar="FILE", help="YAML file in the format of hyperparams/<algo>.yml")
+    p.add_argument(
+        "--hyperparams",
+        "-params",
+        nargs="+",
+        metavar="KEY=VALUE",
+        help="override hyperparameters (YAML values; key:value too)",
+    )
+    p.add_argument("--conf-file", "-conf", metavar="FILE", help="YAML file in the format of hyperparams/<algo>.yml")
+    p.add_argument("--env-kwargs", nargs="+", metavar="KEY=VALUE", help="keyword arguments for the env (gym.make)")
     p.add_argument("-i", "--trained-agent", metavar="ZIP", help="continue training this model (steps continue)")
     cli.add_protocol_flags(p, "training budget in env steps (overrides the YAML)")
+    p.add_argument(
+        "--n-eval-envs",
+        type=cli.at_least("--n-eval-envs"),
+        help="evaluation envs side by side (default: one per evaluation episode)",
+    )
+    p.add_argument(
+        "--log-interval", type=cli.at_least("--log-interval"), help="SB3's log_interval for learn (default: SB3's)"
+    )
+    p.add_argument(
+        "-tb",
+        "--tensorboard-log",
+        metavar="FOLDER",
+        help="TensorBoard events in FOLDER/<env>/<algo>_<N> (default: the run folder)",
+    )
     p.add_argument(
         "--shaped-reward",
         action="store_true",
@@ -49,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="off-policy agents: save the replay buffer with the model (and checkpoints); -i reloads it",
     )
-    p.add_argument("--progress", action="store_true", help="show a progress bar")
+    p.add_argument("-P", "--progress", action="store_true", help="show a progress bar")
     p.add_argument("--device", type=cli.DEVICE, default="cpu", help="PyTorch device: cpu (default), auto, cuda[:N]")
     p.add_argument(
         "--num-threads",
@@ -68,7 +89,7 @@ def _add_tuning_flags(p: argparse.ArgumentParser) -> None:
     """rl-baselines3-zoo's tuning flags; see polebench/tuning.py."""
     g = p.add_argument_group("hyperparameter tuning (Optuna)")
     g.add_argument(
-        "--optimize", "--optimize-hyperparameters", action="store_true", help="tune instead of training once"
+        "--optimize", "-optimize", "--optimize-hyperparameters", action="store_true", help="tune instead of training"
     )
     g.add_argument("--n-trials", type=cli.at_least("--n-trials"), default=10, help="trials this process runs (10)")
     g.add_argument("--n-jobs", type=cli.at_least("--n-jobs"), default=1, help="trials at a time in this process (1)")
@@ -118,6 +139,10 @@ def run_config(args: argparse.Namespace, argv: Sequence[str] | None) -> RunConfi
         device=args.device,
         num_threads=args.num_threads,
         verbose=args.verbose,
+        env_kwargs=overrides(args.env_kwargs, "--env-kwargs"),
+        n_eval_envs=args.n_eval_envs,
+        log_interval=args.log_interval,
+        tensorboard_log=args.tensorboard_log,
         command=cli.command_line(argv),
     )
 

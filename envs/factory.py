@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,21 +62,22 @@ def make_vec(
     render_mode: str | None = None,
     wrapper: Callable[[Any], Any] | None = None,
     inner: Callable[[Any], Any] | None = None,
+    env_kwargs: Mapping[str, Any] | None = None,
 ) -> VecEnv:
     """``n_envs`` copies of ``env_id`` in one in-process ``DummyVecEnv``, each inside SB3's ``Monitor``.
 
     Sub-env ``i`` is seeded ``seed + i``. With ``monitor_dir``, each writes ``<i>.monitor.csv`` there:
     the true episode return, length and time. ``wrapper`` is applied outside the ``Monitor`` (see
     :func:`envs.wrapping.wrapper_chain`), so reward shaping never reaches what the monitor reports.
-    ``inner`` wraps the simulator itself, inside the ``Monitor`` and every other wrapper (see
-    :func:`measured`): a perturbation acts on the physics and the raw observation, and the quality
-    recorder sees the action the agent chose.
+    ``env_kwargs`` go to ``gym.make`` (``--env-kwargs``). ``inner`` wraps the simulator itself, inside
+    the ``Monitor`` and every other wrapper (see :func:`measured`): a perturbation acts on the physics
+    and the raw observation, and the quality recorder sees the action the agent chose.
     In-process envs beat subprocesses for envs as cheap as classic control, where inter-process
     messages would cost more than the physics.
     """
     from stable_baselines3.common.env_util import make_vec_env
 
-    env_kwargs: dict[str, Any] = {"render_mode": render_mode} if render_mode else {}
+    kwargs: dict[str, Any] = {**(env_kwargs or {}), **({"render_mode": render_mode} if render_mode else {})}
     target: Any = env_id
     if inner is not None:
         import gymnasium as gym
@@ -89,9 +90,21 @@ def make_vec(
         n_envs=n_envs,
         seed=seed,
         monitor_dir=str(monitor_dir) if monitor_dir is not None else None,
-        env_kwargs=env_kwargs,
+        env_kwargs=kwargs,
         wrapper_class=wrapper,
     )
+
+
+def check_env_kwargs(env_id: str, env_kwargs: Mapping[str, Any]) -> None:
+    """Refuse ``--env-kwargs`` that ``env_id``'s constructor does not take, before anything is written."""
+    if not env_kwargs:
+        return
+    import gymnasium as gym
+
+    try:
+        gym.make(env_id, **env_kwargs).close()
+    except (TypeError, ValueError, gym.error.Error) as err:
+        raise UserError(f"--env-kwargs {dict(env_kwargs)} for {env_id}: {first_line(err)}") from None
 
 
 def measured(perturb: PerturbationUse | None = None, keep_trajectory: bool = False) -> Callable[[Any], Any]:

@@ -81,8 +81,8 @@ def existing_file(value: Any, flag: str) -> Path:
     return path
 
 
-def overrides(value: Mapping[str, Any] | Iterable[str] | None) -> dict[str, Any]:
-    """Hyperparameter overrides: a mapping, or ``key=value`` strings as ``--hyperparams`` takes them."""
+def overrides(value: Mapping[str, Any] | Iterable[str] | None, flag: str = "--hyperparams") -> dict[str, Any]:
+    """Keyword values: a mapping, or ``key=value`` (or ``key:value``) strings as ``--hyperparams`` takes them."""
     if value is None:
         return {}
     if isinstance(value, Mapping):
@@ -91,7 +91,7 @@ def overrides(value: Mapping[str, Any] | Iterable[str] | None) -> dict[str, Any]
         value = [value]
     from polebench.hyperparams import parse_overrides
 
-    return parse_overrides(value)
+    return parse_overrides(value, flag)
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,11 @@ class RunConfig:
     :param device: PyTorch device
     :param num_threads: PyTorch CPU threads
     :param verbose: 0 quiet, 1 evaluations, 2 SB3's log tables too
+    :param env_kwargs: keyword arguments for ``gym.make`` (``--env-kwargs``)
+    :param n_eval_envs: evaluation envs side by side (``None``: one per evaluation episode)
+    :param log_interval: SB3's ``log_interval`` for ``learn`` (``None``: SB3's default)
+    :param tensorboard_log: write TensorBoard events to ``<folder>/<env>/<algo>_<N>`` instead of the run
+        folder (rl-baselines3-zoo's ``-tb``)
     :param command: the command line (or call) that asked for the run, kept in ``command.txt``
     """
 
@@ -139,6 +144,10 @@ class RunConfig:
     device: str = "cpu"
     num_threads: int = 1
     verbose: int = 1
+    env_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    n_eval_envs: int | None = None
+    log_interval: int | None = None
+    tensorboard_log: Path | None = None
     command: str | None = None
 
     def __post_init__(self) -> None:
@@ -155,6 +164,10 @@ class RunConfig:
             "device": device(self.device),
             "num_threads": at_least(self.num_threads, "--num-threads"),
             "verbose": at_least(self.verbose, "-v/--verbose", minimum=0),
+            "env_kwargs": overrides(self.env_kwargs, "--env-kwargs"),
+            "n_eval_envs": None if self.n_eval_envs is None else at_least(self.n_eval_envs, "--n-eval-envs"),
+            "log_interval": None if self.log_interval is None else at_least(self.log_interval, "--log-interval"),
+            "tensorboard_log": None if self.tensorboard_log is None else Path(self.tensorboard_log),
         }
         for name, value in checked.items():
             object.__setattr__(self, name, value)

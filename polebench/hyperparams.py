@@ -50,19 +50,25 @@ def read_table(path: Path, what: str = "config file") -> dict[str, Any]:
     return table
 
 
-def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
-    """Parse ``key=value`` strings; each value is read as a YAML scalar or flow collection.
+KEY_VALUE = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*[=:](?P<value>.*)$", re.S)
+
+
+def parse_overrides(items: Iterable[str], flag: str = "--hyperparams") -> dict[str, Any]:
+    """Parse ``key=value`` strings, or rl-baselines3-zoo's ``key:value``; each value is read as a YAML
+    scalar or flow collection. The key ends at the first ``=`` or ``:``.
 
     Example:
-        >>> parse_overrides(["learning_rate=0.001", "policy_kwargs={net_arch: [64]}"])
-        {'learning_rate': 0.001, 'policy_kwargs': {'net_arch': [64]}}
+        >>> parse_overrides(["learning_rate=0.001", "policy_kwargs={net_arch: [64]}", "gamma:0.98"])
+        {'learning_rate': 0.001, 'policy_kwargs': {'net_arch': [64]}, 'gamma': 0.98}
     """
     parsed: dict[str, Any] = {}
     for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise UserError(f"--hyperparams takes key=value pairs, got {item!r}")
-        parsed[key] = parse_yaml(raw, f"--hyperparams {key}")
+        match = KEY_VALUE.match(item)
+        if match is None:
+            raise UserError(f"{flag} takes key=value (or the zoo's key:value) pairs, got {item!r}")
+        key = match["key"]
+        value = parse_yaml(match["value"], f"{flag} {key}")
+        parsed[key] = float(value) if isinstance(value, str) and EXPONENT_FLOAT.match(value) else value
     return parsed
 
 

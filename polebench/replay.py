@@ -94,6 +94,8 @@ def model_file(run_dir: Path, env_id: str, load_best: bool, load_checkpoint: int
 
 def _render_mode(config: ReplayConfig) -> str | None:
     if config.video:
+        # Frames are drawn off-screen: SDL needs no display (and would complain of a missing one).
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
         return "rgb_array"
     if config.no_render:
         return None
@@ -106,9 +108,11 @@ def _render_mode(config: ReplayConfig) -> str | None:
 def run_env(run_dir: Path, env_id: str, n_envs: int, seed: int, render_mode: str | None, inner: Any) -> Any:
     """The env the run was evaluated on (its observation wrappers and normalisation statistics, never
     its reward shaping), ``n_envs`` side by side, with ``inner`` around the simulator."""
-    uses = parse_env_wrapper(runs.read_config(run_dir).get("hyperparams", {}).get("env_wrapper"))
+    config = runs.read_config(run_dir)
+    uses = parse_env_wrapper(config.get("hyperparams", {}).get("env_wrapper"))
     wrap = wrapper_chain(uses, training=False)
-    env = make_vec(env_id, n_envs, seed, render_mode=render_mode, wrapper=wrap, inner=inner)
+    kwargs = config.get("env_kwargs") or {}
+    env = make_vec(env_id, n_envs, seed, render_mode=render_mode, wrapper=wrap, inner=inner, env_kwargs=kwargs)
     stats = run_dir / runs.VECNORMALIZE_FILE
     if stats.is_file():
         from stable_baselines3.common.vec_env import VecNormalize

@@ -10,6 +10,7 @@ import json
 import pickle
 import re
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -169,7 +170,14 @@ def load_model(algo_cls: Any, path: Path, env: Any = None, **kwargs: Any) -> Any
     Without ``env`` the model's spaces are not checked here; :func:`check_spaces` does that.
     """
     try:
-        return algo_cls.load(str(path), env=env, **kwargs)
+        with warnings.catch_warnings():
+            # SB3 rebuilds a saved DQN from its saved replay_buffer_class (NStepReplayBuffer for n_steps > 1)
+            # and then warns that n_steps "is ignored because a custom replay_buffer_class was passed",
+            # though that buffer is the n-step one: the model keeps its 3-step returns. False on load.
+            warnings.filterwarnings(
+                "ignore", message=r"`n_steps=\d+` is ignored because a custom `replay_buffer_class`"
+            )
+            return algo_cls.load(str(path), env=env, **kwargs)
     except (ValueError, KeyError, OSError, EOFError, RuntimeError, zipfile.BadZipFile, pickle.UnpicklingError) as err:
         raise UserError(f"cannot load the model {path}: {first_line(err)}") from None
     except (AttributeError, TypeError, AssertionError) as err:

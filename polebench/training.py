@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from agents.registry import AlgoSpec, get_algo
-from envs.factory import EVAL_SEED_OFFSET, TRAJECTORY_SEED, check_env_id, make_vec, measured
+from envs.factory import EVAL_SEED_OFFSET, TRAJECTORY_SEED, check_env_id, check_env_kwargs, make_vec, measured
 from envs.thresholds import eval_episodes, require_threshold, reward_threshold
 from envs.wrapping import WrapperUse, check_wrappers, parse_env_wrapper, wrapper_chain
 from polebench import hyperparams as hpm
@@ -69,6 +69,7 @@ class Plan:
             "eval_episodes": self.eval_episodes,
             "stop_on_solve": c.stop_on_solve,
             "trained_agent": str(self.trained_agent) if self.trained_agent else None,
+            "env_kwargs": dict(c.env_kwargs),
         }
 
     def config_hash(self) -> str:
@@ -108,6 +109,7 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
     """
     spec = get_algo(config.algo)
     env_id = check_env_id(config.env)
+    check_env_kwargs(env_id, config.env_kwargs)
     runs.check_writable_folder(config.log_folder, "-f/--log-folder")
     trained = config.trained_agent
     base = _trained_agent_config(trained, spec.name, env_id) if trained else None
@@ -182,9 +184,12 @@ def _make_envs(plan: Plan, seed: int, run_dir: Path) -> tuple[Any, Any]:
     with one batched ``predict`` per step instead of one after another.
     """
     train_wrap = wrapper_chain(plan.wrappers, training=True)
-    train_env = make_vec(plan.env_id, plan.n_envs, seed, monitor_dir=run_dir, wrapper=train_wrap)
+    kwargs = plan.config.env_kwargs
+    train_env = make_vec(plan.env_id, plan.n_envs, seed, monitor_dir=run_dir, wrapper=train_wrap, env_kwargs=kwargs)
     eval_wrap = wrapper_chain(plan.wrappers, training=False)
-    eval_env = make_vec(plan.env_id, plan.eval_episodes, seed + EVAL_SEED_OFFSET, wrapper=eval_wrap, inner=measured())
+    n_eval = min(plan.config.n_eval_envs or plan.eval_episodes, plan.eval_episodes)
+    eval_seed = seed + EVAL_SEED_OFFSET
+    eval_env = make_vec(plan.env_id, n_eval, eval_seed, wrapper=eval_wrap, inner=measured(), env_kwargs=kwargs)
     norm = hpm.normalize_kwargs(plan.hyperparams)
     if norm is not None:
         from stable_baselines3.common.vec_env import VecNormalize
@@ -228,7 +233,8 @@ def _build(plan: Plan, run_dir: Path, started_at: float, after_eval: Any = None)
     runs.write_text(run_dir / runs.COMMAND_FILE, (c.command or repr_call(c)) + "\n")
     train_env, eval_env = _make_envs(plan, c.seed, run_dir)
     model = _make_model(plan, device, train_env)
-    model.set_logger(configure(str(run_dir), ["tensorboard"] + (["stdout"] if c.verbose >= 2 else [])))
+    events = run_dir if c.tensorboard_log is None else zoo_tensorboard_folder(c.tensorboard_log, plan, run_dir)
+    model.set_logger(configure(str(events), ["tensorboard"] + (["stdout"] if c.verbose >= 2 else [])))
     # Without a threshold nothing counts as solved: an infinite one never triggers.
     threshold = np.inf if plan.threshold is None else plan.threshold
     solve = SolveTracker(threshold, c.stop_on_solve, started_at)
@@ -260,14 +266,21 @@ def _build(plan: Plan, run_dir: Path, started_at: float, after_eval: Any = None)
     return Session(run_dir, model, eval_env, eval_callback, solve, callbacks)
 
 
+def zoo_tensorboard_folder(tensorboard_log: Path, plan: Plan, run_dir: Path) -> Path:
+    """Where ``-tb FOLDER`` puts a run's events: ``FOLDER/<env>/<algo>_<N>``, N the run's number, as the zoo."""
+    return tensorboard_log / plan.env_id / f"{plan.spec.name}_{run_dir.name.rsplit('_', 1)[1]}"
+
+
 def _learn(session: Session, plan: Plan) -> bool:
     """Train; return whether a Ctrl-C or SIGTERM stopped it (the work so far is saved all the same)."""
     try:
+        interval = {} if plan.config.log_interval is None else {"log_interval": plan.config.log_interval}
         session.model.learn(
             plan.n_timesteps,
             callback=session.callbacks,
             progress_bar=plan.config.progress,
             reset_num_timesteps=plan.trained_agent is None,
+            **interval,
         )
     except KeyboardInterrupt:
         return True
@@ -302,7 +315,8 @@ def _record_trajectory(session: Session, plan: Plan) -> None:
     if family_of_id(plan.env_id) is None:
         return
     wrap = wrapper_chain(plan.wrappers, training=False)
-    env = make_vec(plan.env_id, 1, TRAJECTORY_SEED, wrapper=wrap, inner=measured(keep_trajectory=True))
+    inner = measured(keep_trajectory=True)
+    env = make_vec(plan.env_id, 1, TRAJECTORY_SEED, wrapper=wrap, inner=inner, env_kwargs=plan.config.env_kwargs)
     if session.model.get_vec_normalize_env() is not None:
         from stable_baselines3.common.vec_env import VecNormalize
 
