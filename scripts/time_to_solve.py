@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from polebench.errors import UserError, run_cli  # noqa: E402
 from polebench.jobrunner import TRAIN_SCRIPT, run_process  # noqa: E402
+from polebench.summary import RunSummary  # noqa: E402
 
 PROTOCOL = ["--stop-on-solve", "--eval-freq", "2500", "--eval-episodes", "10"]
 ZOO_SCRIPT = ROOT.parent / "shared" / "anchor" / "zoo_ref.py"
@@ -51,8 +52,10 @@ def ours(algo: str, seed: int, folder: Path) -> Timing:
     if ended.returncode != 0:
         raise UserError(f"train.py --algo {algo} --seed {seed} failed; see {folder / f'{algo}-{seed}.log'}")
     run_dir = max((logs / algo).glob("CartPole-v1_*"), key=lambda p: int(p.name.rsplit("_", 1)[1]))
-    summary = json.loads((run_dir / "summary.json").read_text())
-    return Timing(summary["steps_to_solve"], ended.elapsed_s, ended.peak_rss_mb, summary["solved"])
+    summary = RunSummary.read(run_dir)
+    if summary is None:
+        raise UserError(f"{run_dir} has no readable summary.json")
+    return Timing(summary.steps_to_solve, ended.elapsed_s, ended.peak_rss_mb, summary.solved)
 
 
 def zoo(python: Path, algo: str, seed: int, folder: Path) -> Timing:
