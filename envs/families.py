@@ -192,8 +192,3 @@ def family_of_id(env_id: str) -> EnvFamily | None:
         return family_of(env)
     finally:
         env.close()
-
-
-def true_state(env: Any) -> np.ndarray:
-    """The simulator's state of ``env``, as a float array (``env.unwrapped.state``)."""
-    return np.array(env.unwrapped.state, dtype=np.float64)

@@ -12,11 +12,8 @@ from typing import Any
 from polebench import runs
 from polebench.errors import UserError
 from polebench.grid import Job, JobStatus, Protocol, existing_jobs, finished_run, finished_summary, write_job_file
-from polebench.jobrunner import LocalRunner, Outcome
+from polebench.jobrunner import LocalRunner, Outcome, WorkerPool
 from polebench.locks import job_locks
-from polebench.report import RESULTS_CSV, ROBUSTNESS_CSV, write_report
-from polebench.results import job_row, record_job, write_csv
-from polebench.robustness import ROBUSTNESS_COLUMNS, kept_robustness
 
 PROTOCOL_FILE = "protocol.yml"
 EXIT_SOME_FAILED = 1
@@ -26,6 +23,11 @@ EXIT_INTERRUPTED = 130
 def write_results(jobs: Sequence[Job], bench: Path, protocol: Protocol | None) -> tuple[list[dict[str, Any]], Path]:
     """Write ``results.csv``, ``robustness.csv`` (when any run was measured) and ``report.md`` with its
     plots for ``jobs``; return the rows and the report."""
+    # Imported here: statistics and plotting take a second to import, which the workers' start overlaps.
+    from polebench.report import RESULTS_CSV, ROBUSTNESS_CSV, write_report
+    from polebench.results import job_row, write_csv
+    from polebench.robustness import ROBUSTNESS_COLUMNS, kept_robustness
+
     rows = [job_row(job, bench) for job in jobs]
     write_csv(rows, bench / RESULTS_CSV)
     robustness = kept_robustness(jobs, bench)
@@ -63,7 +65,7 @@ def measure_robustness(jobs: Sequence[Job], bench: Path, workers: int, episodes:
             raise
 
 
-def resolve_jobs(jobs: Sequence[Job], bench: Path, protocol: Protocol) -> list[Job]:
+def resolve_jobs(jobs: Sequence[Job], bench: Path, protocol: Protocol, pool: WorkerPool | None = None) -> list[Job]:
     """Each job with the digest of its fully resolved configuration, checked as ``train.py`` checks it
     (a bad hyperparameter of an agent is a :class:`UserError` naming the agent).
 
@@ -74,8 +76,11 @@ def resolve_jobs(jobs: Sequence[Job], bench: Path, protocol: Protocol) -> list[J
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as helper:
-        hashes = helper.submit(config_hashes, list(jobs), bench, protocol).result()
+    if pool is not None and pool.workers:  # a preloaded worker has the imports already
+        hashes = pool.workers[0].hashes(jobs, bench, protocol)
+    else:
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as helper:
+            hashes = helper.submit(config_hashes, list(jobs), bench, protocol).result()
     return [replace(job, config_hash=digest) for job, digest in zip(jobs, hashes, strict=True)]
 
 
@@ -137,16 +142,22 @@ def run_grid(
     :param ray_address: run the jobs on this Ray cluster instead of ``workers`` local processes
     :param robustness_episodes: measure every finished run's robustness with this many episodes per level
     """
-    jobs = resolve_jobs(jobs, bench, protocol)
-    plan = ResumePlan.of(jobs, bench)
-    bench.mkdir(parents=True, exist_ok=True)
-    runs.write_yaml(bench / PROTOCOL_FILE, asdict(protocol))
-    where = f"the Ray cluster at {ray_address}" if ray_address else f"{workers} workers"
-    print(f"{len(jobs)} jobs: {plan.describe()}; {len(plan.pending)} to run on {where}")
-    with job_locks([job.folder(bench) for job in plan.pending]):
-        code = _run_pending(jobs, plan.pending, bench, protocol, workers, ray_address)
-        if code == EXIT_INTERRUPTED:
-            return code
+    # Local workers start importing at once, while this process goes on; they also resolve the jobs.
+    pool = WorkerPool(workers) if ray_address is None else None
+    try:
+        jobs = resolve_jobs(jobs, bench, protocol, pool)
+        plan = ResumePlan.of(jobs, bench)
+        bench.mkdir(parents=True, exist_ok=True)
+        runs.write_yaml(bench / PROTOCOL_FILE, asdict(protocol))
+        where = f"the Ray cluster at {ray_address}" if ray_address else f"{workers} workers"
+        print(f"{len(jobs)} jobs: {plan.describe()}; {len(plan.pending)} to run on {where}")
+        with job_locks([job.folder(bench) for job in plan.pending]):
+            code = _run_pending(jobs, plan.pending, bench, protocol, workers, ray_address, pool)
+    finally:
+        if pool is not None:
+            pool.close()
+    if code == EXIT_INTERRUPTED:
+        return code
     if robustness_episodes is not None:
         try:
             measure_robustness(jobs, bench, workers, robustness_episodes)
@@ -161,7 +172,13 @@ def run_grid(
 
 
 def _run_pending(
-    jobs: Sequence[Job], pending: Sequence[Job], bench: Path, protocol: Protocol, workers: int, ray: str | None
+    jobs: Sequence[Job],
+    pending: Sequence[Job],
+    bench: Path,
+    protocol: Protocol,
+    workers: int,
+    ray: str | None,
+    pool: WorkerPool | None,
 ) -> int:
     from tqdm import tqdm
 
@@ -171,13 +188,14 @@ def _run_pending(
 
         runner = RayRunner(bench, protocol, ray)
     else:
-        runner = LocalRunner(bench, protocol, workers)
+        runner = LocalRunner(bench, protocol, workers, pool)
     for job in pending:
         write_job_file(job, bench)
     bar = tqdm(total=len(jobs), initial=len(jobs) - len(pending), unit="job", dynamic_ncols=True)
 
     def on_done(outcome: Outcome) -> None:
-        record_job(outcome.job, bench, outcome.tree_peak_rss_mb)
+        if outcome.tree_peak_rss_mb is not None:  # what only the driver saw of the job
+            write_job_file(outcome.job, bench, tree_peak_rss_mb=outcome.tree_peak_rss_mb)
         if outcome.status is JobStatus.FAILED:
             bar.write(f"failed: {outcome.job.name}: {outcome.error}")
         bar.update()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -111,14 +112,35 @@ def _last_line(path: Path) -> str:
     return lines[-1] if lines else "no output"
 
 
-class LocalRunner:
-    """Runs jobs as child processes of this one, ``workers`` at a time."""
+class WorkerPool:
+    """``size`` preloaded workers (:mod:`polebench.zygote`), each lent to one job at a time; empty where
+    ``fork`` is missing, and then jobs start as ``train.py`` processes."""
 
-    def __init__(self, bench: Path, protocol: Protocol, workers: int) -> None:
+    def __init__(self, size: int) -> None:
+        from polebench import zygote
+
+        self.idle: queue.SimpleQueue[zygote.Worker] = queue.SimpleQueue()
+        self.workers = (
+            [zygote.Worker(TRAIN_SCRIPT.parent, single_thread_env()) for _ in range(size)] if zygote.available() else []
+        )
+        for worker in self.workers:
+            self.idle.put(worker)
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.close()
+
+
+class LocalRunner:
+    """Runs jobs as processes of this machine, ``workers`` at a time: forked by preloaded workers when a
+    :class:`WorkerPool` is given and can fork, else each a ``train.py`` process of its own."""
+
+    def __init__(self, bench: Path, protocol: Protocol, workers: int, pool: WorkerPool | None = None) -> None:
         self.bench = bench
         self.protocol = protocol
         self.workers = workers
-        self._running: set[subprocess.Popen[bytes]] = set()
+        self.pool = pool if pool is not None and pool.workers else None
+        self._running: set[int] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
 
@@ -129,26 +151,53 @@ class LocalRunner:
         folder = job.folder(self.bench)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / ERROR_FILE).unlink(missing_ok=True)
-        command = [sys.executable, str(TRAIN_SCRIPT), *job.train_args(self.protocol, folder)]
-        ended = run_process(command, folder / JOB_LOG, on_start=self._started, on_end=self._ended)
+        argv = job.train_args(self.protocol, folder)
+        if self.pool is None:
+            command = [sys.executable, str(TRAIN_SCRIPT), *argv]
+            ended = run_process(command, folder / JOB_LOG, on_start=self._started, on_end=self._ended)
+        else:
+            ended = self._forked(argv, folder / JOB_LOG)
         return judge(job, self.bench, ended, self._stopping.is_set())
+
+    def _forked(self, argv: list[str], log: Path) -> Finished:
+        assert self.pool is not None
+        worker = self.pool.idle.get()
+        started = time.perf_counter()
+        pid = 0
+
+        def on_start(job_pid: int) -> None:
+            nonlocal pid
+            pid = job_pid
+            with self._lock:
+                self._running.add(job_pid)
+            if self._stopping.is_set():  # the grid was stopped while this job was being started
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(job_pid, signal.SIGINT)
+
+        try:
+            code, rss = worker.run(argv, log, on_start)
+        finally:
+            with self._lock:
+                self._running.discard(pid)
+            self.pool.idle.put(worker)
+        return Finished(code, time.perf_counter() - started, rss)
 
     def _started(self, proc: subprocess.Popen[bytes]) -> None:
         with self._lock:
-            self._running.add(proc)
+            self._running.add(proc.pid)
 
     def _ended(self, proc: subprocess.Popen[bytes]) -> None:
         with self._lock:
-            self._running.discard(proc)
+            self._running.discard(proc.pid)
 
     def stop(self) -> None:
         """Ask every running job to save and stop (one SIGINT each); start no new ones."""
         self._stopping.set()
         with self._lock:
-            for proc in self._running:
+            for pid in self._running:
                 # os.kill, not proc.send_signal: that polls, and a poll could reap the child before wait4 does.
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(proc.pid, signal.SIGINT)
+                    os.kill(pid, signal.SIGINT)
 
     def run(self, jobs: Sequence[Job], on_done: Callable[[Outcome], None]) -> list[Outcome]:
         """Run ``jobs`` in parallel, calling ``on_done`` as each ends; Ctrl-C stops them all cleanly."""

@@ -21,7 +21,7 @@ from scipy.stats import trim_mean
 
 from envs.families import METRIC_NAMES
 from polebench.atomic import atomic_target
-from polebench.grid import JOB_FILE, Job, JobStatus, finished_summary, read_job_file, recorded_error, write_job_file
+from polebench.grid import JOB_FILE, Job, JobStatus, finished_summary, read_job_file, recorded_error
 
 COLUMNS = (
     "agent", "algo", "env", "seed", "shaped", "status", "solved", "steps_to_solve", "time_to_solve_s", "wall_time_s",
@@ -29,12 +29,6 @@ COLUMNS = (
     "hyperparams", "conf_file", "config_hash",
 )  # fmt: skip
 BOOTSTRAP_REPS = 2000
-
-
-def record_job(job: Job, bench: Path, tree_peak_rss_mb: float | None) -> None:
-    """Keep what only the driver saw of a job (its process tree's peak RSS) beside the job's runs."""
-    if tree_peak_rss_mb is not None:
-        write_job_file(job, bench, tree_peak_rss_mb=tree_peak_rss_mb)
 
 
 def job_row(job: Job, bench: Path) -> dict[str, Any]:

@@ -91,7 +91,7 @@ def test_resume_reruns_only_what_did_not_finish_with_the_same_configuration(
     ran: list[Job] = []
 
     class RecordingRunner:
-        def __init__(self, bench: Path, protocol: Protocol, workers: int) -> None:
+        def __init__(self, *args: Any) -> None:
             pass
 
         def run(self, jobs: list[Job], on_done: Any) -> list[Outcome]:
@@ -114,7 +114,7 @@ def test_resume_reruns_only_what_did_not_finish_with_the_same_configuration(
     assert old.is_dir() and finished_run(resolved[3], tmp_path) != old
 
 
-def _resolve_here(jobs: Any, bench: Path, protocol: Protocol) -> list[Job]:
+def _resolve_here(jobs: Any, bench: Path, protocol: Protocol, pool: Any = None) -> list[Job]:
     from dataclasses import replace
 
     return [replace(job, config_hash="current") for job in jobs]

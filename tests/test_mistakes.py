@@ -35,7 +35,7 @@ TRAIN_HYPERPARAMETERS = [
     (["--hyperparams", "policy_kwargs={bogus_kw: 1}"], "ActorCriticPolicy takes no bogus_kw"),
     (["--hyperparams", "policy_kwargs={net_arch: 64}"], "net_arch must be a list of layer sizes"),
     (["--hyperparams", "policy_kwargs={activation_fn: sigmoidal}"], "unknown activation_fn 'sigmoidal'"),
-    (["--hyperparams", "gamma"], "--hyperparams takes key=value pairs"),
+    (["--hyperparams", "gamma"], "--hyperparams takes key=value (or the zoo's key:value) pairs"),
     (["--hyperparams", "gamma=[0.9"], "not plain YAML data"),
 ]
 
@@ -207,18 +207,21 @@ def test_jobs_die_with_their_driver_however_it_dies(tmp_path: Path) -> None:
     bench = tmp_path / "bench"
     args = ["--algos", "ppo", "--seeds", "2", "--workers", "2", "-n", "300000", "--eval-freq", "0", "-f", str(bench)]
     driver = subprocess.Popen([sys.executable, str(ROOT / "benchmark.py"), *args], stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    jobs: list[psutil.Process] = []
-    while time.monotonic() < deadline and len(jobs) < 2:
-        jobs = [p for p in psutil.Process(driver.pid).children() if "train.py" in " ".join(p.cmdline())]
-        time.sleep(0.2)
-    assert len(jobs) == 2
-    time.sleep(3)  # the jobs are training
+    monitors = [
+        bench / "runs" / "ppo" / "CartPole-v1" / f"seed{s}" / "ppo" / "CartPole-v1_1" / "0.monitor.csv" for s in (0, 1)
+    ]
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not all(
+        m.is_file() and len(m.read_text().splitlines()) > 3 for m in monitors
+    ):
+        time.sleep(0.2)  # both jobs are training
+    descendants = psutil.Process(driver.pid).children(recursive=True)  # its workers and the jobs they forked
+    assert len(descendants) >= 2
     os.kill(driver.pid, signal.SIGKILL)  # no chance to clean up
     driver.wait()
-    _, alive = psutil.wait_procs(jobs, timeout=60)
-    for job in alive:
-        job.kill()
-    assert not alive, "jobs outlived their driver"
+    _, alive = psutil.wait_procs(descendants, timeout=60)
+    for process in alive:
+        process.kill()
+    assert not alive, "processes outlived their driver"
     for summary in bench.rglob("summary.json"):  # each job saved on its way out
         assert json.loads(summary.read_text())["interrupted"] is True

@@ -8,7 +8,7 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
-from envs.families import Metric, family_of, true_state
+from envs.families import Metric, family_of
 
 __all__ = ["RecordEpisodeQuality"]
 
@@ -54,6 +54,7 @@ class RecordEpisodeQuality(gym.Wrapper, gym.utils.RecordConstructorArgs):
             raise ValueError(f"{type(env.unwrapped).__name__} exposes no 'state' to measure or keep")
         self.metrics = tuple(metrics)
         self.keep_trajectory = keep_trajectory
+        self._sim: Any = env.unwrapped  # looked up once: every step reads its state
         self._states: list[np.ndarray] = []
         self._actions: list[Any] = []
 
@@ -64,8 +65,8 @@ class RecordEpisodeQuality(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)
         if self.metrics or self.keep_trajectory:
-            self._states.append(true_state(self.env))
-            self._actions.append(np.asarray(action).item() if np.ndim(action) == 0 else np.asarray(action))
+            self._states.append(np.array(self._sim.state, dtype=np.float64))
+            self._actions.append(action.item() if isinstance(action, np.generic | np.ndarray) else action)
             if terminated or truncated:
                 info = {**info, **self._episode_report()}
         return obs, reward, terminated, truncated, info
