@@ -1,6 +1,9 @@
-"""Time-to-solve CartPole-v1, polebench beside rl-baselines3-zoo's tuned SB3, as whole processes.
+"""Time-to-solve, every registered algorithm beside a reference, as whole processes: rl-baselines3-zoo's
+tuned SB3 for the algorithms the zoo has (ppo, dqn, ppo_lstm; ppo_gru beside the zoo's ppo_lstm), and
+polebench's own DQN for the others (sacd, qlearning, lqr). Recurrent agents run on CartPoleNoVel-v1,
+the others on CartPole-v1.
 
-    python scripts/time_to_solve.py                       # ppo and dqn, seeds 0 1 2, with the zoo if found
+    python scripts/time_to_solve.py                       # every algorithm, seeds 0 1 2, with the zoo if found
     python scripts/time_to_solve.py --seeds 0 1 2 3 4 5 6 7 8 9 --no-zoo
     python scripts/time_to_solve.py --throughput          # DQN env steps/s over 100k steps, early vs late
 
@@ -25,11 +28,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from agents.registry import ALGOS  # noqa: E402
 from polebench.errors import UserError, run_cli  # noqa: E402
 from polebench.jobrunner import TRAIN_SCRIPT, run_process  # noqa: E402
 from polebench.summary import RunSummary  # noqa: E402
 
 PROTOCOL = ["--stop-on-solve", "--eval-freq", "2500", "--eval-episodes", "10"]
+ENVS = {"ppo_lstm": "CartPoleNoVel-v1", "ppo_gru": "CartPoleNoVel-v1"}
+# The zoo's algorithm each of ours is compared with; the others are compared with polebench's DQN.
+ZOO_COUNTERPART = {"ppo": "ppo", "dqn": "dqn", "ppo_lstm": "ppo_lstm", "ppo_gru": "ppo_lstm"}
 ZOO_SCRIPT = ROOT.parent / "shared" / "anchor" / "zoo_ref.py"
 ZOO_PYTHON = Path.home() / ".cache" / "polebench-anchor" / "bin" / "python"
 
@@ -46,12 +53,12 @@ class Timing:
 
 def ours(algo: str, seed: int, folder: Path) -> Timing:
     """One polebench run, timed whole."""
-    logs = folder / "polebench"
-    command = [sys.executable, str(TRAIN_SCRIPT), "--algo", algo, "--seed", str(seed), "-f", str(logs), "-v", "0"]
-    ended = run_process([*command, *PROTOCOL], folder / f"{algo}-{seed}.log")
+    logs, env = folder / "polebench", ENVS.get(algo, "CartPole-v1")
+    command = [sys.executable, str(TRAIN_SCRIPT), "--algo", algo, "--env", env, "--seed", str(seed), "-f", str(logs)]
+    ended = run_process([*command, "-v", "0", *PROTOCOL], folder / f"{algo}-{seed}.log")
     if ended.returncode != 0:
         raise UserError(f"train.py --algo {algo} --seed {seed} failed; see {folder / f'{algo}-{seed}.log'}")
-    run_dir = max((logs / algo).glob("CartPole-v1_*"), key=lambda p: int(p.name.rsplit("_", 1)[1]))
+    run_dir = max((logs / algo).glob(f"{env}_*"), key=lambda p: int(p.name.rsplit("_", 1)[1]))
     summary = RunSummary.read(run_dir)
     if summary is None:
         raise UserError(f"{run_dir} has no readable summary.json")
@@ -61,7 +68,7 @@ def ours(algo: str, seed: int, folder: Path) -> Timing:
 def zoo(python: Path, algo: str, seed: int, folder: Path) -> Timing:
     """One reference run of the zoo's tuned SB3, timed whole the same way."""
     log = folder / f"zoo-{algo}-{seed}.log"
-    command = [str(python), str(ZOO_SCRIPT), algo, "CartPole-v1", str(seed), "2500", "10"]
+    command = [str(python), str(ZOO_SCRIPT), algo, ENVS.get(algo, "CartPole-v1"), str(seed), "2500", "10"]
     ended = run_process(command, log, single_thread=False)  # as the zoo runs out of the box
     result = json.loads(log.read_text().strip().splitlines()[-1]) if ended.returncode == 0 else {}
     return Timing(result.get("steps"), ended.elapsed_s, ended.peak_rss_mb, bool(result.get("solved")))
@@ -74,28 +81,41 @@ def _cell(t: Timing | None) -> str:
     return f"{steps} | {t.seconds:.1f} | {t.rss_mb:.0f}"
 
 
+def reference(algo: str, python: Path | None) -> str:
+    """What ``algo`` is compared with: the zoo's counterpart (when the zoo is installed) or our DQN."""
+    if algo in ZOO_COUNTERPART:
+        return f"zoo {ZOO_COUNTERPART[algo]}" if python else "-"
+    return "polebench dqn"
+
+
 def compare(algos: Sequence[str], seeds: Sequence[int], python: Path | None, folder: Path) -> list[str]:
-    """Run every (algo, seed) for both sides and return the Markdown table, printing rows as they come."""
+    """Run every (algo, seed) beside its reference and return the Markdown table, printing rows as they come."""
     lines = [
-        "| algo | seed | polebench steps | s | peak RSS MB | zoo steps | s | peak RSS MB | time ratio |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| algo | seed | polebench steps | s | peak RSS MB | reference | steps | s | peak RSS MB | time ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     print("\n".join(lines), flush=True)
-    summary = []
+    summary, own_dqn = [], {}
     for algo in algos:
         pairs = []
         for seed in seeds:
             mine = ours(algo, seed, folder)
-            ref = zoo(python, algo, seed, folder) if python else None
+            ref: Timing | None = None
+            if algo in ZOO_COUNTERPART and python:
+                ref = zoo(python, ZOO_COUNTERPART[algo], seed, folder)
+            elif algo not in ZOO_COUNTERPART:
+                if seed not in own_dqn:
+                    own_dqn[seed] = ours("dqn", seed, folder)
+                ref = own_dqn[seed]
             pairs.append((mine, ref))
             ratio = f"{mine.seconds / ref.seconds:.2f}x" if ref else "-"
-            lines.append(f"| {algo} | {seed} | {_cell(mine)} | {_cell(ref)} | {ratio} |")
+            lines.append(f"| {algo} | {seed} | {_cell(mine)} | {reference(algo, python)} | {_cell(ref)} | {ratio} |")
             print(lines[-1], flush=True)
-        summary.append(_median_line(algo, pairs))
+        summary.append(_median_line(algo, pairs, reference(algo, python)))
     return [*lines, "", *summary]
 
 
-def _median_line(algo: str, pairs: list[tuple[Timing, Timing | None]]) -> str:
+def _median_line(algo: str, pairs: list[tuple[Timing, Timing | None]], against: str) -> str:
     mine = statistics.median(t.seconds for t, _ in pairs)
     solved = sum(t.solved for t, _ in pairs)
     peak = max(t.rss_mb for t, _ in pairs)
@@ -103,7 +123,9 @@ def _median_line(algo: str, pairs: list[tuple[Timing, Timing | None]]) -> str:
     refs = [r for _, r in pairs if r is not None]
     if refs:
         theirs = statistics.median(r.seconds for r in refs)
-        line += f"; zoo median {theirs:.1f} s, peak {max(r.rss_mb for r in refs):.0f} MB; ratio {mine / theirs:.2f}x"
+        line += (
+            f"; {against} median {theirs:.1f} s, peak {max(r.rss_mb for r in refs):.0f} MB; ratio {mine / theirs:.2f}x"
+        )
     return line
 
 
@@ -126,7 +148,7 @@ def throughput(folder: Path, steps: int = 100_000) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--algos", nargs="+", default=["ppo", "dqn"], help="algorithms (default: ppo dqn)")
+    p.add_argument("--algos", nargs="+", default=list(ALGOS), help="algorithms (default: every registered one)")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds (default: 0 1 2)")
     p.add_argument("--zoo-python", type=Path, default=ZOO_PYTHON, help="Python of the anchor env (rl_zoo3)")
     p.add_argument("--no-zoo", action="store_true", help="time polebench only")
