@@ -91,3 +91,19 @@ def test_save_load_keeps_the_temperature(tmp_path: Path) -> None:
     loaded = SACD.load(tmp_path / "sacd.zip", device="cpu")
     assert float(loaded.log_ent_coef.detach()) == pytest.approx(float(model.log_ent_coef.detach()))
     assert loaded.target_entropy == pytest.approx(model.target_entropy)
+
+
+def test_the_ensemble_critic_computes_what_separate_networks_would() -> None:
+    from agents.discrete_sac.policies import EnsembleMLP
+
+    th.manual_seed(0)
+    ensemble = EnsembleMLP(4, 3, [8, 8], th.nn.ReLU, n=2)
+    x = th.randn(5, 4)
+    for k in range(2):
+        layers = []
+        for i, (weight, bias) in enumerate(zip(ensemble.weights, ensemble.biases, strict=True)):
+            linear = th.nn.Linear(*weight[k].shape)
+            linear.weight.data, linear.bias.data = weight[k].T.detach(), bias[k, 0].detach()
+            layers += [linear] + ([th.nn.ReLU()] if i < 2 else [])
+        th.testing.assert_close(ensemble(x)[k], th.nn.Sequential(*layers)(x))
+    assert not th.equal(ensemble(x)[0], ensemble(x)[1])  # two differently initialised critics

@@ -19,7 +19,6 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, Schedule
 from stable_baselines3.common.utils import polyak_update
-from torch.nn import functional as F
 
 from agents.discrete_sac.policies import Actor, DiscreteCritic, DiscreteSACPolicy
 
@@ -163,16 +162,17 @@ class SACD(OffPolicyAlgorithm):
         discounts = data.discounts if getattr(data, "discounts", None) is not None else self.gamma
         with th.no_grad():
             next_probs, next_log_probs = self.actor.action_probs(data.next_observations)
-            next_q = th.min(th.stack(self.critic_target(data.next_observations)), dim=0).values
+            next_q = self.critic_target(data.next_observations).min(dim=0).values
             next_v = (next_probs * (next_q - alpha * next_log_probs)).sum(dim=1, keepdim=True)
             target_q = data.rewards + (1 - data.dones) * discounts * next_v
-        all_q = self.critic(data.observations)
-        actions = data.actions.long()
-        loss = 0.5 * th.stack([F.mse_loss(q.gather(1, actions), target_q) for q in all_q]).sum()
+        all_q = self.critic(data.observations)  # (n_critics, batch, n_actions)
+        taken = all_q.gather(2, data.actions.long().expand(len(all_q), -1, -1))
+        # Each critic's mean squared error, summed over critics, halved: SAC's critic loss.
+        loss = 0.5 * (taken - target_q).pow(2).mean(dim=(1, 2)).sum()
         self.critic.optimizer.zero_grad()
         loss.backward()
         self.critic.optimizer.step()
-        return loss.detach(), th.min(th.stack(all_q), dim=0).values.detach()
+        return loss.detach(), all_q.detach().min(dim=0).values
 
     def _actor_step(self, q: th.Tensor, probs: th.Tensor, log_probs: th.Tensor, alpha: th.Tensor) -> th.Tensor:
         loss = (probs * (alpha * log_probs - q)).sum(dim=1).mean()
