@@ -52,6 +52,16 @@ ALGOS: dict[str, AlgoSpec] = {
 }
 
 
+def is_reference(name: str) -> bool:
+    """Whether ``name`` is a registered reference controller (shown first, as the yardstick).
+
+    Example:
+        >>> is_reference("lqr"), is_reference("ppo"), is_reference("not-an-algo")
+        (True, False, False)
+    """
+    return name in ALGOS and ALGOS[name].reference
+
+
 def get_algo(name: str) -> AlgoSpec:
     """Return the spec registered as ``name``, or raise a :class:`UserError` listing the valid names.
 

@@ -151,7 +151,11 @@ class Recurrent(nn.Module):
 
 @dataclass
 class Source:
-    """A run's model and what its inference needs, loaded for export."""
+    """A run's model and what its inference needs, loaded for export.
+
+    :param wrappers: the run's observation wrappers (discretizers), built once
+    :param obs_shape: the shape of one raw observation of the env
+    """
 
     algo: str
     env_id: str
@@ -160,16 +164,12 @@ class Source:
     recurrent: bool
     wrappers: list[Any]
     vec_normalize: Any
+    obs_shape: tuple[int, ...]
 
 
 def preprocessing(source: Source) -> list[nn.Module]:
     """The run's observation pipeline as modules: its observation wrappers, then normalisation."""
-    steps: list[nn.Module] = []
-    for use in source.wrappers:
-        if use.name != "discretize":
-            raise UserError(f"cannot export a run that uses the env_wrapper {use.name!r}")
-        wrapper = use.kind.load_class()(_raw_env(source.env_id), **use.kwargs)
-        steps.append(Discretize(wrapper.low, wrapper.high, wrapper.bins))
+    steps: list[nn.Module] = [Discretize(w.low, w.high, w.bins) for w in source.wrappers]
     norm = source.vec_normalize
     if norm is not None and norm.norm_obs:
         steps.append(Normalize(norm.obs_rms.mean, norm.obs_rms.var, norm.clip_obs, norm.epsilon))
@@ -194,8 +194,7 @@ def inference_module(source: Source) -> nn.Module:
 
 def example_inputs(source: Source, batch: int = 2) -> tuple[torch.Tensor, ...]:
     """Inputs of the exported function's shapes, for tracing."""
-    obs_shape = _raw_env(source.env_id).observation_space.shape or ()
-    obs = torch.zeros((batch, *obs_shape), dtype=torch.float32)
+    obs = torch.zeros((batch, *source.obs_shape), dtype=torch.float32)
     if not source.recurrent:
         return (obs,)
     layers, size = state_shape(source)
@@ -209,9 +208,8 @@ def state_shape(source: Source) -> tuple[int, int]:
 
 
 def meta_of(source: Source, fmt: str) -> PolicyMeta:
-    obs_shape = list(_raw_env(source.env_id).observation_space.shape or ())
     shape = list(state_shape(source)) if source.recurrent else None
-    return PolicyMeta(source.algo, source.env_id, fmt, source.recurrent, obs_shape, shape)
+    return PolicyMeta(source.algo, source.env_id, fmt, source.recurrent, list(source.obs_shape), shape)
 
 
 def write_onnx(module: nn.Module, inputs: tuple[torch.Tensor, ...], meta: PolicyMeta, path: Path) -> None:
@@ -356,11 +354,10 @@ def check_agreement(source: Source, exported: ExportedPolicy, n_obs: int = CHECK
 
 def _model_input(source: Source) -> Any:
     """The run's own pipeline from raw observations to what ``model.predict`` takes."""
-    wrappers = [use.kind.load_class()(_raw_env(source.env_id), **use.kwargs) for use in source.wrappers]
     norm = source.vec_normalize
 
     def convert(obs: np.ndarray) -> np.ndarray:
-        for wrapper in wrappers:
+        for wrapper in source.wrappers:
             obs = np.array([wrapper.observation(o) for o in obs])
         return norm.normalize_obs(obs) if norm is not None else obs
 
@@ -388,6 +385,11 @@ def load_source(run_dir: Path, algo: str, env_id: str, model_path: Path) -> Sour
     spec = get_algo(algo)
     config = runs.read_config(run_dir)
     uses = [u for u in parse_env_wrapper(config.get("hyperparams", {}).get("env_wrapper")) if not u.kind.training_only]
+    for use in uses:
+        if use.name != "discretize":
+            raise UserError(f"cannot export a run that uses the env_wrapper {use.name!r}")
+    raw = _raw_env(env_id)
+    wrappers = [use.kind.load_class()(raw, **use.kwargs) for use in uses]
     model = runs.load_model(spec.load_class(), model_path, device="cpu")
     stats = vecnormalize_file(run_dir, model_path)
     vec_normalize = None
@@ -396,7 +398,8 @@ def load_source(run_dir: Path, algo: str, env_id: str, model_path: Path) -> Sour
 
         vec_normalize = VecNormalize.load(str(stats), make_vec(env_id, 1, 0))
         vec_normalize.training = False
-    return Source(spec.name, env_id, run_dir, model, spec.recurrent, uses, vec_normalize)
+    obs_shape = tuple(raw.observation_space.shape or ())
+    return Source(spec.name, env_id, run_dir, model, spec.recurrent, wrappers, vec_normalize, obs_shape)
 
 
 def vecnormalize_file(run_dir: Path, model_path: Path) -> Path | None:

@@ -84,10 +84,6 @@ class Agent:
     def __hash__(self) -> int:  # the mapping is not hashable; names are unique in a grid
         return hash(self.name)
 
-    def twin_of(self, other: Agent) -> bool:
-        """Whether the two differ only in the shaped reward (the report compares such pairs)."""
-        return replace(self, name="", shaped=False) == replace(other, name="", shaped=False) and self != other
-
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         return {**data, "conf_file": None if self.conf_file is None else str(self.conf_file)}

@@ -23,7 +23,7 @@ matplotlib.use("Agg")  # files only: no display is needed or wanted
 import matplotlib.pyplot as plt
 import numpy as np
 
-from agents.registry import ALGOS
+from agents.registry import ALGOS, is_reference
 from envs.families import EnvFamily
 from envs.perturbations import PERTURBATIONS
 from polebench import runs as run_files
@@ -191,7 +191,7 @@ def plot_trajectories(
     ``trajectory.npz``, from its lowest seed that has one); return whether anything was drawn."""
     traces = []
     colors = agent_colors(cells)
-    for cell in sorted(cells, key=lambda c: not (c.algo in ALGOS and ALGOS[c.algo].reference)):
+    for cell in sorted(cells, key=lambda c: not is_reference(c.algo)):
         runs = sorted((r for r in rows if r["agent"] == cell.agent), key=_seed)
         files = [Path(r["run_dir"]) / run_files.TRAJECTORY_FILE for r in runs]
         found = next((f for f in files if f.is_file()), None)

@@ -49,7 +49,7 @@ class ReplayConfig:
     """What ``enjoy.py`` replays and how.
 
     :param exp_id: run number N of ``<env>_<N>`` (``None``: the latest)
-    :param render: ``human`` (a window), ``none``, or ``video`` (an MP4 at ``video``)
+    :param no_render: play without a window (``video`` records headless whatever this says)
     :param perturb: replay under this perturbation
     :param plot: draw the first episode's trajectory here
     """

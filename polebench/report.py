@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from agents.registry import ALGOS
+from agents.registry import is_reference
 from envs.families import EnvFamily, family_of_id
 from envs.perturbations import PERTURBATIONS
 from envs.thresholds import reward_threshold
@@ -32,12 +32,17 @@ def _fmt(stat: tuple[float, float, float] | None, digits: int = 0) -> str:
     return f"{mid:,.{digits}f} [{low:,.{digits}f}, {high:,.{digits}f}]"
 
 
-def _is_reference(algo: str) -> bool:
-    return algo in ALGOS and ALGOS[algo].reference
+def _shown_name(cell: CellStats) -> str:
+    """The agent's name in the report's tables, the reference controller marked as such."""
+    return plots.label_of(cell) + (" (reference)" if is_reference(cell.algo) else "")
+
+
+def _reference_first(cells: Sequence[CellStats]) -> list[CellStats]:
+    return sorted(cells, key=lambda c: (not is_reference(c.algo), cells.index(c)))
 
 
 def _row(cell: CellStats) -> str:
-    name = plots.label_of(cell) + (" (reference)" if _is_reference(cell.algo) else "")
+    name = _shown_name(cell)
     rss = f"{cell.max_peak_rss_mb:.0f}" if cell.max_peak_rss_mb is not None else "-"
     return (
         f"| {name} | {cell.algo} | {cell.solved}/{cell.runs} | {_fmt(cell.steps_to_solve)} "
@@ -48,12 +53,11 @@ def _row(cell: CellStats) -> str:
 
 
 def _table(cells: Sequence[CellStats]) -> list[str]:
-    ordered = sorted(cells, key=lambda c: (not _is_reference(c.algo), cells.index(c)))
     return [
         "| agent | algorithm | solved | steps to solve: median [IQR] | time to solve (s): median [IQR] "
         "| final true return: IQM [95% CI] | peak RSS (MB), max | wall time (s), median |",
         "|---|---|---|---|---|---|---|---|",
-        *(_row(c) for c in ordered),
+        *(_row(c) for c in _reference_first(cells)),
     ]
 
 
@@ -85,10 +89,6 @@ def _shaping_table(cells: Sequence[CellStats]) -> list[str]:
     return lines
 
 
-def _reference_first(cells: Sequence[CellStats]) -> list[CellStats]:
-    return sorted(cells, key=lambda c: (not _is_reference(c.algo), cells.index(c)))
-
-
 def _balance_table(cells: Sequence[CellStats], family: EnvFamily | None) -> list[str]:
     """Median over seeds of each behaviour metric of the final evaluation, the reference first."""
     names = [m.name for m in family.metrics] if family is not None else []
@@ -105,7 +105,7 @@ def _balance_table(cells: Sequence[CellStats], family: EnvFamily | None) -> list
         "|---|" + "---|" * len(names),
     ]
     for cell in _reference_first(cells):
-        name = plots.label_of(cell) + (" (reference)" if _is_reference(cell.algo) else "")
+        name = _shown_name(cell)
         values = [f"{cell.quality[n]:.3g}" if n in cell.quality else "-" for n in names]
         lines.append(f"| {name} | " + " | ".join(values) + " |")
     return lines
@@ -150,7 +150,7 @@ def _robustness_section(
         runs_of_cell = [m.results for m in measured if m.job.agent.name == cell.agent]
         if runs_of_cell:
             stats[plots.label_of(cell)] = ladder_stats(runs_of_cell, threshold)
-    reference = {plots.label_of(c) for c in cells if _is_reference(c.algo)}
+    shown = {plots.label_of(c): _shown_name(c) for c in cells}
     if not stats:
         return []
     names = list(dict.fromkeys(s.perturbation for per_cell in stats.values() for s in per_cell))
@@ -170,8 +170,7 @@ def _robustness_section(
     ]
     for label, per_cell in stats.items():
         by_name = {s.perturbation: s for s in per_cell}
-        name = label + (" (reference)" if label in reference else "")
-        lines.append(f"| {name} | " + " | ".join(_ladder_cell(by_name.get(n)) for n in names) + " |")
+        lines.append(f"| {shown[label]} | " + " | ".join(_ladder_cell(by_name.get(n)) for n in names) + " |")
     ladders = "; ".join(f"{n}: {', '.join(f'{v:g}' for v in PERTURBATIONS[n].values)}" for n in names)
     return [*lines, "", f"Ladders (level 0 first): {ladders}. See the README for what each means.", ""]
 
