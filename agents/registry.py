@@ -44,8 +44,8 @@ ALGOS: dict[str, AlgoSpec] = {
         AlgoSpec("ppo", "stable_baselines3:PPO"),
         AlgoSpec("dqn", "stable_baselines3:DQN", off_policy=True),
         AlgoSpec("sacd", "agents.discrete_sac:SACD", off_policy=True),
-        AlgoSpec("ppo_lstm", "sb3_contrib:RecurrentPPO", policy="MlpLstmPolicy", recurrent=True),
-        AlgoSpec("ppo_gru", "agents.recurrent:GRUPPO", policy="MlpGruPolicy", recurrent=True),
+        AlgoSpec("ppo_lstm", "agents.recurrent:SequencePPO", policy="MlpLstmPolicy", recurrent=True),
+        AlgoSpec("ppo_gru", "agents.recurrent:SequencePPO", policy="MlpGruPolicy", recurrent=True),
         AlgoSpec("qlearning", "agents.tabular_q:QLearning", policy="TabularPolicy"),
         AlgoSpec("lqr", "agents.lqr:LQR", policy="LinearGainPolicy", reference=True),
     )

@@ -1,7 +1,10 @@
-"""Run benchmark jobs as Ray tasks: the same ``train.py`` runs, on any node of a Ray cluster.
+"""Run benchmark jobs on a Ray cluster: the same ``train.py`` runs, on any node.
 
-Each task runs one job in a temporary folder on its node (one CPU, PyTorch on one thread) and returns
-that folder as a compressed archive through Ray's object store, so the nodes share no disk with the
+Jobs go to :class:`JobHost` actors, one per CPU the grid can use (at most one per job). Each host keeps a
+preloaded worker (:mod:`polebench.zygote`) on its node and forks every job from it, as local workers do,
+so a node pays the imports of PyTorch, SB3 and Gymnasium once per host, not once per job. A job runs in a
+temporary folder on its node (one CPU, PyTorch on one thread) and comes back as a compressed archive
+through Ray's object store, so the nodes share no disk with the
 driver. The driver unpacks each archive into the job's usual folder and judges it exactly as a local run
 is judged, so the CSV, report and plots come out the same. The checkout is shipped to the nodes as Ray's
 ``working_dir``; each node's Python needs polebench's dependencies installed.
@@ -24,7 +27,7 @@ from typing import Any
 from polebench import runs
 from polebench.errors import UserError
 from polebench.grid import JOB_LOG, Job, Protocol
-from polebench.jobrunner import TRAIN_SCRIPT, Finished, Outcome, judge, record_failure, run_process
+from polebench.jobrunner import TRAIN_SCRIPT, Finished, Outcome, judge, record_failure, run_process, single_thread_env
 from polebench.summary import RunSummary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,17 +37,36 @@ SHIPPING_EXCLUDES = [".git", ".venv", "logs", "bench", "*.egg-info", "__pycache_
 NODE_LOSS_RETRIES = 2
 
 
-def run_packed(job: Job, protocol: Protocol) -> tuple[int, float, bytes]:
-    """Run ``job`` in a temporary folder here (a Ray worker); return its exit code, peak RSS and folder."""
+def run_packed(job: Job, protocol: Protocol, worker: Any = None) -> tuple[int, float, bytes]:
+    """Run ``job`` in a temporary folder here (a Ray node), forked from ``worker`` (a preloaded
+    :class:`zygote.Worker`) or else as a ``train.py`` process; return its exit code, peak RSS and folder."""
     scratch = Path(tempfile.mkdtemp(prefix="polebench-job-"))
     try:
-        ended = run_process([sys.executable, str(TRAIN_SCRIPT), *job.train_args(protocol, scratch)], scratch / JOB_LOG)
+        argv = job.train_args(protocol, scratch)
+        if worker is not None:
+            returncode, peak_rss_mb = worker.run(argv, scratch / JOB_LOG, on_start=lambda pid: None)
+        else:
+            ended = run_process([sys.executable, str(TRAIN_SCRIPT), *argv], scratch / JOB_LOG)
+            returncode, peak_rss_mb = ended.returncode, ended.peak_rss_mb
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
             archive.add(scratch, arcname=".")
-        return ended.returncode, ended.peak_rss_mb, buffer.getvalue()
+        return returncode, peak_rss_mb, buffer.getvalue()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+class JobHost:
+    """A Ray actor (one CPU) that keeps one preloaded worker on its node and runs jobs sent to it, one at
+    a time; where the node cannot fork, each job is a ``train.py`` process."""
+
+    def __init__(self) -> None:
+        from polebench import zygote
+
+        self.worker = zygote.Worker(TRAIN_SCRIPT.parent, single_thread_env()) if zygote.available() else None
+
+    def run(self, job: Job, protocol: Protocol) -> tuple[int, float, bytes]:
+        return run_packed(job, protocol, self.worker)
 
 
 def unpack(job: Job, bench: Path, packed: bytes) -> None:
@@ -98,19 +120,31 @@ class RayRunner:
             raise UserError(f"cannot reach the Ray cluster at {address}: {str(err).splitlines()[0]}") from None
 
     def run(self, jobs: Sequence[Job], on_done: Callable[[Outcome], None]) -> list[Outcome]:
-        """Submit every job, then collect each as it finishes; Ctrl-C cancels what has not finished."""
-        task = self.ray.remote(num_cpus=1, max_retries=NODE_LOSS_RETRIES)(run_packed)
-        pending: dict[Any, Job] = {task.remote(job, self.protocol): job for job in jobs}
+        """Start the hosts, give each a job whenever it is free, and collect each job as it finishes.
+
+        The hosts are killed at the end, and on Ctrl-C: their workers and jobs die with them (each job
+        saving what it has, as on SIGTERM)."""
+        host_class = self.ray.remote(num_cpus=1, max_restarts=NODE_LOSS_RETRIES, max_task_retries=NODE_LOSS_RETRIES)(
+            JobHost
+        )
+        cpus = int(self.ray.cluster_resources().get("CPU", 1))
+        hosts: list[Any] = [host_class.remote() for _ in range(max(1, min(len(jobs), cpus)))]
+        waiting, idle = list(jobs), list(hosts)
+        pending: dict[Any, tuple[Job, Any]] = {}
         outcomes: list[Outcome] = []
         try:
-            while pending:
+            while waiting or pending:
+                while waiting and idle:
+                    host, job = idle.pop(), waiting.pop(0)
+                    pending[host.run.remote(job, self.protocol)] = (job, host)
                 [ref], _ = self.ray.wait(list(pending), num_returns=1)
-                outcomes.append(self._collect(pending.pop(ref), ref))
+                job, host = pending.pop(ref)
+                idle.append(host)
+                outcomes.append(self._collect(job, ref))
                 on_done(outcomes[-1])
-        except KeyboardInterrupt:
-            for ref in pending:
-                self.ray.cancel(ref)
-            raise
+        finally:
+            for host in hosts:
+                self.ray.kill(host, no_restart=True)
         return outcomes
 
     def _collect(self, job: Job, ref: Any) -> Outcome:

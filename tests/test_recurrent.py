@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch as th
 
-from agents.recurrent import GRUPPO, GRUWithLSTMState
+from agents.recurrent import GRUWithLSTMState, SequencePPO
 from envs.factory import make_vec
 from envs.registration import register_envs
 
@@ -46,8 +46,8 @@ def test_register_envs_is_idempotent() -> None:
     assert "CartPoleNoVel-v1" in gym.registry
 
 
-def _gru_model(env_id: str = "CartPoleNoVel-v1", n_envs: int = 2) -> GRUPPO:
-    return GRUPPO("MlpGruPolicy", make_vec(env_id, n_envs, seed=0), seed=0, device="cpu", **TINY)
+def _gru_model(env_id: str = "CartPoleNoVel-v1", n_envs: int = 2) -> SequencePPO:
+    return SequencePPO("MlpGruPolicy", make_vec(env_id, n_envs, seed=0), seed=0, device="cpu", **TINY)
 
 
 def test_gru_replaces_every_lstm_and_is_optimised() -> None:
@@ -81,6 +81,35 @@ def test_gru_forgets_at_episode_start() -> None:
         out_kept, _ = policy._process_sequence(features, warm, th.zeros(4), policy.lstm_actor)
     th.testing.assert_close(out_warm, out_cold)  # the old state was wiped
     assert not th.allclose(out_kept, out_cold)  # and without the flag it is not
+
+
+@pytest.mark.parametrize("policy_name", ["MlpLstmPolicy", "MlpGruPolicy"])
+def test_whole_sequence_path_equals_sb3_contribs_step_by_step_loop(policy_name: str) -> None:
+    """Training minibatches from a real rollout (episode starts at sequences' first steps) give the same
+    log-probabilities, values and entropies as sb3-contrib's own loop; and a start in mid-sequence, which
+    the fast path cannot take, falls back to that loop."""
+    from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
+
+    model = SequencePPO(policy_name, make_vec("CartPoleNoVel-v1", 4, seed=0), seed=0, device="cpu", **TINY)
+    model.learn(200)  # short episodes: most sequences in the buffer begin one
+    policy, loop = model.policy, RecurrentActorCriticPolicy._process_sequence
+    batches = list(model.rollout_buffer.get(32))
+    assert any(bool(batch.episode_starts.any()) for batch in batches)
+    for batch in batches:
+        inputs = (batch.observations, batch.actions, batch.lstm_states, batch.episode_starts)
+        with th.no_grad():
+            fast = policy.evaluate_actions(*inputs)
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(type(policy), "_process_sequence", staticmethod(loop))
+                slow = policy.evaluate_actions(*inputs)
+        for a, b in zip(fast, slow, strict=True):
+            th.testing.assert_close(a, b)
+    features, states = th.randn(6, 4), (th.randn(1, 2, 8), th.randn(1, 2, 8))
+    mid = th.tensor([0.0, 1.0, 0.0, 0.0, 0.0, 1.0])  # starts in the middle of both sequences
+    th.testing.assert_close(
+        policy._process_sequence(features, states, mid, policy.lstm_actor)[0],
+        loop(features, states, mid, policy.lstm_actor)[0],
+    )
 
 
 @pytest.mark.parametrize("algo_cls_name", ["ppo_lstm", "ppo_gru"])
