@@ -11,7 +11,7 @@ rate schedules), ``zero_grad``, ``step``, ``state_dict`` and ``load_state_dict``
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import torch
@@ -79,8 +79,27 @@ class LeanAdam:
         for group in self.param_groups:
             params = [p for p in group["params"] if p.grad is not None]
             if params:
-                _adam(group, params, [self._moments(p) for p in params])
+                self._update(group, params)
         return loss
+
+    def _update(self, group: dict[str, Any], params: list[torch.Tensor]) -> None:
+        beta1, beta2 = group["betas"]
+        grads: list[torch.Tensor] = [p.grad for p in params if p.grad is not None]
+        if group["weight_decay"]:
+            grads = list(torch._foreach_add(grads, params, alpha=group["weight_decay"]))
+        states = [self._moments(p) for p in params]
+        for s in states:
+            s["step"] += 1
+        exp_avgs = [s["exp_avg"] for s in states]
+        exp_avg_sqs = [s["exp_avg_sq"] for s in states]
+        torch._foreach_lerp_(exp_avgs, grads, 1 - beta1)
+        torch._foreach_mul_(exp_avg_sqs, beta2)
+        torch._foreach_addcmul_(exp_avg_sqs, grads, grads, 1 - beta2)
+        step_sizes = [-group["lr"] / (1 - beta1 ** s["step"]) for s in states]
+        denominators = torch._foreach_sqrt(exp_avg_sqs)
+        torch._foreach_div_(denominators, [math.sqrt(1 - beta2 ** s["step"]) for s in states])
+        torch._foreach_add_(denominators, group["eps"])
+        torch._foreach_addcdiv_(params, exp_avgs, denominators, step_sizes)
 
     def state_dict(self) -> dict[str, Any]:
         """The moments and settings, with parameters numbered in order, as ``torch.optim`` saves them."""
@@ -101,51 +120,6 @@ class LeanAdam:
             params[int(i)]: {k: v.to(params[int(i)].device) if torch.is_tensor(v) else v for k, v in s.items()}
             for i, s in state_dict["state"].items()
         }
-
-
-def step_together(optimizers: Sequence[Any]) -> None:
-    """``step()`` each of ``optimizers``, with the groups of every :class:`LeanAdam` among them that share
-    their settings updated in one fused call: the same arithmetic as stepping each in turn. For small
-    networks the calls, not the arithmetic, are what an update costs, so SAC's actor, critics and
-    temperature (three optimizers of a few tensors each) update in a third of the time. Other
-    optimizers are stepped as usual."""
-    fused: dict[tuple[Any, ...], tuple[dict[str, Any], list[torch.Tensor], list[dict[str, Any]]]] = {}
-    for optimizer in optimizers:
-        if not isinstance(optimizer, LeanAdam):
-            optimizer.step()
-            continue
-        for group in optimizer.param_groups:
-            settings = (group["lr"], tuple(group["betas"]), group["eps"], group["weight_decay"])
-            _, params, states = fused.setdefault(settings, (group, [], []))
-            for p in group["params"]:
-                if p.grad is not None:
-                    params.append(p)
-                    states.append(optimizer._moments(p))
-    with torch.no_grad():
-        for group, params, states in fused.values():
-            if params:
-                _adam(group, params, states)
-
-
-def _adam(group: dict[str, Any], params: list[torch.Tensor], states: list[dict[str, Any]]) -> None:
-    """One Adam update of ``params`` (each with a gradient), whose moments are ``states``, as
-    ``torch.optim.Adam(foreach=True)`` computes it with ``group``'s settings."""
-    beta1, beta2 = group["betas"]
-    grads: list[torch.Tensor] = [p.grad for p in params if p.grad is not None]
-    if group["weight_decay"]:
-        grads = list(torch._foreach_add(grads, params, alpha=group["weight_decay"]))
-    for s in states:
-        s["step"] += 1
-    exp_avgs = [s["exp_avg"] for s in states]
-    exp_avg_sqs = [s["exp_avg_sq"] for s in states]
-    torch._foreach_lerp_(exp_avgs, grads, 1 - beta1)
-    torch._foreach_mul_(exp_avg_sqs, beta2)
-    torch._foreach_addcmul_(exp_avg_sqs, grads, grads, 1 - beta2)
-    step_sizes = [-group["lr"] / (1 - beta1 ** s["step"]) for s in states]
-    denominators = torch._foreach_sqrt(exp_avg_sqs)
-    torch._foreach_div_(denominators, [math.sqrt(1 - beta2 ** s["step"]) for s in states])
-    torch._foreach_add_(denominators, group["eps"])
-    torch._foreach_addcdiv_(params, exp_avgs, denominators, step_sizes)
 
 
 def _copy(value: Any) -> Any:

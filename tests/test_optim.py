@@ -71,30 +71,3 @@ def test_training_never_imports_the_compiler() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
-
-
-def test_stepping_together_equals_stepping_each() -> None:
-    """Two LeanAdams (one with two groups at other rates) and a torch Adam, stepped together or in turn."""
-    from polebench.optim import step_together
-
-    runs = []
-    for together in (False, True):
-        nets = [_net(i) for i in range(3)]
-        first, second, third = (list(net.parameters()) for net in nets)
-        optimizers = [
-            LeanAdam(first, lr=0.01),
-            LeanAdam([{"params": second[:2]}, {"params": second[2:], "lr": 0.05}], lr=0.01),
-            torch.optim.Adam(third, lr=0.01, foreach=True),
-        ]
-        for _ in range(5):
-            for optimizer in optimizers:
-                optimizer.zero_grad()
-            sum(net(torch.ones(8, 4)).pow(2).mean() for net in nets).backward()
-            if together:
-                step_together(optimizers)
-            else:
-                for optimizer in optimizers:
-                    optimizer.step()
-        runs.append([p.detach().clone() for net in nets for p in net.parameters()])
-    for a, b in zip(*runs, strict=True):
-        assert torch.equal(a, b)

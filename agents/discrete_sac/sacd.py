@@ -20,7 +20,6 @@ from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, Schedule
 
 from agents.discrete_sac.policies import Actor, DiscreteCritic, DiscreteSACPolicy
-from polebench.optim import step_together
 
 __all__ = ["SACD"]
 
@@ -199,7 +198,8 @@ class SACD(OffPolicyAlgorithm):
             for optimizer in optimizers:
                 optimizer.zero_grad()
             (losses["critic_loss"] + losses["actor_loss"] + losses.get("ent_coef_loss", 0.0)).backward()
-            step_together(optimizers)
+            for optimizer in optimizers:
+                optimizer.step()
             for key, value in losses.items():
                 logs.setdefault(key, []).append(value.detach())
             logs.setdefault("ent_coef", []).append(alpha.reshape(()))
