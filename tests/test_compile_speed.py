@@ -18,6 +18,7 @@ compile_speed = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(compile_speed)
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")  # TorchScript, what it measures, is deprecated
 @pytest.mark.parametrize("algo", ["ppo", "dqn"])
 def test_scripted_networks_replace_the_eager_ones_and_act_the_same(algo: str) -> None:
     model = get_algo(algo).load_class()("MlpPolicy", make_vec("CartPole-v1", 2, seed=0), seed=0, device="cpu")
