@@ -138,8 +138,8 @@ ACROBOT = EnvFamily(
         SWITCH_RATE,
     ),
     channels=(
-        Channel("joint 1 angle (deg)", 0, float(np.degrees(1.0))),
-        Channel("joint 2 angle (deg)", 1, float(np.degrees(1.0))),
+        Channel("joint 1 angle (deg)", 0, DEGREES),
+        Channel("joint 2 angle (deg)", 1, DEGREES),
     ),
     perturbations=("actuator_fault",),
     step_seconds=0.2,

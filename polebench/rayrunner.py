@@ -129,6 +129,8 @@ class RayRunner:
         )
         cpus = int(self.ray.cluster_resources().get("CPU", 1))
         hosts: list[Any] = [host_class.remote() for _ in range(max(1, min(len(jobs), cpus)))]
+        # Not ray.util.ActorPool: when a task fails (its node lost), the pool raises without saying which
+        # job it was, and that job must be recorded as failed.
         waiting, idle = list(jobs), list(hosts)
         pending: dict[Any, tuple[Job, Any]] = {}
         outcomes: list[Outcome] = []
