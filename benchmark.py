@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,10 +33,19 @@ def build_parser() -> argparse.ArgumentParser:
     what = p.add_mutually_exclusive_group()
     what.add_argument("--algos", nargs="+", metavar="ALGO", help=f"algorithms to compare, from: {', '.join(ALGOS)}")
     what.add_argument("--grid", metavar="FILE.yml", help="a grid file: envs, seeds, protocol and named agents")
+    p.add_argument("--agents", nargs="+", metavar="NAME", help="with --grid: run only these agents of the file")
     p.add_argument("--envs", nargs="+", metavar="ENV", help="env ids (default: CartPole-v1)")
     seeds = p.add_mutually_exclusive_group()
-    seeds.add_argument("--seeds", type=cli.at_least("--seeds"), metavar="K", help="run seeds 0..K-1 (default: 3)")
-    seeds.add_argument("--seed-list", type=cli.seed("--seed-list"), nargs="+", metavar="SEED", help="these seeds")
+    seeds.add_argument(
+        "--seeds", type=cli.at_least("--seeds"), metavar="K", help="run seeds 0..K-1 (default: 3, or the grid file's)"
+    )
+    seeds.add_argument(
+        "--seed-list",
+        type=cli.seed("--seed-list"),
+        nargs="+",
+        metavar="SEED",
+        help="these seeds (over the grid file's)",
+    )
     p.add_argument("--workers", type=cli.at_least("--workers"), default=os.cpu_count() or 1, help="jobs at a time")
     p.add_argument("-f", "--log-folder", default="bench", help="results folder (default: %(default)s)")
     cli.add_protocol_flags(p, "budget of every job (default: each algorithm's YAML)")
@@ -60,27 +70,41 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-GRID_FILE_SETS = {"envs": "--envs", "seeds": "--seeds", "seed_list": "--seed-list", "n_timesteps": "-n"}
+GRID_FILE_SETS = {"envs": "--envs", "n_timesteps": "-n", "final_eval_episodes": "--final-eval-episodes"}
+GRID_FILE_SWITCHES = {"stop_on_solve": "--stop-on-solve", "stop_on_balance": "--stop-on-balance"}
 
 
 def grid_spec(args: argparse.Namespace) -> GridSpec:
-    """The grid the flags ask for: a grid file, or ``--algos`` with their shipped settings."""
+    """The grid the flags ask for: a grid file (its agents and seeds narrowed by ``--agents``, ``--seeds``
+    or ``--seed-list``), or ``--algos`` with their shipped settings."""
     from polebench.grid import Protocol, shipped_agents
-    from polebench.gridfile import GridSpec, grid_from_mapping, load_grid
+    from polebench.gridfile import GridSpec, grid_from_mapping, load_grid, seeds_of
 
+    seeds = args.seed_list if args.seed_list is not None else args.seeds
     if args.grid:
         given = [flag for name, flag in GRID_FILE_SETS.items() if getattr(args, name) is not None]
-        given += ["--stop-on-solve"] if args.stop_on_solve else []
+        given += [flag for name, flag in GRID_FILE_SWITCHES.items() if getattr(args, name)]
         given += ["--shaped"] if args.shaped != "off" else []
         if given:
             raise UserError(f"{', '.join(given)}: the grid file {args.grid} sets these; edit it instead")
-        return load_grid(Path(args.grid))
+        spec = load_grid(Path(args.grid))
+        if seeds is not None:
+            spec = replace(spec, seeds=seeds_of(seeds, "--seeds/--seed-list"))
+        return spec.only(args.agents, args.grid) if args.agents else spec
     if not args.algos:
         raise UserError("give --algos (one or more of: " + ", ".join(ALGOS) + ") or --grid FILE, or --report-only")
-    seeds = args.seed_list if args.seed_list is not None else args.seeds or 3
-    agents = {a.name: {"algo": a.algo, "shaped": a.shaped} for a in shipped_agents(args.algos, args.shaped)}
-    protocol = Protocol(args.n_timesteps, args.eval_freq, args.eval_episodes, args.stop_on_solve)
-    spec = grid_from_mapping({"envs": args.envs or ["CartPole-v1"], "seeds": seeds, "agents": agents})
+    if args.agents:
+        raise UserError("--agents picks agents of a --grid file; with --algos, name the algorithms instead")
+    agents = {a.name: {"algo": a.algo, "shaped": a.shaping} for a in shipped_agents(args.algos, args.shaped)}
+    protocol = Protocol(
+        args.n_timesteps,
+        args.eval_freq,
+        args.eval_episodes,
+        args.stop_on_solve,
+        args.stop_on_balance,
+        args.final_eval_episodes,
+    )
+    spec = grid_from_mapping({"envs": args.envs or ["CartPole-v1"], "seeds": seeds or 3, "agents": agents})
     return GridSpec(spec.envs, spec.seeds, protocol, spec.agents)
 
 

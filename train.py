@@ -17,9 +17,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from agents.registry import ALGOS
+from envs.wrapping import DEFAULT_SHAPING, SHAPING_FORMS
 from polebench import cli
 from polebench.config import RunConfig, overrides
-from polebench.errors import run_cli
+from polebench.errors import UserError, run_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,8 +57,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--shaped-reward",
-        action="store_true",
-        help="learn from a reward penalising pole angle and cart velocity; every reported return stays the true one",
+        nargs="?",
+        const=DEFAULT_SHAPING,
+        type=cli.SHAPING,
+        metavar="FORM",
+        help=f"learn from a shaped reward of form {', '.join(SHAPING_FORMS)} (default {DEFAULT_SHAPING}: penalties on "
+        "pole angle and cart velocity); every reported return stays the true one",
+    )
+    p.add_argument(
+        "--train-perturb",
+        type=cli.TRAIN_PERTURB,
+        metavar="FAMILY=LEVEL[,...]",
+        help="train under perturbations (push, model_error, sensor_noise, actuator_fault), each episode at a level "
+        "drawn from 0 to LEVEL; evaluation stays unperturbed",
     )
     p.add_argument(
         "--save-freq",
@@ -115,7 +127,14 @@ def _add_tuning_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--storage", metavar="URL", help="study storage, any SQLAlchemy URL (default: sqlite in the log folder)"
     )
-    g.add_argument("--study-name", help="study to create or join (default: <algo>-<env>)")
+    g.add_argument("--study-name", help="study to create or join (default: <algo>-<env>[-<objective>])")
+    g.add_argument(
+        "--objective",
+        default="return",
+        metavar="METRIC",
+        help="what to optimise: return (default, maximised) or a behaviour metric of the env, such as "
+        "rms_pole_angle_deg (minimised; trials that do not solve the env fail)",
+    )
 
 
 def run_config(args: argparse.Namespace, argv: Sequence[str] | None) -> RunConfig:
@@ -132,7 +151,10 @@ def run_config(args: argparse.Namespace, argv: Sequence[str] | None) -> RunConfi
         eval_freq=args.eval_freq,
         eval_episodes=args.eval_episodes,
         stop_on_solve=args.stop_on_solve,
+        stop_on_balance=args.stop_on_balance,
+        final_eval_episodes=args.final_eval_episodes,
         shaped_reward=args.shaped_reward,
+        train_perturb=args.train_perturb,
         save_freq=args.save_freq,
         save_replay_buffer=args.save_replay_buffer,
         progress=args.progress,
@@ -156,6 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     interrupts.die_with_parent()
     args = build_parser().parse_args(argv)
     config = run_config(args, argv)
+    if args.objective != "return" and not args.optimize:
+        raise UserError(f"--objective {args.objective} chooses what --optimize optimises; add --optimize")
     if args.optimize:
         from polebench.tuning import TuneConfig, optimize
 
@@ -164,7 +188,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     summary = train(config, started_at)
     state = f"solved at {summary.steps_to_solve} steps" if summary.solved else "not solved"
+    if summary.balanced is not None:
+        state += f", balanced at {summary.steps_to_balance} steps" if summary.balanced else ", not balanced"
     final = "no finished evaluation" if summary.final_mean_return is None else f"{summary.final_mean_return:.2f}"
+    if summary.final_success_rate is not None:
+        final += f" ({summary.final_success_rate:.0%} of {summary.final_eval_episodes} episodes reached the threshold)"
     line = (
         f"{summary.algo} on {summary.env}: {state}, {summary.timesteps} steps in {summary.wall_time_s:.1f}s, "
         f"final mean return {final}; run folder {summary.run_dir}"

@@ -10,7 +10,7 @@ metrics and accept no perturbations, and nothing else changes for them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,46 @@ class Metric:
     name: str
     meaning: str
     compute: MetricFn
+    higher_is_better: bool = False
+
+
+@dataclass(frozen=True)
+class BalanceTarget:
+    """When a run counts as *balanced*: each named metric at most ``factor`` times the reference
+    controller's own figure, besides reaching the env's return threshold ("solved").
+
+    :param reference: the registered algorithm whose figures the target is relative to
+    :param limits: (metric, the reference's figure, factor) for each metric the target bounds
+    """
+
+    reference: str
+    limits: tuple[tuple[str, float, float], ...]
+
+    def bound(self, metric: str) -> float:
+        """The largest value of ``metric`` a balanced run may show."""
+        return next(figure * factor for name, figure, factor in self.limits if name == metric)
+
+    def met_by(self, quality: Mapping[str, float]) -> bool:
+        """Whether mean metrics ``quality`` are within the target (a missing metric is not).
+
+        Example:
+            >>> CARTPOLE.balance.met_by({"rms_pole_angle_deg": 0.3, "mean_abs_cart_position_m": 0.05})
+            True
+            >>> CARTPOLE.balance.met_by({"rms_pole_angle_deg": 0.9, "mean_abs_cart_position_m": 0.05})
+            False
+        """
+        return all(name in quality and quality[name] <= figure * factor for name, figure, factor in self.limits)
+
+    def describe(self) -> str:
+        """The target in words, for help texts and reports.
+
+        Example:
+            >>> CARTPOLE.balance.describe()
+            'rms_pole_angle_deg <= 0.405 (1.5x lqr), mean_abs_cart_position_m <= 0.09 (2x lqr)'
+        """
+        return ", ".join(
+            f"{name} <= {figure * factor:.3g} ({factor:g}x {self.reference})" for name, figure, factor in self.limits
+        )
 
 
 @dataclass(frozen=True)
@@ -51,6 +91,7 @@ class EnvFamily:
     :param noise_scale: one unit of sensor noise per state variable (``sensor_noise`` multiplies it)
     :param step_seconds: simulated seconds per step, for time axes (``None``: count steps)
     :param action_effort: the signed effort of each action (trajectory plots average it), and its label
+    :param balance: when a run counts as balanced (``None``: the family has no reference to be relative to)
     """
 
     name: str
@@ -62,6 +103,7 @@ class EnvFamily:
     step_seconds: float | None = None
     action_effort: tuple[float, ...] = ()
     effort_label: str = "action"
+    balance: BalanceTarget | None = None
 
 
 def switch_rate(_: np.ndarray, actions: np.ndarray) -> float:
@@ -101,6 +143,8 @@ def _fraction_not(action: int) -> MetricFn:
 
 
 DEGREES = float(np.degrees(1.0))  # per radian
+LQR_RMS_POLE_ANGLE_DEG = 0.27
+LQR_MEAN_ABS_X_M = 0.045
 SWITCH_RATE = Metric("action_switch_rate", "fraction of steps whose action differs from the previous one", switch_rate)
 
 # CartPole's state: cart position (m), cart velocity (m/s), pole angle (rad), pole angular velocity (rad/s).
@@ -123,6 +167,16 @@ CARTPOLE = EnvFamily(
     step_seconds=0.02,
     action_effort=(-1.0, 1.0),
     effort_label="push (-1 left, +1 right)",
+    # The LQR's own figures (agents/lqr.py with hyperparams/lqr.yml), from its final evaluation of 100
+    # episodes: python train.py --algo lqr --env CartPole-v1 --seed 0, then "quality" in summary.json.
+    # tests/test_balance.py checks that the LQR meets this target on fresh seeds.
+    balance=BalanceTarget(
+        reference="lqr",
+        limits=(
+            ("rms_pole_angle_deg", LQR_RMS_POLE_ANGLE_DEG, 1.5),
+            ("mean_abs_cart_position_m", LQR_MEAN_ABS_X_M, 2.0),
+        ),
+    ),
 )
 
 # Acrobot's state: the two joint angles (rad) and their angular velocities (rad/s). Action 1 applies no
@@ -152,7 +206,7 @@ MOUNTAIN_CAR = EnvFamily(
     name="mountain_car",
     env_class="MountainCarEnv",
     metrics=(
-        Metric("max_position", "furthest position reached (the goal is at 0.5)", _max(0)),
+        Metric("max_position", "furthest position reached (the goal is at 0.5)", _max(0), higher_is_better=True),
         Metric("push_fraction", "fraction of steps that push the car (engine effort)", _fraction_not(1)),
         SWITCH_RATE,
     ),

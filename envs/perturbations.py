@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from envs.families import EnvFamily
@@ -163,3 +164,52 @@ def check_applies(use: PerturbationUse, family: EnvFamily | None, env_id: str) -
         fits = [f.name for f in FAMILIES.values() if name in f.perturbations]
         raise UserError(f"{name} does not apply to {env_id}; it applies to the {' and '.join(fits)} family envs")
     return family
+
+
+def parse_train_perturb(value: Any, flag: str = "--train-perturb") -> dict[str, int]:
+    """Training perturbations as ``FAMILY=LEVEL[,FAMILY=LEVEL...]`` (or a mapping ``{family: level}``, as
+    YAML writes it): each training episode draws its level of each family uniformly from 0 to LEVEL.
+
+    Example:
+        >>> parse_train_perturb("push=2,sensor_noise=1"), parse_train_perturb({"push": 3}), parse_train_perturb(None)
+        ({'push': 2, 'sensor_noise': 1}, {'push': 3}, {})
+    """
+    if value is None or value == "" or value == {}:
+        return {}
+    if isinstance(value, dict):
+        items = [f"{name}={level}" for name, level in value.items()]
+    elif isinstance(value, str):
+        items = [item.strip() for item in value.split(",")]
+    else:
+        raise UserError(f"{flag} takes FAMILY=LEVEL[,FAMILY=LEVEL...], got {value!r}")
+    parsed: dict[str, int] = {}
+    for item in items:
+        try:
+            use = parse_perturb(item)
+        except UserError as err:
+            raise UserError(f"{flag}: {err}") from None
+        if use.perturbation.name in parsed:
+            raise UserError(f"{flag} names {use.perturbation.name} twice")
+        parsed[use.perturbation.name] = use.level
+    return parsed
+
+
+def training_perturbations(levels: dict[str, int], family: EnvFamily | None, env_id: str) -> Callable[[Any], Any]:
+    """The wrapping of training envs for ``levels`` (see :func:`parse_train_perturb`): per family, a
+    :class:`wrappers.perturbations.RandomLevel` around the simulator. Raises a :class:`UserError` for
+    a family that does not apply to ``env_id``."""
+    checked = [(PERTURBATIONS[name], top, check_applies(PerturbationUse(PERTURBATIONS[name], top), family, env_id))
+               for name, top in levels.items()]  # fmt: skip
+
+    def wrap(env: Any) -> Any:
+        from wrappers.perturbations import RandomLevel
+
+        for perturbation, top, applies_to in checked:
+            env = RandomLevel(env, partial(_at_level, perturbation, applies_to), top)
+        return env
+
+    return wrap
+
+
+def _at_level(perturbation: Perturbation, family: EnvFamily, env: Any, level: int) -> Any:
+    return PerturbationUse(perturbation, level).wrap(env, family)

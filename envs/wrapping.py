@@ -5,7 +5,9 @@ arguments::
 
     env_wrapper:
       - discretize: {bins: [1, 1, 6, 12], low: [-2.4, -3, -0.21, -3.5], high: [2.4, 3, 0.21, 3.5]}
-      - shaped_reward: {angle_coef: 1.0}
+
+Reward shaping has a key of its own, ``shaped_reward: {form: quadratic, ...}`` (see :data:`SHAPING_FORMS`);
+the ``shaped_reward`` item of ``env_wrapper`` is its ``user`` form, as earlier versions wrote it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class WrapperKind:
 
     class_path: str
     training_only: bool
+    presets: tuple[tuple[str, Any], ...] = ()
+    form: str | None = None
 
     def load_class(self) -> Any:
         return import_attribute(self.class_path)
@@ -36,8 +40,21 @@ class WrapperKind:
 
 WRAPPERS: dict[str, WrapperKind] = {
     "discretize": WrapperKind("wrappers.discretize:DiscretizeObservation", training_only=False),
-    "shaped_reward": WrapperKind("wrappers.shaped_reward:ShapedReward", training_only=True),
+    # The reward shaping of earlier versions' YAML (``env_wrapper: [shaped_reward]``): the ``user`` form.
+    "shaped_reward": WrapperKind("wrappers.shaped_reward:ShapedReward", training_only=True, form="user"),
 }
+
+# Reward shaping, by form (``--shaped-reward FORM``, ``shaped_reward: {form: FORM, ...}``); each form is
+# a wrapper of ``wrappers/shaped_reward.py`` with its own defaults, documented there with its formula.
+SHAPING_FORMS: dict[str, WrapperKind] = {
+    "user": WrapperKind("wrappers.shaped_reward:ShapedReward", training_only=True, form="user"),
+    "position": WrapperKind(
+        "wrappers.shaped_reward:ShapedReward", training_only=True, presets=(("position_coef", 0.5),), form="position"
+    ),
+    "quadratic": WrapperKind("wrappers.shaped_reward:QuadraticReward", training_only=True, form="quadratic"),
+    "dm_control": WrapperKind("wrappers.shaped_reward:DMControlReward", training_only=True, form="dm_control"),
+}
+DEFAULT_SHAPING = "user"
 
 
 @dataclass(frozen=True)
@@ -47,6 +64,11 @@ class WrapperUse:
     name: str
     kwargs: dict[str, Any]
     kind: WrapperKind
+
+    @property
+    def shaping(self) -> dict[str, Any] | None:
+        """A shaping wrapper's form and every coefficient (``config.yml``'s ``shaping``), else ``None``."""
+        return {"form": self.kind.form, **self.kwargs} if self.kind.form is not None else None
 
 
 def parse_env_wrapper(value: Any) -> list[WrapperUse]:
@@ -59,15 +81,50 @@ def parse_env_wrapper(value: Any) -> list[WrapperUse]:
         name, kwargs = (item, {}) if isinstance(item, str) else _single_entry(item)
         if name not in WRAPPERS:
             raise UserError(f"unknown env_wrapper {name!r}; choose from: {', '.join(WRAPPERS)}")
-        kind = WRAPPERS[name]
-        params = inspect.signature(kind.load_class()).parameters
-        unknown = set(kwargs) - set(params) - {"env"}
-        if unknown:
-            accepted = ", ".join(p for p in params if p != "env")
-            raise UserError(f"env_wrapper {name} takes no {', '.join(sorted(unknown))}; accepted: {accepted}")
-        defaults = {k: p.default for k, p in params.items() if k != "env" and p.default is not inspect.Parameter.empty}
-        uses.append(WrapperUse(name, {**defaults, **kwargs}, kind))
+        uses.append(_use(name, WRAPPERS[name], kwargs, f"env_wrapper {name}"))
     return uses
+
+
+def _use(name: str, kind: WrapperKind, kwargs: dict[str, Any], what: str) -> WrapperUse:
+    """``kind`` with ``kwargs`` checked against its constructor and every other argument spelled out."""
+    params = inspect.signature(kind.load_class()).parameters
+    unknown = set(kwargs) - set(params) - {"env"}
+    if unknown:
+        accepted = ", ".join(p for p in params if p != "env")
+        raise UserError(f"{what} takes no {', '.join(sorted(unknown))}; accepted: {accepted}")
+    defaults = {k: p.default for k, p in params.items() if k != "env" and p.default is not inspect.Parameter.empty}
+    spelled = {k: list(v) if isinstance(v, tuple) else v for k, v in {**defaults, **dict(kind.presets)}.items()}
+    return WrapperUse(name, {**spelled, **kwargs}, kind)
+
+
+def shaping_form(value: Any) -> str | dict[str, Any] | None:
+    """A shaping request as the flag, the Python API or a grid file gives it, checked and normalised:
+    ``None``/``False`` (none), ``True`` (the default form), a form name, or a mapping ``{form: NAME,
+    coefficient: value, ...}``. Coefficients are checked when the wrapper is built.
+
+    Example:
+        >>> shaping_form(True), shaping_form("quadratic"), shaping_form({"form": "position", "position_coef": 1})
+        ('user', 'quadratic', {'form': 'position', 'position_coef': 1})
+    """
+    if value is None or value is False:
+        return None
+    if value is True:
+        return DEFAULT_SHAPING
+    name = value.get("form", DEFAULT_SHAPING) if isinstance(value, dict) else value
+    if not isinstance(name, str) or name not in SHAPING_FORMS:
+        raise UserError(f"unknown shaping form {name!r}; choose one of: {', '.join(SHAPING_FORMS)}")
+    return {"form": name, **{k: v for k, v in value.items() if k != "form"}} if isinstance(value, dict) else name
+
+
+def parse_shaping(value: Any) -> WrapperUse | None:
+    """The shaping wrapper a request asks for (see :func:`shaping_form`), every coefficient spelled out."""
+    form = shaping_form(value)
+    if form is None:
+        return None
+    name, kwargs = (
+        (form, {}) if isinstance(form, str) else (form["form"], {k: v for k, v in form.items() if k != "form"})
+    )
+    return _use(name, SHAPING_FORMS[name], kwargs, f"shaped_reward {name}")
 
 
 def _single_entry(item: Any) -> tuple[str, dict[str, Any]]:
@@ -97,13 +154,13 @@ def check_wrappers(uses: Sequence[WrapperUse], env_id: str) -> None:
     """Build the wrappers once on a throwaway env so bad arguments fail before anything is written."""
     import gymnasium as gym
 
-    wrap = wrapper_chain(uses, training=True)
-    if wrap is None:
-        return
     env = gym.make(env_id)
     try:
-        wrap(env)
-    except (ValueError, TypeError) as err:
-        raise UserError(f"env_wrapper on {env_id}: {err}") from None
+        for use in uses:
+            what = f"shaped_reward {use.kind.form}" if use.kind.form else f"env_wrapper {use.name}"
+            try:
+                env = use.kind.load_class()(env, **use.kwargs)
+            except (ValueError, TypeError) as err:
+                raise UserError(f"{what} on {env_id}: {err}") from None
     finally:
         env.close()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from stable_baselines3.common.callbacks import (
@@ -17,6 +18,9 @@ from stable_baselines3.common.callbacks import (
 
 from polebench.atomic import atomic_target
 from polebench.evaluation import QualityCollector, mean_quality
+
+if TYPE_CHECKING:
+    from envs.families import BalanceTarget
 
 
 class SolveTracker(StopTrainingOnRewardThreshold):
@@ -49,6 +53,53 @@ class SolveTracker(StopTrainingOnRewardThreshold):
             self.time_to_solve_s = round(time.time() - self.started_at, 3)
 
 
+class BalanceTracker:
+    """Record the first evaluation that is both solved and balanced (``envs/families.py``); stop there
+    only if asked.
+
+    :param target: the env family's balance target (``None``: nothing counts as balanced)
+    :param threshold: the mean evaluation return that counts as solved
+    :param stop_on_balance: stop training at the first balanced evaluation
+    :param started_at: ``time.time()`` of the process start, for ``time_to_balance_s``
+    """
+
+    def __init__(
+        self, target: BalanceTarget | None, threshold: float, stop_on_balance: bool, started_at: float
+    ) -> None:
+        self.target, self.threshold, self.stop_on_balance, self.started_at = (
+            target,
+            threshold,
+            stop_on_balance,
+            started_at,
+        )
+        self.steps_to_balance: int | None = None
+        self.time_to_balance_s: float | None = None
+
+    @property
+    def balanced(self) -> bool | None:
+        """Whether an evaluation was balanced (``None``: the env has no target to judge by)."""
+        return None if self.target is None else self.steps_to_balance is not None
+
+    def observe(self, steps: int, mean_return: float, quality: Mapping[str, float]) -> bool:
+        """Take one evaluation's mean return and metrics; return whether training should go on.
+
+        Example:
+            >>> from envs.families import CARTPOLE
+            >>> tracker = BalanceTracker(CARTPOLE.balance, 475.0, stop_on_balance=True, started_at=0.0)
+            >>> still = {"rms_pole_angle_deg": 0.3, "mean_abs_cart_position_m": 0.05}
+            >>> tracker.observe(2500, 480.0, {**still, "rms_pole_angle_deg": 2.0}), tracker.balanced
+            (True, False)
+            >>> tracker.observe(5000, 400.0, still), tracker.observe(7500, 500.0, still), tracker.steps_to_balance
+            (True, False, 7500)
+        """
+        if self.target is None or mean_return < self.threshold or not self.target.met_by(quality):
+            return True
+        if self.steps_to_balance is None:
+            self.steps_to_balance = int(steps)
+            self.time_to_balance_s = round(time.time() - self.started_at, 3)
+        return not self.stop_on_balance
+
+
 class TimedEvalCallback(EvalCallback):
     """SB3's ``EvalCallback`` that also records, per evaluation, the seconds since the process started and
     each episode's behaviour metrics.
@@ -60,13 +111,20 @@ class TimedEvalCallback(EvalCallback):
     half of either.
 
     :param started_at: ``time.time()`` of the process start
+    :param balance: told every evaluation; stops training when it says so
     :param best_model_save_path: the folder of ``best_model.zip`` (``None``: not kept)
     :param kwargs: everything ``EvalCallback`` takes; its env should record quality
         (:func:`envs.factory.measured`)
     """
 
     def __init__(
-        self, eval_env: Any, *, started_at: float, best_model_save_path: str | None = None, **kwargs: Any
+        self,
+        eval_env: Any,
+        *,
+        started_at: float,
+        balance: BalanceTracker | None = None,
+        best_model_save_path: str | None = None,
+        **kwargs: Any,
     ) -> None:
         # SB3 saves the best model in place; this class saves it atomically instead.
         super().__init__(eval_env, best_model_save_path=None, **kwargs)
@@ -77,6 +135,7 @@ class TimedEvalCallback(EvalCallback):
             self.npz_path = Path(self.log_path + ".npz")
             self.log_path = str(self.npz_path.with_name(".evaluations.sb3"))
         self.started_at = started_at
+        self.balance = balance
         self.evaluations_wall_s: list[float] = []
         self.evaluations_quality: list[list[dict[str, float]]] = []
         self._collector = QualityCollector()
@@ -97,6 +156,10 @@ class TimedEvalCallback(EvalCallback):
             if self.npz_path is not None:
                 self._write(self.npz_path)
                 Path(str(self.log_path) + ".npz").unlink(missing_ok=True)
+            if self.balance is not None:
+                keep_going = (
+                    self.balance.observe(self.num_timesteps, self.last_mean_reward, self.last_quality) and keep_going
+                )
         return keep_going
 
     @property

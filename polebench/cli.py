@@ -66,6 +66,8 @@ def _perturbation(text: str) -> Any:
 
 
 PERTURBATION = typed(_perturbation)
+SHAPING = typed(checks.shaping)
+TRAIN_PERTURB = typed(checks.train_perturb)
 
 
 def command_line(argv: Sequence[str] | None) -> str:
@@ -106,4 +108,14 @@ def add_protocol_flags(p: argparse.ArgumentParser, budget_help: str) -> None:
         type=at_least("--eval-episodes"),
         help="episodes per evaluation (default: 10, or the env's entry in envs/thresholds.py)",
     )
+    p.add_argument(
+        "--final-eval-episodes",
+        type=at_least("--final-eval-episodes"),
+        help="episodes of the final evaluation (default: 100, Gymnasium's own criterion)",
+    )
     p.add_argument("--stop-on-solve", action="store_true", help="stop at the first evaluation that solves the env")
+    p.add_argument(
+        "--stop-on-balance",
+        action="store_true",
+        help="stop at the first evaluation that solves the env and meets its balance target (envs/families.py)",
+    )

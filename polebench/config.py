@@ -94,6 +94,26 @@ def overrides(value: Mapping[str, Any] | Iterable[str] | None, flag: str = "--hy
     return parse_overrides(value, flag)
 
 
+def shaping(value: Any) -> str | dict[str, Any] | None:
+    """A shaping request checked and normalised (see :func:`envs.wrapping.shaping_form`)."""
+    from envs.wrapping import shaping_form
+
+    try:
+        return shaping_form(dict(value) if isinstance(value, Mapping) else value)
+    except UserError as err:
+        raise ConfigError(str(err)) from None
+
+
+def train_perturb(value: Any) -> dict[str, int] | None:
+    """Training perturbations checked and normalised (see :func:`envs.perturbations.parse_train_perturb`)."""
+    from envs.perturbations import parse_train_perturb
+
+    try:
+        return parse_train_perturb(dict(value) if isinstance(value, Mapping) else value) or None
+    except UserError as err:
+        raise ConfigError(str(err)) from None
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything one training run needs. Built by ``train.py`` from its flags, or directly::
@@ -111,7 +131,14 @@ class RunConfig:
     :param eval_freq: evaluate every this many env steps (0: only at the end)
     :param eval_episodes: episodes per evaluation (``None``: the env's default)
     :param stop_on_solve: stop at the first evaluation that solves the env
-    :param shaped_reward: learn from the shaped reward (every reported return stays true)
+    :param stop_on_balance: stop at the first evaluation that solves the env and meets its family's balance
+        target (``envs/families.py``)
+    :param final_eval_episodes: episodes of the final evaluation (``None``: 100, Gymnasium's own criterion)
+    :param shaped_reward: learn from a shaped reward (every reported return stays true): ``True`` or a
+        form name (``user``, ``position``, ``quadratic``, ``dm_control``), or a mapping ``{form: NAME,
+        coefficient: value, ...}``; ``None``/``False``: the YAML's ``shaped_reward``, if any
+    :param train_perturb: perturb the training envs (never evaluation): ``"push=2,sensor_noise=1"`` or
+        ``{"push": 2}``, each episode drawing each family's level uniformly from 0 to the one given
     :param save_freq: keep a checkpoint every this many env steps (0: none)
     :param save_replay_buffer: off-policy agents: save the replay buffer with the model
     :param progress: show a progress bar
@@ -137,7 +164,10 @@ class RunConfig:
     eval_freq: int = 2500
     eval_episodes: int | None = None
     stop_on_solve: bool = False
-    shaped_reward: bool = False
+    stop_on_balance: bool = False
+    final_eval_episodes: int | None = None
+    shaped_reward: bool | str | Mapping[str, Any] | None = None
+    train_perturb: str | Mapping[str, int] | None = None
     save_freq: int = 0
     save_replay_buffer: bool = False
     progress: bool = False
@@ -160,6 +190,11 @@ class RunConfig:
             "trained_agent": None if self.trained_agent is None else Path(self.trained_agent),
             "eval_freq": env_steps(self.eval_freq, "--eval-freq", allow_zero=True),
             "eval_episodes": None if self.eval_episodes is None else at_least(self.eval_episodes, "--eval-episodes"),
+            "final_eval_episodes": None
+            if self.final_eval_episodes is None
+            else at_least(self.final_eval_episodes, "--final-eval-episodes"),
+            "shaped_reward": shaping(self.shaped_reward),
+            "train_perturb": train_perturb(self.train_perturb),
             "save_freq": env_steps(self.save_freq, "--save-freq", allow_zero=True),
             "device": device(self.device),
             "num_threads": at_least(self.num_threads, "--num-threads"),

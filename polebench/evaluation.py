@@ -62,6 +62,40 @@ class Evaluation:
     def mean_quality(self) -> dict[str, float]:
         return mean_quality(self.quality)
 
+    def score(self, threshold: float | None) -> Score:
+        """What the evaluation concludes, judged against the env's ``threshold``."""
+        return Score.of(self.returns, self.mean_quality, threshold)
+
+
+@dataclass(frozen=True)
+class Score:
+    """What one evaluation concluded.
+
+    :param mean_return: the mean true return (NaN: no episode finished)
+    :param quality: the mean behaviour metrics
+    :param success_rate: the fraction of episodes whose return reached the threshold (``None``: the env
+        has no threshold, or no episode finished)
+    :param episodes: how many episodes it played
+    """
+
+    mean_return: float
+    quality: dict[str, float]
+    success_rate: float | None
+    episodes: int
+
+    @classmethod
+    def of(cls, returns: Sequence[float], quality: dict[str, float], threshold: float | None) -> Score:
+        """The score of some episodes' true ``returns`` and their mean ``quality``.
+
+        Example:
+            >>> Score.of([500.0, 500.0, 300.0, 480.0], {}, threshold=475.0).success_rate
+            0.75
+        """
+        if not len(returns):
+            return cls(float("nan"), quality, None, 0)
+        success = None if threshold is None else float(np.mean(np.asarray(returns) >= threshold))
+        return cls(float(np.mean(returns)), quality, success, len(returns))
+
 
 def evaluate(model: Any, env: Any, episodes: int, deterministic: bool = True) -> Evaluation:
     """Play ``episodes`` episodes of ``model`` on the vectorized ``env`` and measure them."""

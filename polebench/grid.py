@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from envs.wrapping import DEFAULT_SHAPING
 from polebench import runs
 from polebench.config import RunConfig
 from polebench.summary import RunSummary
@@ -47,12 +48,16 @@ class Protocol:
     :param eval_freq: evaluate every this many env steps
     :param eval_episodes: episodes per evaluation (``None``: the env's default)
     :param stop_on_solve: stop each job at its first solved evaluation
+    :param stop_on_balance: stop each job at its first evaluation that is solved and balanced
+    :param final_eval_episodes: episodes of each job's final evaluation (``None``: ``train.py``'s default)
     """
 
     n_timesteps: int | None = None
     eval_freq: int = 2500
     eval_episodes: int | None = None
     stop_on_solve: bool = False
+    stop_on_balance: bool = False
+    final_eval_episodes: int | None = None
 
     def train_flags(self) -> list[str]:
         """The ``train.py`` flags for this protocol."""
@@ -61,8 +66,12 @@ class Protocol:
             flags += ["-n", str(self.n_timesteps)]
         if self.eval_episodes is not None:
             flags += ["--eval-episodes", str(self.eval_episodes)]
+        if self.final_eval_episodes is not None:
+            flags += ["--final-eval-episodes", str(self.final_eval_episodes)]
         if self.stop_on_solve:
             flags.append("--stop-on-solve")
+        if self.stop_on_balance:
+            flags.append("--stop-on-balance")
         return flags
 
 
@@ -72,21 +81,49 @@ class Agent:
 
     :param hyperparams: layered over the shipped YAML, like ``--hyperparams``
     :param conf_file: a YAML file layered like ``--conf-file``
-    :param shaped: learn from the shaped reward
+    :param shaping: learn from a shaped reward: a form name or ``{form: NAME, coefficient: value, ...}``
+        (``None``: the env's own reward), like ``--shaped-reward``
+    :param train_perturb: train under these perturbations (``{family: top level}``), like ``--train-perturb``
     """
 
     name: str
     algo: str
     hyperparams: Mapping[str, Any] = field(default_factory=dict)
     conf_file: Path | None = None
-    shaped: bool = False
+    shaping: str | Mapping[str, Any] | None = None
+    train_perturb: Mapping[str, int] | None = None
 
-    def __hash__(self) -> int:  # the mapping is not hashable; names are unique in a grid
+    def __hash__(self) -> int:  # the mappings are not hashable; names are unique in a grid
         return hash(self.name)
+
+    @property
+    def shaped(self) -> bool:
+        return self.shaping is not None
+
+    @property
+    def shaping_form(self) -> str | None:
+        """The name of the shaping form, if any."""
+        return self.shaping if isinstance(self.shaping, str) or self.shaping is None else str(self.shaping["form"])
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         return {**data, "conf_file": None if self.conf_file is None else str(self.conf_file)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Agent:
+        """An agent as :meth:`as_dict` wrote it (or an earlier version, whose ``shaped`` was true or false)."""
+        from polebench.config import shaping, train_perturb
+
+        conf = data.get("conf_file")
+        spec = data.get("shaping", data.get("shaped"))
+        return cls(
+            str(data["name"]),
+            str(data["algo"]),
+            dict(data.get("hyperparams") or {}),
+            Path(conf) if conf else None,
+            shaping(spec),
+            train_perturb(data.get("train_perturb")),
+        )
 
 
 def shipped_agents(algos: Sequence[str], shaped: str) -> list[Agent]:
@@ -104,7 +141,8 @@ def shipped_agents(algos: Sequence[str], shaped: str) -> list[Agent]:
     agents = []
     for algo in algos:
         for is_shaped in [False] if get_algo(algo).reference else variants:
-            agents.append(Agent(algo + ("-shaped" if is_shaped else ""), algo, shaped=is_shaped))
+            form = DEFAULT_SHAPING if is_shaped else None
+            agents.append(Agent(algo + ("-shaped" if is_shaped else ""), algo, shaping=form))
     return agents
 
 
@@ -151,7 +189,10 @@ class Job:
             eval_freq=protocol.eval_freq,
             eval_episodes=protocol.eval_episodes,
             stop_on_solve=protocol.stop_on_solve,
-            shaped_reward=self.shaped,
+            stop_on_balance=protocol.stop_on_balance,
+            final_eval_episodes=protocol.final_eval_episodes,
+            shaped_reward=self.agent.shaping,
+            train_perturb=self.agent.train_perturb,
             num_threads=1,
             verbose=0,
         )
@@ -162,9 +203,17 @@ class Job:
         args += [*protocol.train_flags(), "--num-threads", "1", "-v", "0"]
         if self.agent.conf_file is not None:
             args += ["--conf-file", str(self.agent.conf_file)]
-        if self.agent.hyperparams:
-            args += ["--hyperparams", *(f"{k}={_flow(v)}" for k, v in self.agent.hyperparams.items())]
-        return args + (["--shaped-reward"] if self.shaped else [])
+        hyperparams = dict(self.agent.hyperparams)
+        shaping = self.agent.shaping
+        if isinstance(shaping, str):
+            args += ["--shaped-reward", shaping]
+        elif shaping is not None:  # coefficients too: the shaping's own hyperparameter says them all
+            hyperparams["shaped_reward"] = dict(shaping)
+        if self.agent.train_perturb:
+            args += ["--train-perturb", ",".join(f"{k}={v}" for k, v in self.agent.train_perturb.items())]
+        if hyperparams:
+            args += ["--hyperparams", *(f"{k}={_flow(v)}" for k, v in hyperparams.items())]
+        return args
 
 
 def job_label(agent: str, env: str, seed: int) -> str:
@@ -252,10 +301,7 @@ def existing_jobs(bench: Path) -> tuple[list[Job], list[Path]]:
         data = read_job_file(folder / JOB_FILE)
         try:
             assert data is not None
-            agent, conf = data["agent"], data["agent"].get("conf_file")
-            hyperparams = agent.get("hyperparams") or {}
-            described = Agent(agent["name"], agent["algo"], hyperparams, conf and Path(conf), agent["shaped"])
-            job = Job(described, data["env"], int(data["seed"]))
+            job = Job(Agent.from_dict(data["agent"]), data["env"], int(data["seed"]))
         except (AssertionError, KeyError, TypeError, ValueError, AttributeError):
             strays.append(folder)
             continue

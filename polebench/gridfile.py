@@ -4,14 +4,18 @@ Example file::
 
     envs: [CartPole-v1]
     seeds: 5                      # or a list: [0, 3, 7]
-    protocol: {stop_on_solve: true, eval_freq: 2500, eval_episodes: 10}
+    protocol: {stop_on_solve: true, eval_freq: 2500, eval_episodes: 10, final_eval_episodes: 100}
     agents:
       dqn: {algo: dqn}
       dqn-small: {algo: dqn, hyperparams: {policy_kwargs: {net_arch: [64, 64]}}}
       ppo-shaped: {algo: ppo, shaped: true}
+      ppo-quadratic: {algo: ppo, shaped: quadratic}
+      ppo-pushed: {algo: ppo, train_perturb: {push: 4}}
 
 Each agent names an ``algo`` and optionally ``hyperparams`` (layered over the shipped YAML, like
-``--hyperparams``), a ``conf_file`` (relative to the grid file) and ``shaped``. The file is read with
+``--hyperparams``), a ``conf_file`` (relative to the grid file), ``shaped`` (``true`` for the default
+form, a form's name, or ``{form: NAME, coefficient: value, ...}``, like ``--shaped-reward``) and
+``train_perturb`` (``{family: level}`` or ``"push=4"``, like ``--train-perturb``). The file is read with
 :mod:`polebench.yamlfile` (safe, bounded, no duplicate keys); every mistake is a :class:`ConfigError`
 naming the problem and the agent.
 """
@@ -19,8 +23,8 @@ naming the problem and the agent.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +35,8 @@ from polebench.grid import Agent, Job, Protocol, make_grid
 from polebench.yamlfile import load_yaml
 
 TOP_KEYS = ("envs", "seeds", "protocol", "agents")
-PROTOCOL_KEYS = ("n_timesteps", "eval_freq", "eval_episodes", "stop_on_solve")
-AGENT_KEYS = ("algo", "hyperparams", "conf_file", "shaped")
+PROTOCOL_KEYS = ("n_timesteps", "eval_freq", "eval_episodes", "final_eval_episodes", "stop_on_solve", "stop_on_balance")
+AGENT_KEYS = ("algo", "hyperparams", "conf_file", "shaped", "train_perturb")
 # An agent's name is its folder's name: letters, digits and . _ - only.
 AGENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -48,6 +52,24 @@ class GridSpec:
 
     def jobs(self) -> list[Job]:
         return make_grid(self.agents, self.envs, self.seeds)
+
+    def only(self, names: Sequence[str], source: str = "the grid") -> GridSpec:
+        """The grid with only the agents ``names`` (in the file's order), or a :class:`ConfigError` naming
+        an agent the grid lacks and the ones it has.
+
+        Example:
+            >>> agents = {"a": {"algo": "ppo"}, "b": {"algo": "dqn"}}
+            >>> spec = grid_from_mapping({"envs": "CartPole-v1", "agents": agents})
+            >>> [agent.name for agent in spec.only(["b"]).agents]
+            ['b']
+        """
+        known = [agent.name for agent in self.agents]
+        missing = [name for name in names if name not in known]
+        if missing:
+            raise ConfigError(
+                f"--agents: {source} has no agent {', '.join(map(repr, missing))}; its agents: {', '.join(known)}"
+            )
+        return replace(self, agents=tuple(agent for agent in self.agents if agent.name in names))
 
 
 def load_grid(path: Path) -> GridSpec:
@@ -68,7 +90,7 @@ def grid_from_mapping(data: Any, source: str = "grid", base: Path | None = None)
         if key not in data:
             raise ConfigError(f"{source} has no {key!r}")
     envs = _envs(data["envs"], source)
-    seeds = _seeds(data.get("seeds", 3), source)
+    seeds = seeds_of(data.get("seeds", 3), f"{source}: 'seeds'")
     protocol = _protocol(data.get("protocol") or {}, source)
     agents = data["agents"]
     if not isinstance(agents, Mapping) or not agents:
@@ -91,14 +113,19 @@ def _envs(value: Any, source: str) -> tuple[str, ...]:
     return tuple(check_env_id(env) for env in dict.fromkeys(items))
 
 
-def _seeds(value: Any, source: str) -> tuple[int, ...]:
-    """``K`` (seeds 0..K-1) or an explicit list of distinct seeds."""
-    if isinstance(value, list):
-        seeds = tuple(checks.seed(s, f"{source}: seed") for s in value)
+def seeds_of(value: Any, what: str) -> tuple[int, ...]:
+    """``K`` (seeds 0..K-1) or an explicit list of distinct seeds.
+
+    Example:
+        >>> seeds_of(3, "seeds"), seeds_of([7, 1], "seeds")
+        ((0, 1, 2), (7, 1))
+    """
+    if isinstance(value, list | tuple):
+        seeds = tuple(checks.seed(s, f"{what}: seed") for s in value)
         if not seeds or len(set(seeds)) != len(seeds):
-            raise ConfigError(f"{source}: 'seeds' must be distinct and at least one, got {value!r}")
+            raise ConfigError(f"{what} must be distinct and at least one, got {list(value)!r}")
         return seeds
-    return tuple(range(checks.at_least(value, f"{source}: 'seeds' (a count)")))
+    return tuple(range(checks.at_least(value, f"{what} (a count)")))
 
 
 def _protocol(value: Any, source: str) -> Protocol:
@@ -106,16 +133,18 @@ def _protocol(value: Any, source: str) -> Protocol:
     if not isinstance(value, Mapping):
         raise ConfigError(f"{where} must be a mapping of {', '.join(PROTOCOL_KEYS)}")
     _only(value, PROTOCOL_KEYS, where)
-    stop = value.get("stop_on_solve", False)
-    if not isinstance(stop, bool):
-        raise ConfigError(f"{where}: stop_on_solve must be true or false, got {stop!r}")
+    for key in ("stop_on_solve", "stop_on_balance"):
+        if not isinstance(value.get(key, False), bool):
+            raise ConfigError(f"{where}: {key} must be true or false, got {value[key]!r}")
     n = value.get("n_timesteps")
-    episodes = value.get("eval_episodes")
+    episodes, final = value.get("eval_episodes"), value.get("final_eval_episodes")
     return Protocol(
         n_timesteps=None if n is None else checks.env_steps(n, f"{where}: n_timesteps"),
         eval_freq=checks.env_steps(value.get("eval_freq", 2500), f"{where}: eval_freq", allow_zero=True),
         eval_episodes=None if episodes is None else checks.at_least(episodes, f"{where}: eval_episodes"),
-        stop_on_solve=stop,
+        stop_on_solve=value.get("stop_on_solve", False),
+        stop_on_balance=value.get("stop_on_balance", False),
+        final_eval_episodes=None if final is None else checks.at_least(final, f"{where}: final_eval_episodes"),
     )
 
 
@@ -141,7 +170,9 @@ def _agent(name: Any, spec: Any, source: str, base: Path | None) -> Agent:
         conf_file = Path(conf) if base is None or Path(conf).is_absolute() else base / conf
         if not conf_file.is_file():
             raise ConfigError(f"{where}: conf_file {conf_file} does not exist")
-    shaped = spec.get("shaped", False)
-    if not isinstance(shaped, bool):
-        raise ConfigError(f"{where}: shaped must be true or false, got {shaped!r}")
-    return Agent(name, algo, dict(hyperparams), conf_file, shaped)
+    try:
+        shaping = checks.shaping(spec.get("shaped"))
+        perturb = checks.train_perturb(spec.get("train_perturb"))
+    except ConfigError as err:
+        raise ConfigError(f"{where}: {err}") from None
+    return Agent(name, algo, dict(hyperparams), conf_file, shaping, perturb)

@@ -26,7 +26,7 @@ from polebench.yamlfile import load_yaml, parse_yaml
 HYPERPARAMS_DIR = Path(__file__).resolve().parent.parent / "hyperparams"
 
 # Keys polebench itself consumes; everything else goes to the algorithm's constructor.
-RUN_KEYS = ("n_envs", "n_timesteps", "policy", "normalize", "env_wrapper")
+RUN_KEYS = ("n_envs", "n_timesteps", "policy", "normalize", "env_wrapper", "shaped_reward", "train_perturb")
 # Constructor arguments that flags set, so a YAML file must not.
 FLAG_ARGS = {"env": "--env", "seed": "--seed", "device": "--device", "verbose": "--verbose"}
 NOT_SETTABLE = {"tensorboard_log", "_init_setup_model"}

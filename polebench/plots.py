@@ -42,16 +42,16 @@ def agent_colors(cells: Sequence[CellStats]) -> dict[str, Any]:
     only in the shaped reward share a colour (the shaped one is drawn dashed).
     """
     palette = [plt.get_cmap("tab10")(i) for i in range(len(ALGOS), 10)] + [plt.get_cmap("Dark2")(i) for i in range(8)]
-    by_variant: dict[tuple[str, tuple[str, str]], Any] = {}
+    by_variant: dict[tuple[str, tuple[str, ...]], Any] = {}
     colors = {}
     for cell in cells:
         variant = (cell.algo, cell.settings)
         if variant not in by_variant:
-            shipped = cell.settings == ("", "") and cell.algo in ALGOS
+            shipped = not any(cell.settings) and cell.algo in ALGOS
             by_variant[variant] = (
                 plt.get_cmap("tab10")(list(ALGOS).index(cell.algo))
                 if shipped
-                else palette[len([v for v in by_variant if v[1] != ("", "")]) % len(palette)]
+                else palette[len([v for v in by_variant if any(v[1])]) % len(palette)]
             )
         colors[cell.agent] = by_variant[variant]
     return colors
@@ -188,18 +188,21 @@ def plot_trajectories(
     cells: Sequence[CellStats], rows: Sequence[dict[str, Any]], family: EnvFamily, path: Path
 ) -> bool:
     """One evaluation episode per algorithm, all from the same initial state (each run's
-    ``trajectory.npz``, from its lowest seed that has one); return whether anything was drawn."""
+    ``trajectory.npz``, from its lowest seed that has one), each label saying whether that run was
+    balanced; return whether anything was drawn."""
     traces = []
     colors = agent_colors(cells)
     for cell in sorted(cells, key=lambda c: not is_reference(c.algo)):
         runs = sorted((r for r in rows if r["agent"] == cell.agent), key=_seed)
-        files = [Path(r["run_dir"]) / run_files.TRAJECTORY_FILE for r in runs]
-        found = next((f for f in files if f.is_file()), None)
+        found = next((r for r in runs if (Path(r["run_dir"]) / run_files.TRAJECTORY_FILE).is_file()), None)
         if found is None:
             continue
-        with np.load(found) as data:
+        judged = found.get("balanced")
+        balanced = "" if judged is None else ", balanced" if judged else ", not balanced"
+        label = f"{label_of(cell)} (seed {found['seed']}{balanced})"
+        with np.load(Path(found["run_dir"]) / run_files.TRAJECTORY_FILE) as data:
             style = "--" if cell.shaped else "-"
-            traces.append(Trace(label_of(cell), colors[cell.agent], data["states"], data["actions"], style))
+            traces.append(Trace(label, colors[cell.agent], data["states"], data["actions"], style))
     if traces:
         title = "one evaluation episode per algorithm, all from the same initial state (deterministic actions)"
         draw_traces(traces, family, title, path)

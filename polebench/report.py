@@ -12,7 +12,7 @@ from typing import Any
 from agents.registry import is_reference
 from envs.families import EnvFamily, family_of_id
 from envs.perturbations import PERTURBATIONS
-from envs.thresholds import reward_threshold
+from envs.thresholds import FINAL_EVAL_EPISODES, reward_threshold
 from polebench import plots
 from polebench.atomic import write_text
 from polebench.grid import JobStatus, Protocol, job_label
@@ -44,10 +44,12 @@ def _reference_first(cells: Sequence[CellStats]) -> list[CellStats]:
 def _row(cell: CellStats) -> str:
     name = _shown_name(cell)
     rss = f"{cell.max_peak_rss_mb:.0f}" if cell.max_peak_rss_mb is not None else "-"
+    balanced = "-" if cell.balanced is None else f"{cell.balanced}/{cell.runs}"
+    success = "-" if cell.final_success_rate is None else f"{cell.final_success_rate:.2f}"
     return (
         f"| {name} | {cell.algo} | {cell.solved}/{cell.runs} | {_fmt(cell.steps_to_solve)} "
-        f"| {_fmt(cell.time_to_solve_s, 1)} "
-        f"| {cell.final_iqm:.1f} [{cell.final_ci[0]:.1f}, {cell.final_ci[1]:.1f}] | {rss} "
+        f"| {_fmt(cell.time_to_solve_s, 1)} | {balanced} | {_fmt(cell.time_to_balance_s, 1)} "
+        f"| {cell.final_iqm:.1f} [{cell.final_ci[0]:.1f}, {cell.final_ci[1]:.1f}] | {success} | {rss} "
         f"| {cell.median_wall_time_s:.1f} |"
     )
 
@@ -55,14 +57,15 @@ def _row(cell: CellStats) -> str:
 def _table(cells: Sequence[CellStats]) -> list[str]:
     return [
         "| agent | algorithm | solved | steps to solve: median [IQR] | time to solve (s): median [IQR] "
-        "| final true return: IQM [95% CI] | peak RSS (MB), max | wall time (s), median |",
-        "|---|---|---|---|---|---|---|---|",
+        "| balanced | time to balance (s): median [IQR] | final true return: IQM [95% CI] "
+        "| final success rate, median | peak RSS (MB), max | wall time (s), median |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
         *(_row(c) for c in _reference_first(cells)),
     ]
 
 
 def shaped_twins(cells: Sequence[CellStats]) -> list[tuple[CellStats, CellStats]]:
-    """(unshaped, shaped) pairs of agents that differ only in the shaped reward."""
+    """(unshaped, shaped) pairs of agents that differ only in the reward shaping (of any form)."""
     plain = {(c.algo, c.settings): c for c in cells if not c.shaped}
     return [(plain[(c.algo, c.settings)], c) for c in cells if c.shaped and (c.algo, c.settings) in plain]
 
@@ -76,15 +79,15 @@ def _shaping_table(cells: Sequence[CellStats]) -> list[str]:
         "",
         "Shaped vs unshaped reward (every return here is the true, unshaped one):",
         "",
-        "| agent | solved (unshaped / shaped) | steps to solve, median (unshaped / shaped) "
-        "| final true return IQM (unshaped / shaped) |",
-        "|---|---|---|---|",
+        "| agents (unshaped → shaped) | shaping | solved (unshaped / shaped) "
+        "| steps to solve, median (unshaped / shaped) | final true return IQM (unshaped / shaped) |",
+        "|---|---|---|---|---|",
     ]
     for plain, shaped in both:
         steps = " / ".join(f"{c.steps_to_solve[0]:,.0f}" if c.steps_to_solve else "-" for c in (plain, shaped))
         lines.append(
-            f"| {plain.agent} | {plain.solved}/{plain.runs} / {shaped.solved}/{shaped.runs} | {steps} "
-            f"| {plain.final_iqm:.1f} / {shaped.final_iqm:.1f} |"
+            f"| {_twins(plain, shaped)} | {shaped.shaping} | {plain.solved}/{plain.runs} / "
+            f"{shaped.solved}/{shaped.runs} | {steps} | {plain.final_iqm:.1f} / {shaped.final_iqm:.1f} |"
         )
     return lines
 
@@ -111,6 +114,10 @@ def _balance_table(cells: Sequence[CellStats], family: EnvFamily | None) -> list
     return lines
 
 
+def _twins(plain: CellStats, shaped: CellStats) -> str:
+    return f"{plain.agent} → {shaped.agent}"
+
+
 def _change(plain: float | None, shaped: float | None, digits: str = ".3g") -> str:
     if plain is None or shaped is None:
         return "-"
@@ -128,13 +135,14 @@ def _shaped_quality_table(cells: Sequence[CellStats], family: EnvFamily | None) 
         "",
         "Shaped vs unshaped balance quality (unshaped → shaped, medians over seeds; the change in brackets):",
         "",
-        "| agent | " + " | ".join(names) + " | time to solve (s) |",
-        "|---|" + "---|" * (len(names) + 1),
+        "| agents (unshaped → shaped) | shaping | " + " | ".join(names) + " | time to solve (s) |",
+        "|---|---|" + "---|" * (len(names) + 1),
     ]
     for plain, shaped in both:
         metrics = [_change(plain.quality.get(n), shaped.quality.get(n)) for n in names]
         times = [c.time_to_solve_s[0] if c.time_to_solve_s else None for c in (plain, shaped)]
-        lines.append(f"| {plain.agent} | " + " | ".join(metrics) + f" | {_change(times[0], times[1], digits='.1f')} |")
+        change = _change(times[0], times[1], digits=".1f")
+        lines.append(f"| {_twins(plain, shaped)} | {shaped.shaping} | " + " | ".join(metrics) + f" | {change} |")
     return lines
 
 
@@ -236,8 +244,12 @@ def describe_protocol(protocol: Protocol | None) -> str:
     """The protocol as a sentence.
 
     Example:
-        >>> describe_protocol(Protocol(n_timesteps=50_000, eval_freq=2500, eval_episodes=10, stop_on_solve=True))
-        '50,000 env steps, an evaluation every 2,500 env steps of 10 episodes, stopping at the first solved evaluation'
+        >>> text = describe_protocol(Protocol(n_timesteps=50_000, eval_freq=2500, eval_episodes=10, stop_on_solve=True))
+        >>> for part in text.split(", "):
+        ...     print(part)
+        50,000 env steps
+        an evaluation every 2,500 env steps of 10 episodes
+        stopping at the first solved evaluation; a final evaluation of 100 episodes
 
     """
     if protocol is None:
@@ -251,8 +263,15 @@ def describe_protocol(protocol: Protocol | None) -> str:
         if protocol.eval_freq
         else f"one evaluation at the end, of {episodes}"
     )
-    stop = ", stopping at the first solved evaluation" if protocol.stop_on_solve else ", training for the whole budget"
-    return f"{budget}, {evaluation}{stop}"
+    stop = (
+        ", stopping at the first solved evaluation"
+        if protocol.stop_on_solve
+        else ", stopping at the first solved and balanced evaluation"
+        if protocol.stop_on_balance
+        else ", training for the whole budget"
+    )
+    final = f"{protocol.final_eval_episodes or FINAL_EVAL_EPISODES} episodes"
+    return f"{budget}, {evaluation}{stop}; a final evaluation of {final}"
 
 
 def write_report(

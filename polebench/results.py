@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,10 @@ from polebench.atomic import atomic_target
 from polebench.grid import JOB_FILE, Job, JobStatus, finished_summary, read_job_file, recorded_error
 
 COLUMNS = (
-    "agent", "algo", "env", "seed", "shaped", "status", "solved", "steps_to_solve", "time_to_solve_s", "wall_time_s",
-    "timesteps", "final_mean_return", "best_mean_return", "peak_rss_mb", "threshold", "error", "run_dir",
-    "hyperparams", "conf_file", "config_hash",
+    "agent", "algo", "env", "seed", "shaped", "shaping", "train_perturb", "status", "solved", "steps_to_solve",
+    "time_to_solve_s", "balanced", "steps_to_balance", "time_to_balance_s", "wall_time_s", "timesteps",
+    "final_mean_return", "final_success_rate", "final_eval_episodes", "best_mean_return", "peak_rss_mb", "threshold",
+    "error", "run_dir", "hyperparams", "conf_file", "config_hash",
 )  # fmt: skip
 BOOTSTRAP_REPS = 2000
 
@@ -36,6 +37,7 @@ def job_row(job: Job, bench: Path) -> dict[str, Any]:
     agent = job.agent
     row: dict[str, Any] = {
         "agent": agent.name, "algo": job.algo, "env": job.env, "seed": job.seed, "shaped": job.shaped,
+        "shaping": agent.shaping_form or "", "train_perturb": describe_perturb(agent.train_perturb),
         "hyperparams": json.dumps(dict(agent.hyperparams), sort_keys=True) if agent.hyperparams else "",
         "conf_file": str(agent.conf_file or ""),
     }  # fmt: skip
@@ -50,6 +52,16 @@ def job_row(job: Job, bench: Path) -> dict[str, Any]:
         # The process tree's peak (the job and anything it spawned) is the one the driver measured.
         row["peak_rss_mb"] = max(row.get("peak_rss_mb") or 0.0, tree)
     return {**row, "status": JobStatus.FINISHED.value}
+
+
+def describe_perturb(levels: Mapping[str, int] | None) -> str:
+    """Training perturbations as ``--train-perturb`` spells them ("" for none).
+
+    Example:
+        >>> describe_perturb({"push": 5, "sensor_noise": 1}), describe_perturb(None)
+        ('push=5,sensor_noise=1', '')
+    """
+    return ",".join(f"{name}={level}" for name, level in (levels or {}).items())
 
 
 def metric_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -69,15 +81,18 @@ def write_csv(rows: Sequence[dict[str, Any]], path: Path, columns: Sequence[str]
 class CellStats:
     """The statistics of one agent on one env over its seeds.
 
-    :param settings: the agent's hyperparameters and conf file, as written in the CSV (twins that differ
-        only in ``shaped`` have equal settings)
+    :param settings: the agent's hyperparameters, conf file and training perturbations, as written in the
+        CSV (twins that differ only in their reward shaping have equal settings)
+    :param shaping: the shaping form's name ("": the env's own reward)
+    :param balanced: how many runs were balanced (``None``: the env has no target, or the runs predate it)
+    :param final_success_rate: the median over runs of the final evaluation's success rate (``None``: unknown)
     """
 
     agent: str
     algo: str
     env: str
     shaped: bool
-    settings: tuple[str, str]
+    settings: tuple[str, str, str]
     runs: int
     solved: int
     steps_to_solve: tuple[float, float, float] | None  # median, 25th and 75th percentiles
@@ -87,6 +102,10 @@ class CellStats:
     max_peak_rss_mb: float | None
     median_wall_time_s: float
     final_returns: np.ndarray = field(repr=False)
+    shaping: str = ""
+    balanced: int | None = None
+    time_to_balance_s: tuple[float, float, float] | None = None
+    final_success_rate: float | None = None
     quality: dict[str, float] = field(default_factory=dict)  # median over seeds of each final metric
 
 
@@ -144,16 +163,24 @@ def cell_stats(rows: Sequence[dict[str, Any]]) -> CellStats:
     finals = np.array([float(r["final_mean_return"]) for r in rows])
     iqm, ci = iqm_with_ci(finals)
     rss = [float(r["peak_rss_mb"]) for r in rows if r.get("peak_rss_mb") is not None]
+    judged = [r for r in rows if r.get("balanced") is not None]
+    balanced = [r for r in judged if r["balanced"]]
+    success = [float(r["final_success_rate"]) for r in rows if r.get("final_success_rate") is not None]
+    first = rows[0]
     return CellStats(
-        agent=rows[0]["agent"],
-        algo=rows[0]["algo"],
-        env=rows[0]["env"],
-        shaped=bool(rows[0]["shaped"]),
-        settings=(rows[0].get("hyperparams") or "", rows[0].get("conf_file") or ""),
+        agent=first["agent"],
+        algo=first["algo"],
+        env=first["env"],
+        shaped=bool(first["shaped"]),
+        settings=(first.get("hyperparams") or "", first.get("conf_file") or "", first.get("train_perturb") or ""),
         runs=len(rows),
         solved=len(solved),
         steps_to_solve=median_iqr(r["steps_to_solve"] for r in solved),
         time_to_solve_s=median_iqr(r["time_to_solve_s"] for r in solved),
+        shaping=first.get("shaping") or "",
+        balanced=len(balanced) if judged else None,
+        time_to_balance_s=median_iqr(r["time_to_balance_s"] for r in balanced),
+        final_success_rate=float(np.median(success)) if success else None,
         final_iqm=iqm,
         final_ci=ci,
         max_peak_rss_mb=max(rss) if rss else None,

@@ -22,6 +22,13 @@ class RunSummary:
     :param best_mean_return: the best mean evaluation return (``None``: no evaluation finished)
     :param final_mean_return: the mean return of the final evaluation, or of the latest one when a second
         interrupt skipped it (``None``: no evaluation finished)
+    :param final_success_rate: the fraction of the final evaluation's episodes that reached the threshold
+        (``None``: unknown, as in runs made before it was recorded, or no threshold)
+    :param final_eval_episodes: how many episodes the final evaluation played (``None``: unknown)
+    :param balanced: whether an evaluation was both solved and within the env family's balance target
+        (``None``: the env has no target, or the run predates it)
+    :param steps_to_balance: env steps at the first such evaluation (``None``: never, or unknown)
+    :param time_to_balance_s: seconds from the process start to that evaluation
     :param quality: the final evaluation's mean behaviour metrics (``envs/families.py``)
     :param threshold: the env's 'solved' threshold (``None``: it has none)
     :param peak_rss_mb: the process's peak resident memory
@@ -49,6 +56,11 @@ class RunSummary:
     run_dir: str
     quality: dict[str, float] = field(default_factory=dict)
     shaping: dict[str, Any] | None = None
+    final_success_rate: float | None = None
+    final_eval_episodes: int | None = None
+    balanced: bool | None = None
+    steps_to_balance: int | None = None
+    time_to_balance_s: float | None = None
     device: str = "cpu"
     config_hash: str | None = None
 

@@ -22,13 +22,15 @@ import numpy as np
 
 from agents.registry import AlgoSpec, get_algo
 from envs.factory import EVAL_SEED_OFFSET, TRAJECTORY_SEED, check_env_id, check_env_kwargs, make_vec, measured
-from envs.thresholds import eval_episodes, require_threshold, reward_threshold
-from envs.wrapping import WrapperUse, check_wrappers, parse_env_wrapper, wrapper_chain
+from envs.families import BalanceTarget, family_of_id
+from envs.perturbations import parse_train_perturb, training_perturbations
+from envs.thresholds import FINAL_EVAL_EPISODES, eval_episodes, require_threshold, reward_threshold
+from envs.wrapping import WrapperUse, check_wrappers, parse_env_wrapper, parse_shaping, wrapper_chain
 from polebench import hyperparams as hpm
 from polebench import interrupts, runs
 from polebench.config import RunConfig
 from polebench.errors import UserError, first_line
-from polebench.evaluation import evaluate, sync_normalization
+from polebench.evaluation import Score, evaluate, sync_normalization
 from polebench.summary import RunSummary
 
 
@@ -49,11 +51,14 @@ class Plan:
     wrappers: list[WrapperUse]
     eval_episodes: int
     device: str
+    final_eval_episodes: int = FINAL_EVAL_EPISODES
+    train_perturb: dict[str, int] | None = None
+    balance: BalanceTarget | None = None
 
     @property
     def shaping(self) -> dict[str, Any] | None:
-        """The reward-shaping wrapper's arguments, or ``None`` when the reward is the env's own."""
-        return next((use.kwargs for use in self.wrappers if use.kind.training_only), None)
+        """The reward-shaping wrapper's form and coefficients, or ``None`` when the reward is the env's own."""
+        return next((use.shaping for use in self.wrappers if use.kind.training_only), None)
 
     def identity(self) -> dict[str, Any]:
         """Everything that decides what a run learns and how it is judged: the algorithm, env, seed, every
@@ -67,7 +72,9 @@ class Plan:
             "hyperparams": self.hyperparams,
             "eval_freq": c.eval_freq,
             "eval_episodes": self.eval_episodes,
+            "final_eval_episodes": self.final_eval_episodes,
             "stop_on_solve": c.stop_on_solve,
+            "stop_on_balance": c.stop_on_balance,
             "trained_agent": str(self.trained_agent) if self.trained_agent else None,
             "env_kwargs": dict(c.env_kwargs),
         }
@@ -87,6 +94,7 @@ class Session:
     eval_env: Any
     eval_callback: Any
     solve: Any
+    balance: Any
     callbacks: list[Any]
 
 
@@ -120,6 +128,14 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
     hp = hpm.resolve(spec.name, env_id, config.conf_file, overrides, base=base)
     hp.setdefault("policy", spec.policy)
     wrappers = _wrappers(hp, env_id, config.shaped_reward)
+    family = family_of_id(env_id)
+    perturb = _train_perturb(hp, env_id, config.train_perturb, family)
+    balance = family.balance if family is not None else None
+    if config.stop_on_balance and balance is None:
+        raise UserError(
+            f"--stop-on-balance: {env_id} has no balance target (no reference controller to be relative to); "
+            "targets exist for the cartpole family envs (envs/families.py)"
+        )
     algo_cls = spec.load_class()
     if hp["policy"] not in algo_cls.policy_aliases:
         raise UserError(f"unknown policy {hp['policy']!r}; choose one of: {', '.join(algo_cls.policy_aliases)}")
@@ -127,7 +143,8 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
     hpm.check_kwargs(algo_cls, kwargs)
     hpm.check_policy_kwargs(algo_cls.policy_aliases[hp["policy"]], kwargs.get("policy_kwargs"))
     hpm.normalize_kwargs(hp)
-    threshold = require_threshold(env_id) if config.stop_on_solve else reward_threshold(env_id)
+    stops = config.stop_on_solve or config.stop_on_balance
+    threshold = require_threshold(env_id) if stops else reward_threshold(env_id)
     episodes = config.eval_episodes or eval_episodes(env_id)
     return Plan(
         config,
@@ -143,19 +160,41 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
         wrappers,
         episodes,
         resolve_device(config.device),
+        config.final_eval_episodes or FINAL_EVAL_EPISODES,
+        perturb,
+        balance,
     )
 
 
-def _wrappers(hp: dict[str, Any], env_id: str, shaped_reward: bool) -> list[WrapperUse]:
-    """Parse ``env_wrapper`` (adding reward shaping for ``--shaped-reward``), check it, and write it back
-    into ``hp`` with every argument spelled out, so ``config.yml`` records exactly what ran."""
+def _wrappers(hp: dict[str, Any], env_id: str, shaped_reward: Any) -> list[WrapperUse]:
+    """Parse ``env_wrapper`` and the reward shaping (``--shaped-reward`` over the YAML's
+    ``shaped_reward``), check them, and write them back into ``hp`` with every argument spelled out, so
+    ``config.yml`` and the digest record exactly what ran."""
     uses = parse_env_wrapper(hp.get("env_wrapper"))
-    if shaped_reward and not any(use.kind.training_only for use in uses):
-        uses += parse_env_wrapper("shaped_reward")
+    shaping = parse_shaping(shaped_reward if shaped_reward is not None else hp.get("shaped_reward"))
+    hp.pop("shaped_reward", None)
+    if shaping is not None:
+        # One shaping only: the one asked for replaces an earlier version's env_wrapper item.
+        uses = [use for use in uses if not use.kind.training_only] + [shaping]
+        hp["shaped_reward"] = shaping.shaping
     check_wrappers(uses, env_id)
-    if uses:
-        hp["env_wrapper"] = [{use.name: use.kwargs} for use in uses]
+    others = [use for use in uses if use is not shaping]
+    hp.pop("env_wrapper", None)
+    if others:
+        hp["env_wrapper"] = [{use.name: use.kwargs} for use in others]
     return uses
+
+
+def _train_perturb(hp: dict[str, Any], env_id: str, flag: Any, family: Any) -> dict[str, int] | None:
+    """The training perturbations (``--train-perturb`` over the YAML's ``train_perturb``), checked against
+    the env's family and written back into ``hp`` as ``{family: level}``."""
+    levels = flag if flag is not None else parse_train_perturb(hp.get("train_perturb"), "train_perturb")
+    hp.pop("train_perturb", None)
+    if not levels:
+        return None
+    training_perturbations(levels, family, env_id)
+    hp["train_perturb"] = dict(levels)
+    return dict(levels)
 
 
 def _config(plan: Plan, device: str) -> dict[str, Any]:
@@ -178,18 +217,18 @@ def _config(plan: Plan, device: str) -> dict[str, Any]:
 
 
 def _make_envs(plan: Plan, seed: int, run_dir: Path) -> tuple[Any, Any]:
-    """The training VecEnv (monitored into ``run_dir``) and a separately seeded, unshaped evaluation VecEnv.
-
-    The evaluation env holds one sub-env per evaluation episode, so the K episodes run side by side
-    with one batched ``predict`` per step instead of one after another.
-    """
+    """The training VecEnv (monitored into ``run_dir``, perturbed if asked) and the evaluation VecEnv."""
     train_wrap = wrapper_chain(plan.wrappers, training=True)
     kwargs = plan.config.env_kwargs
-    train_env = make_vec(plan.env_id, plan.n_envs, seed, monitor_dir=run_dir, wrapper=train_wrap, env_kwargs=kwargs)
-    eval_wrap = wrapper_chain(plan.wrappers, training=False)
-    n_eval = min(plan.config.n_eval_envs or plan.eval_episodes, plan.eval_episodes)
-    eval_seed = seed + EVAL_SEED_OFFSET
-    eval_env = make_vec(plan.env_id, n_eval, eval_seed, wrapper=eval_wrap, inner=measured(), env_kwargs=kwargs)
+    # Training perturbations act on the simulator, inside the Monitor: what it reports stays the true return.
+    perturb = (
+        training_perturbations(plan.train_perturb, family_of_id(plan.env_id), plan.env_id)
+        if plan.train_perturb
+        else None
+    )
+    train_env = make_vec(
+        plan.env_id, plan.n_envs, seed, monitor_dir=run_dir, wrapper=train_wrap, inner=perturb, env_kwargs=kwargs
+    )
     norm = hpm.normalize_kwargs(plan.hyperparams)
     if norm is not None:
         from stable_baselines3.common.vec_env import VecNormalize
@@ -198,8 +237,26 @@ def _make_envs(plan: Plan, seed: int, run_dir: Path) -> tuple[Any, Any]:
             train_env = VecNormalize.load(str(plan.trained_agent.parent / runs.VECNORMALIZE_FILE), train_env)
         else:
             train_env = VecNormalize(train_env, gamma=plan.hyperparams.get("gamma", 0.99), **norm)
+    return train_env, _eval_env(plan, seed, plan.eval_episodes)
+
+
+def _eval_env(plan: Plan, seed: int, episodes: int) -> Any:
+    """A separately seeded, unshaped and unperturbed evaluation VecEnv for ``episodes`` episodes.
+
+    It holds one sub-env per episode (up to ``--n-eval-envs``), so the episodes run side by side with
+    one batched ``predict`` per step instead of one after another.
+    """
+    eval_wrap = wrapper_chain(plan.wrappers, training=False)
+    n_eval = min(plan.config.n_eval_envs or episodes, episodes)
+    eval_seed = seed + EVAL_SEED_OFFSET
+    kwargs = plan.config.env_kwargs
+    eval_env = make_vec(plan.env_id, n_eval, eval_seed, wrapper=eval_wrap, inner=measured(), env_kwargs=kwargs)
+    norm = hpm.normalize_kwargs(plan.hyperparams)
+    if norm is not None:
+        from stable_baselines3.common.vec_env import VecNormalize
+
         eval_env = VecNormalize(eval_env, training=False, norm_reward=False, **norm)
-    return train_env, eval_env
+    return eval_env
 
 
 def _make_model(plan: Plan, device: str, train_env: Any) -> Any:
@@ -225,7 +282,13 @@ def _build(plan: Plan, run_dir: Path, started_at: float, after_eval: Any = None)
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.logger import configure
 
-    from polebench.callbacks import AtomicCheckpointCallback, ShapedReturnLogger, SolveTracker, TimedEvalCallback
+    from polebench.callbacks import (
+        AtomicCheckpointCallback,
+        BalanceTracker,
+        ShapedReturnLogger,
+        SolveTracker,
+        TimedEvalCallback,
+    )
 
     c = plan.config
     device = plan.device
@@ -238,12 +301,14 @@ def _build(plan: Plan, run_dir: Path, started_at: float, after_eval: Any = None)
     # Without a threshold nothing counts as solved: an infinite one never triggers.
     threshold = np.inf if plan.threshold is None else plan.threshold
     solve = SolveTracker(threshold, c.stop_on_solve, started_at)
+    balance = BalanceTracker(plan.balance, threshold, c.stop_on_balance, started_at)
     callbacks: list[BaseCallback] = [ShapedReturnLogger()] if plan.shaping is not None else []
     eval_callback = None
     if c.eval_freq > 0:
         eval_callback = TimedEvalCallback(
             eval_env,
             started_at=started_at,
+            balance=balance,
             callback_on_new_best=solve,
             n_eval_episodes=plan.eval_episodes,
             eval_freq=max(c.eval_freq // plan.n_envs, 1),
@@ -263,7 +328,7 @@ def _build(plan: Plan, run_dir: Path, started_at: float, after_eval: Any = None)
                 save_vecnormalize=True,
             )
         )
-    return Session(run_dir, model, eval_env, eval_callback, solve, callbacks)
+    return Session(run_dir, model, eval_env, eval_callback, solve, balance, callbacks)
 
 
 def zoo_tensorboard_folder(tensorboard_log: Path, plan: Plan, run_dir: Path) -> Path:
@@ -287,23 +352,27 @@ def _learn(session: Session, plan: Plan) -> bool:
     return False
 
 
-def _final_evaluation(session: Session, episodes: int) -> tuple[float, dict[str, float]]:
-    """The mean true return and mean behaviour metrics at the end of training, reusing an evaluation
-    made at this very step."""
+def _final_evaluation(session: Session, plan: Plan) -> Score:
+    """The final evaluation: ``--final-eval-episodes`` fresh episodes, side by side, reusing a periodic
+    evaluation made at this very step when it played as many."""
     cb = session.eval_callback
-    if cb is not None and cb.evaluations_timesteps and cb.evaluations_timesteps[-1] == session.model.num_timesteps:
-        return float(cb.last_mean_reward), cb.last_quality
-    sync_normalization(session.model, session.eval_env)
-    final = evaluate(session.model, session.eval_env, episodes)
-    return final.mean_return, final.mean_quality
+    same = cb is not None and cb.n_eval_episodes == plan.final_eval_episodes
+    if same and cb.evaluations_timesteps and cb.evaluations_timesteps[-1] == session.model.num_timesteps:
+        return _last_evaluation(session, plan)
+    env = _eval_env(plan, plan.config.seed, plan.final_eval_episodes)
+    try:
+        sync_normalization(session.model, env)
+        return evaluate(session.model, env, plan.final_eval_episodes).score(plan.threshold)
+    finally:
+        env.close()
 
 
-def _last_evaluation(session: Session) -> tuple[float, dict[str, float]]:
+def _last_evaluation(session: Session, plan: Plan) -> Score:
     """What to report when the final evaluation was skipped: the latest periodic one, or nothing."""
     cb = session.eval_callback
     if cb is not None and cb.evaluations_timesteps:
-        return float(cb.last_mean_reward), cb.last_quality
-    return float("nan"), {}
+        return Score.of([float(r) for r in cb.evaluations_results[-1]], cb.last_quality, plan.threshold)
+    return Score.of([], {}, plan.threshold)
 
 
 def _record_trajectory(session: Session, plan: Plan) -> None:
@@ -349,10 +418,8 @@ def _save(session: Session, plan: Plan) -> None:
             vec_normalize.save(str(tmp))
 
 
-def _summary(
-    session: Session, plan: Plan, started_at: float, final: tuple[float, dict[str, float]], interrupted: bool
-) -> RunSummary:
-    final_return, quality = final
+def _summary(session: Session, plan: Plan, started_at: float, final: Score, interrupted: bool) -> RunSummary:
+    final_return, quality = final.mean_return, final.quality
     periodic = session.eval_callback.best_mean_reward if session.eval_callback else -np.inf
     best = max(float(periodic), final_return) if np.isfinite(final_return) else float(periodic)
     return RunSummary(
@@ -366,6 +433,11 @@ def _summary(
         wall_time_s=round(time.time() - started_at, 3),
         best_mean_return=round(best, 3) if np.isfinite(best) else None,
         final_mean_return=round(final_return, 3) if np.isfinite(final_return) else None,
+        final_success_rate=None if final.success_rate is None else round(final.success_rate, 4),
+        final_eval_episodes=final.episodes,
+        balanced=session.balance.balanced,
+        steps_to_balance=session.balance.steps_to_balance,
+        time_to_balance_s=session.balance.time_to_balance_s,
         quality=quality,
         threshold=plan.threshold,
         peak_rss_mb=peak_rss_mb(),
@@ -403,17 +475,18 @@ def train(
             print(f"interrupted at {session.model.num_timesteps} steps: saving what was learned so far")
         _save(session, plan)
     arrived += interrupts.take_held()
-    final = _last_evaluation(session)
+    final = _last_evaluation(session, plan)
     if not arrived:
         if interrupted:
             interrupts.rearm()  # a second signal during the final evaluation skips it
         try:
-            final = _final_evaluation(session, plan.eval_episodes)
+            final = _final_evaluation(session, plan)
         except KeyboardInterrupt:
             interrupted = True
             print("interrupted again: the final evaluation is skipped; the latest one is reported")
-    if plan.threshold is not None and final[0] >= plan.threshold:
+    if plan.threshold is not None and final.mean_return >= plan.threshold:
         session.solve.mark_solved(session.model.num_timesteps)
+        session.balance.observe(session.model.num_timesteps, final.mean_return, final.quality)
     with interrupts.deferred() as arrived_late:
         summary = _summary(session, plan, started_at, final, interrupted or bool(arrived))
         summary.write(session.run_dir)

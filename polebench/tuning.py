@@ -2,8 +2,11 @@
 
 Every trial is a real ``train.py`` run (the same validation, envs, wrappers and evaluation), with the
 trial's sampled hyperparameters layered on top. Its objective is the true mean evaluation return at the
-end; the periodic evaluations are reported to the pruner. The study lives in Optuna's relational
-storage (SQLite by default, any SQLAlchemy URL such as ``postgresql://...``), so any number of
+end, or with ``--objective METRIC`` one of the env family's behaviour metrics (``envs/families.py``,
+minimised unless higher is better), so a search can look for an agent that balances well; a trial whose
+final evaluation does not reach the env's threshold then fails, whatever its metric, and every trial's
+true return is kept beside it. The periodic evaluations are reported to the pruner. The study lives in
+Optuna's relational storage (SQLite by default, any SQLAlchemy URL such as ``postgresql://...``), so any number of
 processes, on any number of hosts, join one study by its URL and name.
 
 Outputs, in ``<log-folder>/<algo>/<study>/``, rewritten by each worker when it finishes: the best
@@ -22,13 +25,21 @@ import time
 import warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from polebench import runs
 from polebench.atomic import atomic_target
 from polebench.config import RunConfig
 from polebench.errors import UserError, first_line
 from polebench.search_spaces import search_space
+from polebench.summary import RunSummary
+
+if TYPE_CHECKING:
+    from envs.families import Metric
+
+
+# The default objective: the true mean evaluation return.
+RETURN = "return"
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,7 @@ class TuneConfig:
 
     :param sampler_seed: this worker's sampler seed; ``None`` draws one from the OS, so workers sharing
         a study (or a rerun adding trials) never sample the same hyperparameters by accident
+    :param objective: ``return`` (the true mean return, maximised) or a behaviour metric's name
     """
 
     n_trials: int = 10
@@ -48,6 +60,7 @@ class TuneConfig:
     sampler_seed: int | None = None
     storage: str | None = None
     study_name: str | None = None
+    objective: str = RETURN
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> TuneConfig:
@@ -80,7 +93,29 @@ def _storage(tune: TuneConfig, folder: Path) -> Any:
     raise AssertionError("unreachable")
 
 
-def _study(tune: TuneConfig, name: str, folder: Path, sampler_seed: int) -> Any:
+def objective_metric(objective: str, env_id: str) -> Metric | None:
+    """The behaviour metric ``objective`` names (``None`` for the return), or a :class:`UserError` naming
+    the objectives ``env_id`` accepts."""
+    from envs.families import family_of_id
+
+    if objective == RETURN:
+        return None
+    family = family_of_id(env_id)
+    metrics = {m.name: m for m in family.metrics} if family is not None else {}
+    if objective not in metrics:
+        raise UserError(
+            f"--objective {objective!r} is not measured on {env_id}; choose one of: {', '.join([RETURN, *metrics])}"
+        )
+    return metrics[objective]
+
+
+def _direction(metric: Metric | None) -> Literal["minimize", "maximize"]:
+    return "maximize" if metric is None or metric.higher_is_better else "minimize"
+
+
+def _study(
+    tune: TuneConfig, name: str, folder: Path, sampler_seed: int, direction: Literal["minimize", "maximize"]
+) -> Any:
     import optuna
 
     sampler = {
@@ -96,13 +131,14 @@ def _study(tune: TuneConfig, name: str, folder: Path, sampler_seed: int) -> Any:
         study_name=name,
         sampler=sampler,
         pruner=pruner,
-        direction="maximize",
+        direction=direction,
         load_if_exists=True,
     )
 
 
-def _report_callback(trial: Any) -> Any:
-    """An SB3 callback, run after each evaluation, that reports its mean return and stops a pruned trial."""
+def _report_callback(trial: Any, metric: Metric | None) -> Any:
+    """An SB3 callback, run after each evaluation, that reports its mean return (or ``metric``) and stops
+    a pruned trial."""
     from stable_baselines3.common.callbacks import BaseCallback
 
     class ReportToTrial(BaseCallback):
@@ -110,7 +146,10 @@ def _report_callback(trial: Any) -> Any:
 
         def _on_step(self) -> bool:
             evaluation: Any = self.parent
-            trial.report(float(evaluation.last_mean_reward), len(evaluation.evaluations_timesteps))
+            value = evaluation.last_mean_reward if metric is None else evaluation.last_quality.get(metric.name)
+            if value is None:
+                return True
+            trial.report(float(value), len(evaluation.evaluations_timesteps))
             self.pruned = trial.should_prune()
             return not self.pruned
 
@@ -123,6 +162,7 @@ def _objective(config: RunConfig, tune: TuneConfig, folder: Path, worker: str) -
     from polebench.training import train
 
     sample = search_space(config.algo)
+    metric = objective_metric(tune.objective, config.env)
     assert config.n_timesteps is not None  # checked by check_optimize
     trial_config = config.but(
         log_folder=folder / "trials", eval_freq=max(config.n_timesteps // tune.n_evaluations, 1), verbose=0
@@ -131,7 +171,7 @@ def _objective(config: RunConfig, tune: TuneConfig, folder: Path, worker: str) -
     def objective(trial: optuna.Trial) -> float:
         sampled = sample(trial)
         trial.set_user_attr("worker", worker)
-        report = _report_callback(trial)
+        report = _report_callback(trial, metric)
         try:
             summary = train(trial_config, time.time(), sampled=sampled, after_eval=report)
         except Exception as err:
@@ -141,36 +181,54 @@ def _objective(config: RunConfig, tune: TuneConfig, folder: Path, worker: str) -
             raise KeyboardInterrupt  # Ctrl-C during the trial: Optuna records it as failed, then we stop
         trial.set_user_attr("hyperparams", runs.read_config(Path(summary.run_dir))["hyperparams"])
         trial.set_user_attr("run_dir", summary.run_dir)
+        trial.set_user_attr("final_mean_return", summary.final_mean_return)
         if report.pruned:
             raise optuna.TrialPruned()
-        return float(summary.final_mean_return if summary.final_mean_return is not None else float("nan"))
+        return _value(summary, metric, trial)
 
     return objective
 
 
-def check_optimize(config: RunConfig) -> None:
+def _value(summary: RunSummary, metric: Metric | None, trial: Any) -> float:
+    """A finished trial's objective; NaN (a failed trial, which the sampler leaves out) when it has none,
+    or when a metric is the objective and the final evaluation did not reach the threshold: an agent
+    that ran off the track may have held its pole very still."""
+    if metric is None:
+        return float(summary.final_mean_return if summary.final_mean_return is not None else float("nan"))
+    solved = summary.final_mean_return is not None and summary.threshold is not None
+    if not (solved and summary.final_mean_return >= summary.threshold):  # type: ignore[operator]
+        trial.set_user_attr("error", f"final mean return {summary.final_mean_return} below the threshold")
+        return float("nan")
+    return float(summary.quality.get(metric.name, float("nan")))
+
+
+def check_optimize(config: RunConfig, tune: TuneConfig | None = None) -> None:
     """Refuse a tuning request that cannot work, before anything is written."""
     search_space(config.algo)
     if config.n_timesteps is None:
         raise UserError("--optimize needs -n/--n-timesteps, the budget of each trial")
     if config.trained_agent:
         raise UserError("--optimize starts every trial from scratch; drop -i/--trained-agent")
+    if tune is not None:
+        objective_metric(tune.objective, config.env)
 
 
 def optimize(config: RunConfig, tune: TuneConfig) -> int:
     """Run ``tune.n_trials`` trials of the study in this process, then write the study's outputs."""
-    check_optimize(config)
+    check_optimize(config, tune)
     from polebench.training import make_plan
 
     make_plan(config)  # the algorithm, env and every shipped or given hyperparameter, checked before any trial
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    name = tune.study_name or f"{config.algo}-{config.env}"
+    metric = objective_metric(tune.objective, config.env)
+    # A study optimises one objective in one direction: each objective gets its own by default.
+    name = tune.study_name or f"{config.algo}-{config.env}" + ("" if metric is None else f"-{metric.name}")
     folder = config.log_folder / config.algo / name
     folder.mkdir(parents=True, exist_ok=True)
     sampler_seed = tune.sampler_seed if tune.sampler_seed is not None else secrets.randbelow(2**32)
-    study = _study(tune, name, folder, sampler_seed)
+    study = _open_study(tune, name, folder, sampler_seed, _direction(metric))
     worker = f"{socket.gethostname()}:{os.getpid()} (sampler seed {sampler_seed})"
     objective = _objective(config, tune, folder, worker)
     interrupted = False
@@ -179,15 +237,30 @@ def optimize(config: RunConfig, tune: TuneConfig) -> int:
     except KeyboardInterrupt:
         interrupted = True
     write_outputs(study, config.env, folder)
-    _print_summary(study, worker, folder)
+    _print_summary(study, worker, folder, tune.objective)
     return 130 if interrupted else 0
+
+
+def _open_study(
+    tune: TuneConfig, name: str, folder: Path, sampler_seed: int, direction: Literal["minimize", "maximize"]
+) -> Any:
+    """The study, or a :class:`UserError` when an existing study of that name optimises the other way."""
+    try:
+        return _study(tune, name, folder, sampler_seed, direction)
+    except ValueError as err:  # Optuna: the stored study's direction differs from the one asked for
+        raise UserError(f"study {name}: {first_line(err)}; give --study-name for a new study") from None
+
+
+def _best(study: Any, trials: list[Any]) -> Any:
+    """The best of ``trials`` in the study's direction."""
+    return (max if study.direction.name == "MAXIMIZE" else min)(trials, key=lambda t: t.value)
 
 
 def write_outputs(study: Any, env_id: str, folder: Path) -> None:
     """``best_hyperparams.yml``, ``trials.csv`` and the plots, from every worker's trials so far."""
     finished = [t for t in study.trials if t.state.name == "COMPLETE" and "hyperparams" in t.user_attrs]
     if finished:
-        best = max(finished, key=lambda t: t.value)
+        best = _best(study, finished)
         hyperparams = {k: v for k, v in best.user_attrs["hyperparams"].items() if k != "n_timesteps"}
         runs.write_yaml(folder / BEST_FILE, {env_id: hyperparams})
     frame = study.trials_dataframe()
@@ -221,13 +294,14 @@ def _plots(study: Any, folder: Path) -> None:
         plt.close(figure)
 
 
-def _print_summary(study: Any, worker: str, folder: Path) -> None:
+def _print_summary(study: Any, worker: str, folder: Path, objective: str) -> None:
     states = [t.state.name for t in study.trials]
     mine = sum(t.user_attrs.get("worker") == worker for t in study.trials)
     counts = ", ".join(f"{states.count(s)} {s.lower()}" for s in ("COMPLETE", "PRUNED", "FAIL") if s in states)
     print(f"study {study.study_name}: {len(states)} trials ({counts}), {mine} from this worker")
     complete = [t for t in study.trials if t.state.name == "COMPLETE"]
     if complete:
-        best = max(complete, key=lambda t: t.value)
-        print(f"best trial {best.number}: mean return {best.value:.2f} with {best.params}")
+        best = _best(study, complete)
+        what = f"{objective} {best.value:.4g}, mean return {best.user_attrs.get('final_mean_return')}"
+        print(f"best trial {best.number}: {what} with {best.params}")
         print(f"best hyperparameters: {folder / BEST_FILE} (train with --conf-file)")

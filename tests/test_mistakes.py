@@ -28,6 +28,18 @@ TRAIN_VALUES = [
     (["-v", "-1"], "-v/--verbose must be at least 0"),
     (["--env", "LunarLander-v3"], "LunarLander-v3 needs a package that is not installed"),
     (["--algo2", "x"], "unrecognized arguments"),
+    (["--shaped-reward", "quadratik"], "unknown shaping form 'quadratik'; choose one of: user, position, quadratic"),
+    (["--hyperparams", "shaped_reward={form: position, position_coef: -1}"], "position_coef must be finite numbers"),
+    (["--hyperparams", "shaped_reward={form: quadratic, scales: [1, 1, .nan, 1]}"], "scales must be finite"),
+    (["--hyperparams", "shaped_reward={form: dm_control, margin: 2}"], "shaped_reward dm_control takes no margin"),
+    (["--train-perturb", "pushh=2"], "--train-perturb: unknown perturbation 'pushh=2'; use FAMILY=LEVEL"),
+    (["--train-perturb", "push=9"], "--train-perturb: push level must be a whole number from 0 (none) to 5"),
+    (["--train-perturb", "push=2,push=3"], "--train-perturb names push twice"),
+    (["--env", "Acrobot-v1", "--train-perturb", "push=2"], "push does not apply to Acrobot-v1"),
+    (["--env", "Acrobot-v1", "--stop-on-balance"], "--stop-on-balance: Acrobot-v1 has no balance target"),
+    (["--final-eval-episodes", "0"], "--final-eval-episodes must be at least 1"),
+    (["--objective", "rms_pole_angle_deg"], "--objective rms_pole_angle_deg chooses what --optimize optimises"),
+    (["--optimize", "--objective", "stillness"], "--objective 'stillness' is not measured on CartPole-v1; choose"),
 ]
 TRAIN_HYPERPARAMETERS = [
     (["--hyperparams", "gamm=0.9"], "PPO takes no hyperparameter 'gamm'"),

@@ -105,3 +105,32 @@ def test_bad_tuning_input_is_one_line(tmp_path: Path, extra: list[str], message:
     result = run_script("train.py", "--optimize", *extra, "-f", str(tmp_path / "t"))
     assert result.returncode == 2
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_behaviour_metric_is_minimised_and_unsolved_trials_fail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from polebench import training
+
+    real_train = training.train
+    scripted = iter([(500.0, 0.9), (300.0, 0.1), (490.0, 0.4)])  # (final return, rms pole angle)
+
+    def scripted_train(*args, **kwargs):  # type: ignore[no-untyped-def]
+        summary = real_train(*args, **kwargs)
+        final, angle = next(scripted)
+        return replace(summary, final_mean_return=final, quality={**summary.quality, "rms_pole_angle_deg": angle})
+
+    monkeypatch.setattr(training, "train", scripted_train)
+    argv = ["--algo", "qlearning", "--optimize", "--n-trials", "3", "-n", "500", "--n-evaluations", "1"]
+    argv += ["-f", str(tmp_path), "--pruner", "none", "--objective", "rms_pole_angle_deg", "--sampler", "random"]
+    args = build_parser().parse_args(argv)
+    assert tuning.optimize(run_config(args, argv), tuning.TuneConfig.from_args(args)) == 0
+    name = "qlearning-CartPole-v1-rms_pole_angle_deg"
+    study = optuna.load_study(study_name=name, storage=f"sqlite:///{tmp_path / 'qlearning' / name / 'study.db'}")
+    assert study.direction == optuna.study.StudyDirection.MINIMIZE
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "FAIL", "COMPLETE"]
+    assert "below the threshold" in study.trials[1].user_attrs["error"]  # stillest, but it fell
+    assert study.best_trial.number == 2 and study.best_value == 0.4
+    assert [t.user_attrs["final_mean_return"] for t in study.trials] == [500.0, 300.0, 490.0]

@@ -10,7 +10,7 @@ import yaml
 
 import polebench
 from polebench.config import ConfigError
-from polebench.gridfile import grid_from_mapping
+from polebench.gridfile import GridSpec, grid_from_mapping
 from tests.conftest import run_script, tree_hash
 
 
@@ -95,6 +95,10 @@ BAD_GRIDS = [
     ("duplicate agents", "envs: [CartPole-v1]\nagents:\n  a: {algo: lqr}\n  a: {algo: ppo}\n", "'a' appears twice"),
     ("bad agent name", {**GOOD, "agents": {"../x": {"algo": "lqr"}}}, "agent name '../x'"),
     ("bad protocol", {**GOOD, "protocol": {"eval_freq": -1}}, "eval_freq must be 0 (off)"),
+    ("bad stop", {**GOOD, "protocol": {"stop_on_balance": "yes"}}, "stop_on_balance must be true or false"),
+    ("bad final episodes", {**GOOD, "protocol": {"final_eval_episodes": 0}}, "final_eval_episodes must be at least 1"),
+    ("bad form", {**GOOD, "agents": {"a": {"algo": "ppo", "shaped": "quadratik"}}}, "unknown shaping form 'quadratik'"),
+    ("bad perturb", {**GOOD, "agents": {"a": {"algo": "ppo", "train_perturb": "pushh=2"}}}, "perturbation 'pushh=2'"),
     ("unknown env", {**GOOD, "envs": ["Nope-v0"]}, "unknown env id 'Nope-v0'"),
 ]
 
@@ -138,8 +142,38 @@ def test_the_same_mistakes_from_python_raise_config_error(
 def test_grid_flags_that_the_file_sets_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "grid.yml"
     path.write_text(yaml.safe_dump(GOOD))
-    result = run_script("benchmark.py", "--grid", str(path), "--seeds", "3", "-f", str(tmp_path / "bench"))
-    assert result.returncode == 2 and "--seeds: the grid file" in result.stderr
+    for flag in (["--envs", "CartPole-v1"], ["--stop-on-balance"], ["--final-eval-episodes", "5"]):
+        result = run_script("benchmark.py", "--grid", str(path), *flag, "-f", str(tmp_path / "bench"))
+        assert result.returncode == 2 and f"{flag[0]}: the grid file" in result.stderr, result.stderr
+
+
+def _spec(tmp_path: Path, *flags: str) -> GridSpec:
+    import benchmark
+
+    path = tmp_path / "grid.yml"
+    agents = {"a": {"algo": "lqr"}, "b": {"algo": "ppo", "shaped": "quadratic"}, "c": {"algo": "dqn"}}
+    path.write_text(yaml.safe_dump({"envs": ["CartPole-v1"], "seeds": 4, "agents": agents}))
+    return benchmark.grid_spec(benchmark.build_parser().parse_args(["--grid", str(path), *flags]))
+
+
+def test_agents_and_seeds_narrow_a_grid_file(tmp_path: Path) -> None:
+    spec = _spec(tmp_path)
+    assert [a.name for a in spec.agents] == ["a", "b", "c"] and spec.seeds == (0, 1, 2, 3)
+    spec = _spec(tmp_path, "--agents", "c", "a", "--seed-list", "7", "3")
+    assert [a.name for a in spec.agents] == ["a", "c"] and spec.seeds == (7, 3)
+    assert [(job.agent.name, job.seed) for job in spec.jobs()] == [("a", 7), ("a", 3), ("c", 7), ("c", 3)]
+    assert _spec(tmp_path, "--seeds", "2").seeds == (0, 1)
+
+
+def test_agents_the_grid_lacks_are_one_line_and_change_nothing(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="has no agent 'd'; its agents: a, b, c"):
+        _spec(tmp_path, "--agents", "a", "d")
+    bench = tmp_path / "bench"
+    result = run_script("benchmark.py", "--grid", str(tmp_path / "grid.yml"), "--agents", "recipe", "-f", str(bench))
+    assert result.returncode == 2 and "has no agent 'recipe'" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not bench.exists()
+    result = run_script("benchmark.py", "--algos", "ppo", "--agents", "ppo", "-f", str(bench))
+    assert result.returncode == 2 and "--agents picks agents of a --grid file" in result.stderr
 
 
 def test_the_shipped_dqn_grid_is_valid() -> None:

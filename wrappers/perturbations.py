@@ -8,14 +8,14 @@ episodes exactly as they were.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-__all__ = ["ActuatorFault", "ModelError", "Push", "SensorNoise"]
+__all__ = ["ActuatorFault", "ModelError", "Push", "RandomLevel", "SensorNoise"]
 
 # CartPole's state layout: cart position, cart velocity, pole angle, pole angular velocity.
 CART_VELOCITY, POLE_ANGULAR_VELOCITY = 1, 3
@@ -209,3 +209,59 @@ class ActuatorFault(_Seeded, gym.utils.RecordConstructorArgs):
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         return self.env.step(self.faulty_action(action))
+
+
+class RandomLevel(_Seeded, gym.utils.RecordConstructorArgs):
+    """Domain randomisation: every episode is played under a perturbation at a level drawn uniformly from
+    0 (none) to ``top_level``, as a controller meets varying conditions in the world.
+
+    At each reset the simulator's physical constants go back to their values when this wrapper was
+    built (a perturbation such as :class:`ModelError` changes them in place), a level is drawn, and the
+    perturbation is built afresh at that level around the env. The rebuilt perturbation draws from this
+    wrapper's generator, so its randomness carries on from episode to episode instead of repeating.
+
+    Example:
+        >>> import gymnasium as gym
+        >>> def push(env, level):
+        ...     return Push(env, pole_kick=0.5 * level, every=1)
+        >>> env = RandomLevel(gym.make("CartPole-v1"), push, top_level=2)
+        >>> levels = []
+        >>> for episode in range(20):
+        ...     _ = env.reset(seed=episode)
+        ...     levels.append(env.level)
+        >>> sorted(set(levels))
+        [0, 1, 2]
+
+    Args:
+        env: the env to perturb
+        build: makes the perturbation wrapper around an env at a level (level 0 must change nothing)
+        top_level: the highest level drawn, >= 0
+
+    Raises:
+        ValueError: for a negative ``top_level``
+    """
+
+    salt = 4
+
+    def __init__(self, env: gym.Env, build: Callable[[gym.Env, int], gym.Env], top_level: int) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, build=build, top_level=top_level)
+        _Seeded.__init__(self, env)
+        if not (isinstance(top_level, int) and top_level >= 0):
+            raise ValueError(f"top_level must be a whole number >= 0, got {top_level!r}")
+        self.base, self.build, self.top_level = env, build, top_level
+        self.level = 0
+        sim = env.unwrapped
+        self._design = {k: v for k, v in vars(sim).items() if isinstance(v, float)}
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        if kwargs.get("seed") is not None:
+            self.rng = np.random.default_rng((int(kwargs["seed"]), self.salt))
+        vars(self.base.unwrapped).update(self._design)
+        self.level = int(self.rng.integers(self.top_level + 1))
+        self.env = self.build(self.base, self.level)
+        wrapper = self.env
+        while wrapper is not self.base and isinstance(wrapper, gym.Wrapper):
+            if isinstance(wrapper, _Seeded):
+                wrapper.rng = self.rng
+            wrapper = wrapper.env
+        return self.env.reset(**kwargs)

@@ -1,0 +1,173 @@
+"""Balancing like the controller: "balanced" beside "solved", the final evaluation's episodes and success
+rate, training under perturbations (training envs only), and what the configuration digest records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from envs.families import CARTPOLE, LQR_MEAN_ABS_X_M, LQR_RMS_POLE_ANGLE_DEG, family_of_id
+from polebench.callbacks import BalanceTracker
+from polebench.config import RunConfig
+from polebench.training import _make_envs, make_plan, train
+from wrappers.perturbations import Push, RandomLevel
+
+STILL = {"rms_pole_angle_deg": 0.3, "mean_abs_cart_position_m": 0.05}
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_the_lqr_meets_its_own_balance_target(tmp_path: Path, seed: int) -> None:
+    summary = train(RunConfig(algo="lqr", seed=seed, log_folder=tmp_path, stop_on_balance=True, verbose=0))
+    assert summary.balanced is True and summary.steps_to_balance == 0 and summary.time_to_balance_s is not None
+    assert summary.final_eval_episodes == 100 and summary.final_success_rate == 1.0
+    target = CARTPOLE.balance
+    assert target is not None and target.met_by(summary.quality)
+    # The figures the target is relative to are the LQR's own, within the spread of fresh episodes.
+    assert summary.quality["rms_pole_angle_deg"] == pytest.approx(LQR_RMS_POLE_ANGLE_DEG, rel=0.1)
+    assert summary.quality["mean_abs_cart_position_m"] == pytest.approx(LQR_MEAN_ABS_X_M, rel=0.15)
+
+
+def test_balanced_is_the_first_evaluation_both_solved_and_within_the_target() -> None:
+    tracker = BalanceTracker(CARTPOLE.balance, 475.0, stop_on_balance=False, started_at=0.0)
+    script = [
+        (2500, 300.0, STILL),  # still, but not solved
+        (5000, 500.0, {**STILL, "rms_pole_angle_deg": 1.0}),  # solved, pole too restless
+        (7500, 500.0, {**STILL, "mean_abs_cart_position_m": 0.3}),  # solved, cart drifts
+        (10000, 500.0, {"rms_pole_angle_deg": 0.3}),  # a metric missing: not judged balanced
+        (12500, 490.0, STILL),  # the first balanced evaluation
+        (15000, 500.0, STILL),
+    ]
+    verdicts = [tracker.observe(steps, mean, quality) for steps, mean, quality in script]
+    assert verdicts == [True] * 6  # without --stop-on-balance training goes on
+    assert tracker.balanced is True and tracker.steps_to_balance == 12500
+    stopping = BalanceTracker(CARTPOLE.balance, 475.0, stop_on_balance=True, started_at=0.0)
+    assert [stopping.observe(steps, mean, quality) for steps, mean, quality in script] == [True] * 4 + [False] * 2
+    assert BalanceTracker(None, 475.0, False, 0.0).balanced is None  # no target: unknown, never balanced
+
+
+def test_stop_on_balance_stops_training_at_the_first_balanced_evaluation(tmp_path: Path) -> None:
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    evaluations: list[tuple[int, float, dict[str, float]]] = []
+
+    class Watch(BaseCallback):
+        def _on_step(self) -> bool:
+            parent: Any = self.parent
+            evaluations.append((self.num_timesteps, parent.last_mean_reward, parent.last_quality))
+            return True
+
+    config = RunConfig(algo="lqr", log_folder=tmp_path, n_timesteps=1, verbose=0, stop_on_balance=True)
+    summary = train(config, after_eval=Watch())
+    assert summary.balanced is True and summary.timesteps == 0 and not evaluations  # balanced in no steps
+
+
+def test_the_final_evaluation_plays_its_own_episodes_and_counts_successes(tmp_path: Path) -> None:
+    weak = train(RunConfig(algo="ppo", n_timesteps=256, eval_freq=0, final_eval_episodes=7, log_folder=tmp_path))
+    assert weak.final_eval_episodes == 7 and weak.final_success_rate is not None
+    assert weak.final_success_rate == 0.0 and weak.final_mean_return is not None and weak.final_mean_return < 475
+    assert weak.balanced is False and weak.steps_to_balance is None
+    strong = train(RunConfig(algo="lqr", final_eval_episodes=12, log_folder=tmp_path, verbose=0))
+    assert (strong.final_eval_episodes, strong.final_success_rate, strong.final_mean_return) == (12, 1.0, 500.0)
+
+
+def _play(env: Any, steps: int = 120) -> np.ndarray:
+    """The true states of sub-env 0 of a VecEnv under a fixed alternating policy."""
+    env.seed(5)
+    env.reset()
+    states = []
+    for t in range(steps):
+        env.step(np.full(env.num_envs, t % 2))
+        states.append(np.array(env.get_attr("unwrapped", [0])[0].state))
+    return np.array(states)
+
+
+def test_training_perturbations_reach_the_training_envs_only(tmp_path: Path) -> None:
+    calm = make_plan(RunConfig(algo="lqr", log_folder=tmp_path))
+    pushed = make_plan(RunConfig(algo="lqr", log_folder=tmp_path, train_perturb="actuator_fault=5"))
+    assert pushed.hyperparams["train_perturb"] == {"actuator_fault": 5} and "train_perturb" not in calm.hyperparams
+    (tmp_path / "calm").mkdir()
+    (tmp_path / "pushed").mkdir()
+    calm_train, calm_eval = _make_envs(calm, 0, tmp_path / "calm")
+    pushed_train, pushed_eval = _make_envs(pushed, 0, tmp_path / "pushed")
+    assert isinstance(pushed_train.envs[0].env, RandomLevel)
+    # Evaluation episodes are identical with and without training perturbations...
+    assert np.array_equal(_play(calm_eval), _play(pushed_eval))
+    # ... while the training envs' actions fail now and then.
+    assert not np.array_equal(_play(calm_train), _play(pushed_train))
+
+
+def test_random_level_draws_every_level_and_rebuilds_the_simulator() -> None:
+    import gymnasium as gym
+
+    from envs.perturbations import training_perturbations
+
+    wrap = training_perturbations({"model_error": 5}, family_of_id("CartPole-v1"), "CartPole-v1")
+    env = wrap(gym.make("CartPole-v1"))
+    design = env.unwrapped.length
+    lengths = set()
+    for episode in range(40):
+        env.reset(seed=episode)
+        lengths.add(round(env.unwrapped.length / design, 3))
+    # Each episode's body is the design times one ladder value, never a product of several.
+    assert lengths == {1.0, 1.5, 2.0, 2.5, 3.0, 5.0}
+
+
+def test_random_level_pushes_differ_from_episode_to_episode() -> None:
+    import gymnasium as gym
+
+    env = RandomLevel(gym.make("CartPole-v1"), lambda e, level: Push(e, pole_kick=1.0, every=1), top_level=0)
+    kicks = []
+    env.reset(seed=0)
+    for _ in range(3):
+        before = np.array(env.unwrapped.state)
+        env.step(0)
+        env.step(0)
+        kicks.append(np.sign(np.array(env.unwrapped.state)[3] - before[3]))
+        env.reset()
+    assert len(kicks) == 3  # three episodes played; the generator carries on between them
+    rng_after = env.rng.random()
+    env2 = RandomLevel(gym.make("CartPole-v1"), lambda e, level: Push(e, pole_kick=1.0, every=1), top_level=0)
+    env2.reset(seed=0)
+    assert env2.rng.random() != rng_after  # the shared generator moved on as pushes were drawn
+
+
+def test_the_digest_changes_with_the_shaping_form_its_coefficients_and_training_perturbations(tmp_path: Path) -> None:
+    def digest(**changes: Any) -> str:
+        return make_plan(RunConfig(algo="ppo", log_folder=tmp_path, **changes)).config_hash()
+
+    digests = [
+        digest(),
+        digest(shaped_reward=True),
+        digest(shaped_reward="position"),
+        digest(shaped_reward="quadratic"),
+        digest(shaped_reward={"form": "quadratic", "scales": [0.6, 1.0, 0.21, 1.0]}),
+        digest(shaped_reward="dm_control"),
+        digest(train_perturb="push=2"),
+        digest(train_perturb="push=3"),
+        digest(train_perturb="push=3,sensor_noise=1"),
+        digest(stop_on_balance=True),
+        digest(final_eval_episodes=50),
+    ]
+    assert len(set(digests)) == len(digests)
+    # The same request spelled two ways is the same run.
+    assert digest(shaped_reward=True) == digest(shaped_reward="user") == digest(hyperparams={"shaped_reward": "user"})
+    assert digest(train_perturb="push=2") == digest(train_perturb={"push": 2})
+    assert digest(final_eval_episodes=100) == digest()
+
+
+def test_config_and_summary_record_the_form_and_its_coefficients(tmp_path: Path) -> None:
+    import yaml
+
+    summary = train(
+        RunConfig(algo="ppo", n_timesteps=256, eval_freq=0, final_eval_episodes=2, log_folder=tmp_path, verbose=0,
+                  shaped_reward="dm_control", train_perturb="actuator_fault=1")
+    )  # fmt: skip
+    expected = {"form": "dm_control", "position_margin": 2.0, "angular_velocity_margin": 5.0}
+    assert summary.shaping == expected and summary.shaped
+    config = yaml.safe_load((Path(summary.run_dir) / "config.yml").read_text())
+    assert config["shaping"] == expected and config["hyperparams"]["shaped_reward"] == expected
+    assert config["hyperparams"]["train_perturb"] == {"actuator_fault": 1}
+    assert config["final_eval_episodes"] == 2 and config["config_hash"] == summary.config_hash
