@@ -33,8 +33,9 @@ def train(**kwargs: Any) -> RunSummary:
     """Train one run, as ``train.py`` would with the same flags, and return its summary.
 
     Takes :class:`RunConfig`'s keywords (``algo``, ``env``, ``seed``, ``n_timesteps``, ``log_folder``,
-    ``hyperparams``, ``conf_file``, ``stop_on_solve``, ``shaped_reward``, ...). Ctrl-C stops training and
-    still saves; the summary then says ``interrupted``.
+    ``hyperparams``, ``conf_file``, ``stop_on_solve``, ``stop_on_balance``, ``shaped_reward`` (a form's
+    name or ``{"form": ..., coefficient: value}``), ``train_perturb`` (``"push=5"``), ...). Ctrl-C stops
+    training and still saves; the summary then says ``interrupted``.
 
     Raises:
         ConfigError: for any bad value, with the one-line message the command line prints

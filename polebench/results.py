@@ -47,6 +47,10 @@ def job_row(job: Job, bench: Path) -> dict[str, Any]:
         status = JobStatus.FAILED if error else JobStatus.MISSING
         return {**row, "status": status.value, "solved": False, "error": error}
     row.update({k: v for k, v in summary.as_row().items() if k not in row})
+    # What the run itself recorded, wherever it was asked for (the agent's own keys, a conf file, the YAML).
+    row["shaped"] = summary.shaped
+    row["shaping"] = (summary.shaping or {}).get("form") or ("user" if summary.shaped else "")
+    row["train_perturb"] = describe_perturb(summary.train_perturb)
     tree = (read_job_file(job.folder(bench) / JOB_FILE) or {}).get("tree_peak_rss_mb")
     if tree is not None:
         # The process tree's peak (the job and anything it spawned) is the one the driver measured.

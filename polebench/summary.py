@@ -32,7 +32,8 @@ class RunSummary:
     :param quality: the final evaluation's mean behaviour metrics (``envs/families.py``)
     :param threshold: the env's 'solved' threshold (``None``: it has none)
     :param peak_rss_mb: the process's peak resident memory
-    :param shaped: whether it learned from the shaped reward; ``shaping`` holds its coefficients
+    :param shaped: whether it learned from the shaped reward; ``shaping`` holds its form and coefficients
+    :param train_perturb: the perturbations it trained under, ``{family: top level}`` (``None``: none)
     :param interrupted: whether Ctrl-C or SIGTERM stopped it early
     :param run_dir: its run folder
     :param device: the PyTorch device it ran on
@@ -56,6 +57,7 @@ class RunSummary:
     run_dir: str
     quality: dict[str, float] = field(default_factory=dict)
     shaping: dict[str, Any] | None = None
+    train_perturb: dict[str, int] | None = None
     final_success_rate: float | None = None
     final_eval_episodes: int | None = None
     balanced: bool | None = None
@@ -83,5 +85,5 @@ class RunSummary:
 
     def as_row(self) -> dict[str, Any]:
         """The summary as a flat mapping: its fields, with each quality metric as its own column."""
-        row = {k: v for k, v in asdict(self).items() if k not in ("quality", "shaping")}
+        row = {k: v for k, v in asdict(self).items() if k not in ("quality", "shaping", "train_perturb")}
         return {**row, **self.quality}

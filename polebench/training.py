@@ -443,6 +443,7 @@ def _summary(session: Session, plan: Plan, started_at: float, final: Score, inte
         peak_rss_mb=peak_rss_mb(),
         shaped=plan.shaping is not None,
         shaping=plan.shaping,
+        train_perturb=plan.train_perturb,
         interrupted=interrupted,
         run_dir=str(session.run_dir.resolve()),
         device=str(session.model.device),

@@ -268,3 +268,24 @@ def test_grid_jobs_are_the_train_py_runs_of_the_protocol(tmp_path: Path) -> None
     assert args[:6] == ["--algo", "ppo", "--env", "CartPole-v1", "--seed", "3"]
     assert {"--stop-on-solve", "--shaped-reward"} <= set(args) and args[args.index("-n") + 1] == "1000"
     assert existing_jobs(tmp_path) == ([], [])
+
+
+@pytest.mark.parametrize(
+    "agent",
+    [
+        Agent("plain", "ppo"),
+        Agent("user", "ppo", shaping="user"),
+        Agent("coefs", "dqn", {"gamma": 0.95}, shaping={"form": "quadratic", "scales": [0.6, 1.0, 0.21, 1.0]}),
+        Agent("pushed", "ppo", {"learning_rate": "lin_3e-3"}, shaping="position", train_perturb={"push": 5}),
+    ],
+    ids=lambda agent: agent.name,
+)
+def test_a_job_runs_exactly_the_configuration_whose_digest_decides_reuse(tmp_path: Path, agent: Agent) -> None:
+    import train
+    from polebench.training import make_plan
+
+    job = Job(agent, "CartPole-v1", 2)
+    protocol = Protocol(n_timesteps=1000, stop_on_balance=True, final_eval_episodes=20)
+    argv = job.train_args(protocol, tmp_path)
+    ran = train.run_config(train.build_parser().parse_args(argv), argv)
+    assert make_plan(ran).config_hash() == make_plan(job.run_config(protocol, tmp_path)).config_hash()
