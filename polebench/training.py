@@ -240,6 +240,17 @@ def _make_envs(plan: Plan, seed: int, run_dir: Path) -> tuple[Any, Any]:
     return train_env, _eval_env(plan, seed, plan.eval_episodes)
 
 
+def evaluation_normalization(norm: Mapping[str, Any]) -> dict[str, Any]:
+    """``VecNormalize`` arguments for an evaluation env: the run's own (``normalize: {...}``), frozen, and
+    never scaling the reward, whatever the run's ``norm_reward`` says.
+
+    Example:
+        >>> evaluation_normalization({"norm_reward": True, "clip_obs": 5.0})
+        {'norm_reward': False, 'clip_obs': 5.0, 'training': False}
+    """
+    return {**norm, "training": False, "norm_reward": False}
+
+
 def _eval_env(plan: Plan, seed: int, episodes: int) -> Any:
     """A separately seeded, unshaped and unperturbed evaluation VecEnv for ``episodes`` episodes.
 
@@ -255,7 +266,7 @@ def _eval_env(plan: Plan, seed: int, episodes: int) -> Any:
     if norm is not None:
         from stable_baselines3.common.vec_env import VecNormalize
 
-        eval_env = VecNormalize(eval_env, training=False, norm_reward=False, **norm)
+        eval_env = VecNormalize(eval_env, **evaluation_normalization(norm))
     return eval_env
 
 
@@ -389,7 +400,7 @@ def _record_trajectory(session: Session, plan: Plan) -> None:
     if session.model.get_vec_normalize_env() is not None:
         from stable_baselines3.common.vec_env import VecNormalize
 
-        env = VecNormalize(env, training=False, norm_reward=False, **(hpm.normalize_kwargs(plan.hyperparams) or {}))
+        env = VecNormalize(env, **evaluation_normalization(hpm.normalize_kwargs(plan.hyperparams) or {}))
         sync_normalization(session.model, env)
     played = play(session.model, env, 1, deterministic=True, echo=False)
     env.close()

@@ -171,3 +171,10 @@ def test_config_and_summary_record_the_form_and_its_coefficients(tmp_path: Path)
     assert config["shaping"] == expected and config["hyperparams"]["shaped_reward"] == expected
     assert config["hyperparams"]["train_perturb"] == {"actuator_fault": 1}
     assert config["final_eval_episodes"] == 2 and config["config_hash"] == summary.config_hash
+
+
+def test_observation_normalisation_without_reward_scaling_evaluates(tmp_path: Path) -> None:
+    normalize = {"normalize": {"norm_reward": False}}
+    summary = train(RunConfig(algo="ppo", n_timesteps=256, eval_freq=128, final_eval_episodes=2, hyperparams=normalize,
+                              log_folder=tmp_path, verbose=0))  # fmt: skip
+    assert summary.final_eval_episodes == 2 and (Path(summary.run_dir) / "vecnormalize.pkl").is_file()

@@ -192,7 +192,7 @@ def test_shaped_reward_keeps_true_returns_and_records_shaping(tmp_path: Path) ->
     assert len(monitor) > 5 and np.array_equal(monitor[:, 0], monitor[:, 1])  # return == length
     config = yaml.safe_load((run / "config.yml").read_text())
     assert config["shaped"] is True and config["shaping"]["angle_coef"] == 1.0
-    assert config["hyperparams"]["env_wrapper"] == [{"shaped_reward": config["shaping"]}]
+    assert config["shaping"]["form"] == "user" and config["hyperparams"]["shaped_reward"] == config["shaping"]
     summary = read_summary(run)
     assert summary["shaped"] is True and summary["shaping"]["velocity_coef"] == 0.1
 

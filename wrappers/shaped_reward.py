@@ -32,7 +32,7 @@ def _check_coefficients(**values: float | Sequence[float]) -> None:
     for name, value in values.items():
         array = np.asarray(value, dtype=np.float64)
         if not (np.all(np.isfinite(array)) and np.all(array >= 0)):
-            raise ValueError(f"{name} must be finite numbers >= 0, got {value!r}")
+            raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
 
 
 def _state_size(env: gym.Env) -> int:
