@@ -12,7 +12,7 @@ from typing import Any
 from agents.registry import is_reference
 from envs.families import EnvFamily, family_of_id
 from envs.perturbations import PERTURBATIONS
-from envs.thresholds import FINAL_EVAL_EPISODES, reward_threshold
+from envs.thresholds import reward_threshold
 from polebench import plots
 from polebench.atomic import write_text
 from polebench.grid import JobStatus, Protocol, job_label
@@ -249,7 +249,7 @@ def describe_protocol(protocol: Protocol | None) -> str:
         ...     print(part)
         50,000 env steps
         an evaluation every 2,500 env steps of 10 episodes
-        stopping at the first solved evaluation; a final evaluation of 100 episodes
+        stopping at the first solved evaluation
 
     """
     if protocol is None:
@@ -270,8 +270,23 @@ def describe_protocol(protocol: Protocol | None) -> str:
         if protocol.stop_on_balance
         else ", training for the whole budget"
     )
-    final = f"{protocol.final_eval_episodes or FINAL_EVAL_EPISODES} episodes"
-    return f"{budget}, {evaluation}{stop}; a final evaluation of {final}"
+    return f"{budget}, {evaluation}{stop}"
+
+
+def describe_final(rows: Sequence[dict[str, Any]]) -> str:
+    """How many episodes the finished runs' final evaluations played, as the runs recorded it.
+
+    Example:
+        >>> describe_final([{"status": "finished", "final_eval_episodes": 100}, {"status": "finished"}])
+        'a final evaluation of 100 episodes (unknown for 1 run made before it was recorded)'
+    """
+    finished = [r for r in rows if r["status"] == JobStatus.FINISHED.value]
+    counts = sorted({int(r["final_eval_episodes"]) for r in finished if r.get("final_eval_episodes") is not None})
+    unknown = sum(r.get("final_eval_episodes") is None for r in finished)
+    text = f"a final evaluation of {' or '.join(map(str, counts))} episodes" if counts else "final evaluations"
+    if unknown:
+        text += f" (unknown for {unknown} run{'s' if unknown > 1 else ''} made before it was recorded)"
+    return text
 
 
 def write_report(
@@ -284,7 +299,7 @@ def write_report(
     cells = aggregate(rows)
     envs = list(dict.fromkeys(c.env for c in cells))
     done = sum(r["status"] == "finished" for r in rows)
-    settings = describe_protocol(protocol)
+    settings = f"{describe_protocol(protocol)}; {describe_final(rows)}"
     lines = [
         "# polebench benchmark",
         "",
