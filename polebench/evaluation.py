@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from envs.families import Metric
 
 
 def mean_quality(episodes: Sequence[Mapping[str, float]]) -> dict[str, float]:
@@ -111,6 +114,57 @@ def evaluate(model: Any, env: Any, episodes: int, deterministic: bool = True) ->
         callback=collector,
     )
     return Evaluation([float(r) for r in returns], [int(n) for n in lengths], collector.take())  # type: ignore[union-attr]
+
+
+def has_vector_env(env_id: str) -> bool:
+    """Whether Gymnasium steps many ``env_id`` episodes in one NumPy call (``vector_entry_point``).
+
+    Example:
+        >>> has_vector_env("CartPole-v1"), has_vector_env("Acrobot-v1")
+        (True, False)
+    """
+    import gymnasium as gym
+
+    return gym.spec(env_id).vector_entry_point is not None
+
+
+def evaluate_vectorized(
+    model: Any, env_id: str, episodes: int, seed: int, metrics: Sequence[Metric] = ()
+) -> Evaluation:
+    """Play ``episodes`` deterministic episodes of ``model`` side by side on Gymnasium's own vectorised env
+    (:func:`has_vector_env`), each to its end, and measure them with ``metrics`` from the true states.
+
+    What :func:`evaluate` does for an env without observation wrappers or normalisation, about ten times
+    faster: SB3's ``DummyVecEnv`` steps every episode through its own Python wrappers, which for 100
+    CartPole episodes of 500 steps costs a second or two; one NumPy call per step costs 0.05 s. The
+    initial states come from one generator seeded ``seed``, so they are fresh episodes of their own.
+    """
+    import gymnasium as gym
+
+    env = gym.make_vec(env_id, num_envs=episodes, vectorization_mode="vector_entry_point")
+    try:
+        obs, _ = env.reset(seed=seed)
+        sim: Any = env.unwrapped
+        playing = np.ones(episodes, dtype=bool)
+        returns, lengths = np.zeros(episodes), np.zeros(episodes, dtype=int)
+        states, actions = [], []
+        memory, starts = None, np.ones(episodes, dtype=bool)
+        while playing.any():
+            chosen, memory = model.predict(obs, state=memory, episode_start=starts, deterministic=True)
+            starts = np.zeros(episodes, dtype=bool)
+            obs, rewards, terminated, truncated, _ = env.step(chosen)
+            states.append(np.array(sim.state, dtype=np.float64).T)  # (episodes, state size) after the step
+            actions.append(np.asarray(chosen).copy())
+            returns[playing] += rewards[playing]
+            lengths[playing] += 1
+            playing &= ~(terminated | truncated)
+    finally:
+        env.close()
+    played, taken = np.stack(states, axis=1), np.stack(actions, axis=1)  # (episodes, steps, ...)
+    quality = [
+        {m.name: m.compute(played[i, : lengths[i]], taken[i, : lengths[i]]) for m in metrics} for i in range(episodes)
+    ]
+    return Evaluation([float(r) for r in returns], [int(n) for n in lengths], quality if metrics else [])
 
 
 def sync_normalization(model: Any, eval_env: Any) -> None:

@@ -30,7 +30,7 @@ from polebench import hyperparams as hpm
 from polebench import interrupts, runs
 from polebench.config import RunConfig
 from polebench.errors import UserError, first_line
-from polebench.evaluation import Score, evaluate, sync_normalization
+from polebench.evaluation import Score, evaluate, evaluate_vectorized, has_vector_env, sync_normalization
 from polebench.summary import RunSummary
 
 
@@ -370,12 +370,29 @@ def _final_evaluation(session: Session, plan: Plan) -> Score:
     same = cb is not None and cb.n_eval_episodes == plan.final_eval_episodes
     if same and cb.evaluations_timesteps and cb.evaluations_timesteps[-1] == session.model.num_timesteps:
         return _last_evaluation(session, plan)
+    if _sees_the_plain_env(plan) and has_vector_env(plan.env_id):
+        family = family_of_id(plan.env_id)
+        metrics = family.metrics if family is not None else ()
+        seed = plan.config.seed + EVAL_SEED_OFFSET
+        return evaluate_vectorized(session.model, plan.env_id, plan.final_eval_episodes, seed, metrics).score(
+            plan.threshold
+        )
     env = _eval_env(plan, plan.config.seed, plan.final_eval_episodes)
     try:
         sync_normalization(session.model, env)
         return evaluate(session.model, env, plan.final_eval_episodes).score(plan.threshold)
     finally:
         env.close()
+
+
+def _sees_the_plain_env(plan: Plan) -> bool:
+    """Whether the agent sees the env exactly as registered: no observation wrapper, no normalisation and
+    no constructor arguments, so Gymnasium's own vectorised env can stand in for the evaluation env."""
+    return (
+        wrapper_chain(plan.wrappers, training=False) is None
+        and hpm.normalize_kwargs(plan.hyperparams) is None
+        and not plan.config.env_kwargs
+    )
 
 
 def _last_evaluation(session: Session, plan: Plan) -> Score:

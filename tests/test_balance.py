@@ -178,3 +178,42 @@ def test_observation_normalisation_without_reward_scaling_evaluates(tmp_path: Pa
     summary = train(RunConfig(algo="ppo", n_timesteps=256, eval_freq=128, final_eval_episodes=2, hyperparams=normalize,
                               log_folder=tmp_path, verbose=0))  # fmt: skip
     assert summary.final_eval_episodes == 2 and (Path(summary.run_dir) / "vecnormalize.pkl").is_file()
+
+
+def test_the_vectorised_final_evaluation_measures_as_the_wrapped_one_does() -> None:
+    from agents.lqr import LQR
+    from envs.factory import make_vec, measured
+    from polebench.evaluation import evaluate, evaluate_vectorized
+
+    lqr = LQR("LinearGainPolicy", make_vec("CartPole-v1", 1, 0))
+    lqr.learn(0)
+    wrapped = evaluate(lqr, make_vec("CartPole-v1", 40, 10_000, inner=measured()), 40)
+    vectorised = evaluate_vectorized(lqr, "CartPole-v1", 40, 10_000, CARTPOLE.metrics)
+    assert vectorised.returns == wrapped.returns == [500.0] * 40 and vectorised.lengths == [500] * 40
+    for name, value in wrapped.mean_quality.items():  # other initial states, the same controller
+        assert vectorised.mean_quality[name] == pytest.approx(value, rel=0.15), name
+
+
+@pytest.mark.parametrize(
+    ("env", "changes", "vectorised"),
+    [
+        ("CartPole-v1", {}, True),
+        ("CartPole-v1", {"hyperparams": {"normalize": True}}, False),
+        ("CartPole-v1", {"env_kwargs": {"sutton_barto_reward": True}}, False),
+        ("CartPoleNoVel-v1", {}, False),
+    ],
+)
+def test_only_the_plain_env_is_evaluated_on_gymnasiums_vectorised_cartpole(
+    tmp_path: Path, env: str, changes: dict[str, Any], vectorised: bool
+) -> None:
+    from polebench.evaluation import has_vector_env
+    from polebench.training import _sees_the_plain_env
+
+    plan = make_plan(RunConfig(algo="ppo", env=env, log_folder=tmp_path, **changes))
+    assert (_sees_the_plain_env(plan) and has_vector_env(plan.env_id)) is vectorised
+
+
+def test_a_recurrent_agent_plays_the_vectorised_final_evaluation(tmp_path: Path) -> None:
+    summary = train(RunConfig(algo="ppo_gru", n_timesteps=256, eval_freq=0, final_eval_episodes=5, log_folder=tmp_path,
+                              verbose=0))  # fmt: skip
+    assert summary.final_eval_episodes == 5 and summary.final_mean_return is not None and summary.quality
