@@ -22,7 +22,7 @@ import numpy as np
 
 from agents.registry import AlgoSpec, get_algo
 from envs.factory import EVAL_SEED_OFFSET, TRAJECTORY_SEED, check_env_id, check_env_kwargs, make_vec, measured
-from envs.families import BalanceTarget, family_of_id
+from envs.families import BalanceTarget, EnvFamily, family_of_id
 from envs.perturbations import parse_train_perturb, training_perturbations
 from envs.thresholds import FINAL_EVAL_EPISODES, eval_episodes, require_threshold, reward_threshold
 from envs.wrapping import WrapperUse, check_wrappers, parse_env_wrapper, parse_shaping, wrapper_chain
@@ -53,7 +53,12 @@ class Plan:
     device: str
     final_eval_episodes: int = FINAL_EVAL_EPISODES
     train_perturb: dict[str, int] | None = None
-    balance: BalanceTarget | None = None
+    family: EnvFamily | None = None
+
+    @property
+    def balance(self) -> BalanceTarget | None:
+        """When a run of this env counts as balanced (``None``: its family has no target)."""
+        return self.family.balance if self.family is not None else None
 
     @property
     def shaping(self) -> dict[str, Any] | None:
@@ -130,8 +135,7 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
     wrappers = _wrappers(hp, env_id, config.shaped_reward)
     family = family_of_id(env_id)
     perturb = _train_perturb(hp, env_id, config.train_perturb, family)
-    balance = family.balance if family is not None else None
-    if config.stop_on_balance and balance is None:
+    if config.stop_on_balance and (family is None or family.balance is None):
         raise UserError(
             f"--stop-on-balance: {env_id} has no balance target (no reference controller to be relative to); "
             "targets exist for the cartpole family envs (envs/families.py)"
@@ -162,7 +166,7 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
         resolve_device(config.device),
         config.final_eval_episodes or FINAL_EVAL_EPISODES,
         perturb,
-        balance,
+        family,
     )
 
 
@@ -185,7 +189,7 @@ def _wrappers(hp: dict[str, Any], env_id: str, shaped_reward: Any) -> list[Wrapp
     return uses
 
 
-def _train_perturb(hp: dict[str, Any], env_id: str, flag: Any, family: Any) -> dict[str, int] | None:
+def _train_perturb(hp: dict[str, Any], env_id: str, flag: Any, family: EnvFamily | None) -> dict[str, int] | None:
     """The training perturbations (``--train-perturb`` over the YAML's ``train_perturb``), checked against
     the env's family and written back into ``hp`` as ``{family: level}``."""
     levels = flag if flag is not None else parse_train_perturb(hp.get("train_perturb"), "train_perturb")
@@ -221,11 +225,7 @@ def _make_envs(plan: Plan, seed: int, run_dir: Path) -> tuple[Any, Any]:
     train_wrap = wrapper_chain(plan.wrappers, training=True)
     kwargs = plan.config.env_kwargs
     # Training perturbations act on the simulator, inside the Monitor: what it reports stays the true return.
-    perturb = (
-        training_perturbations(plan.train_perturb, family_of_id(plan.env_id), plan.env_id)
-        if plan.train_perturb
-        else None
-    )
+    perturb = training_perturbations(plan.train_perturb, plan.family, plan.env_id) if plan.train_perturb else None
     train_env = make_vec(
         plan.env_id, plan.n_envs, seed, monitor_dir=run_dir, wrapper=train_wrap, inner=perturb, env_kwargs=kwargs
     )
@@ -371,8 +371,7 @@ def _final_evaluation(session: Session, plan: Plan) -> Score:
     if same and cb.evaluations_timesteps and cb.evaluations_timesteps[-1] == session.model.num_timesteps:
         return _last_evaluation(session, plan)
     if _sees_the_plain_env(plan) and has_vector_env(plan.env_id):
-        family = family_of_id(plan.env_id)
-        metrics = family.metrics if family is not None else ()
+        metrics = plan.family.metrics if plan.family is not None else ()
         seed = plan.config.seed + EVAL_SEED_OFFSET
         return evaluate_vectorized(session.model, plan.env_id, plan.final_eval_episodes, seed, metrics).score(
             plan.threshold
@@ -406,10 +405,9 @@ def _last_evaluation(session: Session, plan: Plan) -> Score:
 def _record_trajectory(session: Session, plan: Plan) -> None:
     """Play one deterministic episode from the reference initial state (the same for every run and
     algorithm) and keep its true states and actions in ``trajectory.npz``, for the benchmark's plot."""
-    from envs.families import family_of_id
     from polebench.replay import play
 
-    if family_of_id(plan.env_id) is None:
+    if plan.family is None:
         return
     wrap = wrapper_chain(plan.wrappers, training=False)
     inner = measured(keep_trajectory=True)
