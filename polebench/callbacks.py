@@ -145,6 +145,15 @@ class TimedEvalCallback(EvalCallback):
         self._collector(locals_, globals_)
 
     def _on_step(self) -> bool:
+        try:
+            return self._evaluate_and_keep()
+        finally:
+            # An interrupt can land while SB3 writes its own npz, or just after: it never stays behind.
+            # (The first Ctrl-C raises; later ones are held, so this cleanup is not itself cut short.)
+            if self.npz_path is not None and self.eval_freq > 0 and self.n_calls % self.eval_freq == 0:
+                Path(str(self.log_path) + ".npz").unlink(missing_ok=True)
+
+    def _evaluate_and_keep(self) -> bool:
         done_before, best_before = len(self.evaluations_timesteps), self.best_mean_reward
         keep_going = super()._on_step()
         if self.best_mean_reward > best_before and self.best_model_path is not None:
@@ -155,7 +164,6 @@ class TimedEvalCallback(EvalCallback):
             self.evaluations_quality.append(self._collector.take())
             if self.npz_path is not None:
                 self._write(self.npz_path)
-                Path(str(self.log_path) + ".npz").unlink(missing_ok=True)
             if self.balance is not None:
                 keep_going = (
                     self.balance.observe(self.num_timesteps, self.last_mean_reward, self.last_quality) and keep_going

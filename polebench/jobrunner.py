@@ -63,7 +63,11 @@ def run_process(
     single_thread: bool = True,
 ) -> Finished:
     """Run ``command`` (with one thread per numeric library unless told otherwise), output to ``log``,
-    and measure it whole."""
+    and measure it whole.
+
+    The peak RSS is never below this process's own resident memory at the spawn: Linux carries the
+    spawning copy's peak across ``exec``. Spawn from a small process (the benchmark driver is one).
+    """
     started = time.perf_counter()
     with open(log, "wb") as out:
         proc = subprocess.Popen(
