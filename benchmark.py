@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from agents.registry import ALGOS
 from polebench import cli
+from polebench.config import MAX_EPISODES, MAX_SEEDS, MAX_WORKERS
 from polebench.errors import UserError, run_cli
 
 if TYPE_CHECKING:
@@ -37,7 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--envs", nargs="+", metavar="ENV", help="env ids (default: CartPole-v1)")
     seeds = p.add_mutually_exclusive_group()
     seeds.add_argument(
-        "--seeds", type=cli.at_least("--seeds"), metavar="K", help="run seeds 0..K-1 (default: 3, or the grid file's)"
+        "--seeds",
+        type=cli.at_least("--seeds", maximum=MAX_SEEDS),
+        metavar="K",
+        help="run seeds 0..K-1 (default: 3, or the grid file's)",
     )
     seeds.add_argument(
         "--seed-list",
@@ -46,9 +50,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SEED",
         help="these seeds (over the grid file's)",
     )
-    p.add_argument("--workers", type=cli.at_least("--workers"), default=os.cpu_count() or 1, help="jobs at a time")
+    p.add_argument(
+        "--workers",
+        type=cli.at_least("--workers", maximum=MAX_WORKERS),
+        default=os.cpu_count() or 1,
+        help="jobs at a time",
+    )
     p.add_argument("-f", "--log-folder", default="bench", help="results folder (default: %(default)s)")
     cli.add_protocol_flags(p, "budget of every job (default: each algorithm's YAML)")
+    p.set_defaults(eval_freq=None)  # unset: the grid file's, or the protocol's default
     p.add_argument(
         "--shaped", choices=("off", "on", "both"), default="off", help="train on the shaped reward (default: off)"
     )
@@ -60,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--robustness-episodes",
-        type=cli.at_least("--robustness-episodes"),
+        type=cli.at_least("--robustness-episodes", maximum=MAX_EPISODES),
         default=10,
         help="episodes per perturbation level (default: 10)",
     )
@@ -70,26 +80,41 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-GRID_FILE_SETS = {"envs": "--envs", "n_timesteps": "-n", "final_eval_episodes": "--final-eval-episodes"}
-GRID_FILE_SWITCHES = {"stop_on_solve": "--stop-on-solve", "stop_on_balance": "--stop-on-balance"}
+# Protocol values a flag overrides in a grid file, and the flag of each.
+PROTOCOL_FLAGS = {
+    "n_timesteps": "-n",
+    "eval_freq": "--eval-freq",
+    "eval_episodes": "--eval-episodes",
+    "final_eval_episodes": "--final-eval-episodes",
+    "stop_on_solve": "--stop-on-solve",
+    "stop_on_balance": "--stop-on-balance",
+}
 
 
 def grid_spec(args: argparse.Namespace) -> GridSpec:
-    """The grid the flags ask for: a grid file (its agents and seeds narrowed by ``--agents``, ``--seeds``
-    or ``--seed-list``), or ``--algos`` with their shipped settings."""
+    """The grid the flags ask for: a grid file (flags given on the command line override its envs, seeds
+    and protocol; ``--agents`` narrows its agents), or ``--algos`` with their shipped settings."""
     from polebench.grid import Protocol, shipped_agents
-    from polebench.gridfile import GridSpec, grid_from_mapping, load_grid, seeds_of
+    from polebench.gridfile import GridSpec, envs_of, grid_from_mapping, load_grid, seeds_of
 
     seeds = args.seed_list if args.seed_list is not None else args.seeds
     if args.grid:
-        given = [flag for name, flag in GRID_FILE_SETS.items() if getattr(args, name) is not None]
-        given += [flag for name, flag in GRID_FILE_SWITCHES.items() if getattr(args, name)]
-        given += ["--shaped"] if args.shaped != "off" else []
-        if given:
-            raise UserError(f"{', '.join(given)}: the grid file {args.grid} sets these; edit it instead")
+        if args.shaped != "off":
+            raise UserError(f"--shaped: the agents of the grid file {args.grid} say their own shaping; edit it instead")
         spec = load_grid(Path(args.grid))
+        given = {name: getattr(args, name) for name in PROTOCOL_FLAGS if getattr(args, name) not in (None, False)}
+        changed = [
+            f"{PROTOCOL_FLAGS[name]} {value} (the file: {getattr(spec.protocol, name)})"
+            for name, value in given.items()
+        ]
+        spec = replace(spec, protocol=replace(spec.protocol, **given))
+        if args.envs:
+            changed.append(f"--envs {' '.join(args.envs)} (the file: {' '.join(spec.envs)})")
+            spec = replace(spec, envs=envs_of(args.envs, "--envs"))
         if seeds is not None:
             spec = replace(spec, seeds=seeds_of(seeds, "--seeds/--seed-list"))
+        if changed:
+            print(f"overriding the grid file {args.grid}: {'; '.join(changed)}")
         return spec.only(args.agents, args.grid) if args.agents else spec
     if not args.algos:
         raise UserError("give --algos (one or more of: " + ", ".join(ALGOS) + ") or --grid FILE, or --report-only")
@@ -98,7 +123,7 @@ def grid_spec(args: argparse.Namespace) -> GridSpec:
     agents = {a.name: {"algo": a.algo, "shaped": a.shaping} for a in shipped_agents(args.algos, args.shaped)}
     protocol = Protocol(
         args.n_timesteps,
-        args.eval_freq,
+        Protocol.eval_freq if args.eval_freq is None else args.eval_freq,
         args.eval_episodes,
         args.stop_on_solve,
         args.stop_on_balance,
@@ -122,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.report_only:
         return rebuild_report(bench, args.workers, robustness)
     spec = grid_spec(args)
-    return run_grid(spec.jobs(), bench, spec.protocol, args.workers, args.ray, robustness)
+    return run_grid(spec.jobs(), bench, spec.protocol, args.workers, args.ray, robustness).exit_code
 
 
 if __name__ == "__main__":

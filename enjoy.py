@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Replay the episodes and print the mean true return last."""
+    from polebench import interrupts
+
+    # SIGTERM, like Ctrl-C, unwinds: a file being written (through a temporary beside it) is removed.
+    interrupts.install()
     args = build_parser().parse_args(argv)
     if args.policy is not None:
         from polebench.policy_replay import replay_exported

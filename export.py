@@ -37,6 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from polebench import interrupts
+
+    # SIGTERM, like Ctrl-C, unwinds: a file being written (through a temporary beside it) is removed.
+    interrupts.install()
     args = build_parser().parse_args(argv)
     from polebench import runs
     from polebench.exporting import FORMATS as SUFFIXES

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from agents.registry import ALGOS
 from envs.wrapping import DEFAULT_SHAPING, SHAPING_FORMS
 from polebench import cli
-from polebench.config import RunConfig, overrides
+from polebench.config import MAX_ENVS, RunConfig, overrides
 from polebench.errors import UserError, run_cli
 
 
@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli.add_protocol_flags(p, "training budget in env steps (overrides the YAML)")
     p.add_argument(
         "--n-eval-envs",
-        type=cli.at_least("--n-eval-envs"),
+        type=cli.at_least("--n-eval-envs", maximum=MAX_ENVS),
         help="evaluation envs side by side (default: one per evaluation episode)",
     )
     p.add_argument(

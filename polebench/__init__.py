@@ -16,17 +16,21 @@ Stable-Baselines3 until a run is trained or loaded, so ``train.py --help`` stays
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from polebench.config import ConfigError, RunConfig
+from polebench import config as checks
+from polebench.config import MAX_ENVS, MAX_EPISODES, MAX_WORKERS, ConfigError, RunConfig
 from polebench.summary import RunSummary
 
 if TYPE_CHECKING:
     from polebench.loading import LoadedRun
 
-__all__ = ["ConfigError", "RunConfig", "RunSummary", "benchmark", "load_run", "train"]
+__all__ = ["BenchmarkResult", "ConfigError", "RunConfig", "RunSummary", "benchmark", "load_run", "train"]
 
 
 def train(**kwargs: Any) -> RunSummary:
@@ -34,23 +38,22 @@ def train(**kwargs: Any) -> RunSummary:
 
     Takes :class:`RunConfig`'s keywords (``algo``, ``env``, ``seed``, ``n_timesteps``, ``log_folder``,
     ``hyperparams``, ``conf_file``, ``stop_on_solve``, ``stop_on_balance``, ``shaped_reward`` (a form's
-    name or ``{"form": ..., coefficient: value}``), ``train_perturb`` (``"push=5"``), ...). Ctrl-C stops
-    training and still saves; the summary then says ``interrupted``.
+    name or ``{"form": ..., coefficient: value}``), ``train_perturb`` (``"push=5"``), ...). Ctrl-C or
+    SIGTERM stops training and still saves, as the script does; the summary then says ``interrupted``.
 
     Raises:
-        ConfigError: for any bad value, with the one-line message the command line prints
+        ConfigError: for any bad value, naming the keyword; nothing is written then
     """
-    from polebench.errors import UserError
+    from polebench import interrupts
     from polebench.training import train as run
 
-    try:
-        return run(RunConfig(**kwargs))
-    except TypeError as err:
-        raise ConfigError(f"{err}; accepted keywords: {', '.join(RunConfig.keywords())}") from None
-    except UserError as err:
-        if isinstance(err, ConfigError):
-            raise
-        raise ConfigError(str(err)) from None
+    with _config_errors():
+        try:
+            config = RunConfig(**kwargs)
+        except TypeError as err:
+            raise ConfigError(f"{err}; accepted keywords: {', '.join(RunConfig.keywords())}") from None
+        with interrupts.handled():
+            return run(config)
 
 
 def load_run(
@@ -66,7 +69,12 @@ def load_run(
     normalisation statistics included), its config and its summary. ``exp_id=None`` is the latest."""
     from polebench.loading import load_run as load
 
-    return load(log_folder, algo, env, exp_id, load_best, n_envs, seed)
+    with _config_errors():
+        _check_count(n_envs, "n_envs", maximum=MAX_ENVS)
+        if exp_id is not None:
+            _check_count(exp_id, "exp_id", minimum=0)
+        _check_path(log_folder, "log_folder")
+        return load(log_folder, algo, env, exp_id, load_best, n_envs, checks.seed(seed, "seed"))
 
 
 def benchmark(
@@ -74,26 +82,74 @@ def benchmark(
     log_folder: str | Path = "bench",
     workers: int | None = None,
     robustness_episodes: int | None = None,
-) -> Path:
-    """Run a benchmark grid as ``benchmark.py --grid`` does and return the path of its ``report.md``.
+) -> BenchmarkResult:
+    """Run a benchmark grid as ``benchmark.py --grid`` does; say where its report is and how many jobs failed.
 
     :param grid: a grid file's path, or the same data as a mapping (see ``polebench/gridfile.py``)
+    :param workers: jobs at a time (default: one per CPU; never more than the grid has jobs)
     :param robustness_episodes: also measure robustness with this many episodes per perturbation level
 
     Raises:
-        ConfigError: for a bad grid (the message ``benchmark.py`` prints); nothing is written then
+        ConfigError: for a bad grid or argument (the message ``benchmark.py`` prints, naming the
+            argument); nothing is written then
     """
     import os
 
-    from polebench.benchmarking import run_grid
-    from polebench.errors import UserError
+    from polebench.benchmarking import EXIT_INTERRUPTED, run_grid
     from polebench.gridfile import grid_from_mapping, load_grid
-    from polebench.report import REPORT
+
+    with _config_errors():
+        workers = (os.cpu_count() or 1) if workers is None else _check_count(workers, "workers", maximum=MAX_WORKERS)
+        if robustness_episodes is not None:
+            _check_count(robustness_episodes, "robustness_episodes", maximum=MAX_EPISODES)
+        _check_path(log_folder, "log_folder")
+        if not isinstance(grid, Mapping):
+            _check_path(grid, "grid")
+        spec = grid_from_mapping(grid) if isinstance(grid, Mapping) else load_grid(Path(grid))
+        ended = run_grid(spec.jobs(), Path(log_folder), spec.protocol, workers, None, robustness_episodes)
+    assert ended.report is not None
+    return BenchmarkResult(ended.report, ended.jobs, ended.unfinished, ended.exit_code == EXIT_INTERRUPTED)
+
+
+@dataclass(frozen=True)
+class BenchmarkResult:
+    """How a :func:`benchmark` call ended.
+
+    :param report: the path of its ``report.md``
+    :param jobs: the grid's jobs
+    :param failed: how many of them did not finish (failed, missing or interrupted)
+    :param interrupted: whether Ctrl-C or SIGTERM stopped it
+    """
+
+    report: Path
+    jobs: int
+    failed: int
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Every job finished."""
+        return self.failed == 0 and not self.interrupted
+
+
+def _check_count(value: Any, name: str, minimum: int = 1, maximum: int | None = None) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ConfigError(f"{name} must be a whole number, got {value!r}")
+    return checks.at_least(value, name, minimum, maximum)
+
+
+def _check_path(value: Any, name: str) -> None:
+    if not isinstance(value, str | os.PathLike):
+        raise ConfigError(f"{name} must be a path (a str or a Path), got {value!r}")
+
+
+@contextmanager
+def _config_errors() -> Iterator[None]:
+    """Every user mistake leaves as a :class:`ConfigError` whose message names keywords, not flags: the
+    checks are the command line's, and each keyword is its flag's name (``--n-timesteps``: ``n_timesteps``)."""
+    from polebench.errors import UserError
 
     try:
-        spec = grid_from_mapping(grid) if isinstance(grid, Mapping) else load_grid(Path(grid))
-        bench = Path(log_folder)
-        run_grid(spec.jobs(), bench, spec.protocol, workers or os.cpu_count() or 1, None, robustness_episodes)
+        yield
     except UserError as err:
-        raise err if isinstance(err, ConfigError) else ConfigError(str(err)) from None
-    return bench / REPORT
+        raise ConfigError(checks.as_keywords(str(err))) from None

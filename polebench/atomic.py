@@ -16,6 +16,7 @@ from pathlib import Path
 @contextmanager
 def atomic_target(path: Path) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``path``, on any failure it is removed.
+    The folder of ``path`` is created if missing (an output named in a folder not made yet).
 
     The temporary name keeps ``path``'s suffix, so writers that pick a format by suffix (NumPy, SB3,
     matplotlib) write the same format.
@@ -29,9 +30,14 @@ def atomic_target(path: Path) -> Iterator[Path]:
         ('complete', ['notes.txt'])
     """
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as err:
+        if err.filename is None:  # a failed write (a full disk) names no file; say which one it was
+            err.filename = str(path)
+        raise
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -14,6 +14,7 @@ from polebench.errors import UserError
 from polebench.grid import Job, JobStatus, Protocol, existing_jobs, finished_run, finished_summary, write_job_file
 from polebench.jobrunner import LocalRunner, Outcome, WorkerPool
 from polebench.locks import job_locks
+from polebench.shapes import from_mapping
 
 PROTOCOL_FILE = "protocol.yml"
 EXIT_SOME_FAILED = 1
@@ -129,6 +130,17 @@ class ResumePlan:
         )
 
 
+@dataclass(frozen=True)
+class GridOutcome:
+    """How a grid run ended: its exit code (0, :data:`EXIT_SOME_FAILED` or :data:`EXIT_INTERRUPTED`),
+    its jobs, how many of them did not finish (failed, missing or interrupted), and its report."""
+
+    exit_code: int
+    jobs: int
+    unfinished: int
+    report: Path | None
+
+
 def run_grid(
     jobs: Sequence[Job],
     bench: Path,
@@ -136,39 +148,50 @@ def run_grid(
     workers: int,
     ray_address: str | None = None,
     robustness_episodes: int | None = None,
-) -> int:
+) -> GridOutcome:
     """Run every job of the grid not yet finished with its configuration, then report on the whole grid.
 
+    :param workers: jobs at a time (never more than there are jobs)
     :param ray_address: run the jobs on this Ray cluster instead of ``workers`` local processes
     :param robustness_episodes: measure every finished run's robustness with this many episodes per level
     """
+    workers = max(1, min(workers, len(jobs)))
     # Local workers start importing at once, while this process goes on; they also resolve the jobs.
     pool = WorkerPool(workers) if ray_address is None else None
     try:
         jobs = resolve_jobs(jobs, bench, protocol, pool)
         plan = ResumePlan.of(jobs, bench)
-        bench.mkdir(parents=True, exist_ok=True)
-        runs.write_yaml(bench / PROTOCOL_FILE, asdict(protocol))
         where = f"the Ray cluster at {ray_address}" if ray_address else f"{workers} workers"
-        print(f"{len(jobs)} jobs: {plan.describe()}; {len(plan.pending)} to run on {where}")
+        # Nothing is written before the locks are held: a driver refused for a folder another one is
+        # running must leave that driver's protocol (and everything else) as it was.
         with job_locks([job.folder(bench) for job in plan.pending]):
+            runs.write_yaml(bench / PROTOCOL_FILE, asdict(protocol))
+            print(f"{len(jobs)} jobs: {plan.describe()}; {len(plan.pending)} to run on {where}")
             code = _run_pending(jobs, plan.pending, bench, protocol, workers, ray_address, pool)
     finally:
         if pool is not None:
             pool.close()
     if code == EXIT_INTERRUPTED:
-        return code
+        return _ended(jobs, bench, protocol, code)
     if robustness_episodes is not None:
         try:
             measure_robustness(jobs, bench, workers, robustness_episodes)
         except KeyboardInterrupt:
-            _, report = write_results(jobs, bench, protocol)
-            print(f"interrupted: measured runs are kept ({report}); run the same command again to finish")
-            return EXIT_INTERRUPTED
+            outcome = _ended(jobs, bench, protocol, EXIT_INTERRUPTED)
+            print(f"interrupted: measured runs are kept ({outcome.report}); run the same command again to finish")
+            return outcome
+    outcome = _ended(jobs, bench, protocol, 0)
+    print(f"report: {outcome.report} ({outcome.jobs - outcome.unfinished} of {outcome.jobs} jobs finished)")
+    return outcome
+
+
+def _ended(jobs: Sequence[Job], bench: Path, protocol: Protocol, code: int) -> GridOutcome:
+    """Write the results and report of ``jobs`` as they stand, and say how the grid ended."""
     rows, report = write_results(jobs, bench, protocol)
-    failed = sum(row["status"] != JobStatus.FINISHED.value for row in rows)
-    print(f"report: {report} ({len(rows) - failed} of {len(rows)} jobs finished)")
-    return EXIT_SOME_FAILED if failed else 0
+    unfinished = sum(row["status"] != JobStatus.FINISHED.value for row in rows)
+    if code == 0 and unfinished:
+        code = EXIT_SOME_FAILED
+    return GridOutcome(code, len(rows), unfinished, report)
 
 
 def _run_pending(
@@ -204,8 +227,7 @@ def _run_pending(
         runner.run(pending, on_done)
     except KeyboardInterrupt:
         bar.close()
-        _, report = write_results(jobs, bench, protocol)
-        print(f"interrupted: finished jobs are kept ({report}); run the same command again to finish the grid")
+        print(f"interrupted: finished jobs are kept ({bench}); run the same command again to finish the grid")
         return EXIT_INTERRUPTED
     bar.close()
     return 0
@@ -232,7 +254,8 @@ def rebuild_report(bench: Path, workers: int = 1, robustness_episodes: int | Non
 
 def _kept_protocol(bench: Path) -> Protocol | None:
     """The protocol the last grid run in ``bench`` used, if it is recorded there."""
+    path = bench / PROTOCOL_FILE
     try:
-        return Protocol(**runs.read_yaml(bench / PROTOCOL_FILE))
-    except (UserError, TypeError):
+        return from_mapping(Protocol, runs.read_yaml(path), str(path))
+    except (UserError, ValueError):
         return None

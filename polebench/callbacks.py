@@ -155,7 +155,12 @@ class TimedEvalCallback(EvalCallback):
 
     def _evaluate_and_keep(self) -> bool:
         done_before, best_before = len(self.evaluations_timesteps), self.best_mean_reward
-        keep_going = super()._on_step()
+        try:
+            keep_going = super()._on_step()
+        except OSError as err:
+            if err.filename is None and self.npz_path is not None:  # SB3's own npz (a full disk)
+                err.filename = str(self.npz_path)
+            raise
         if self.best_mean_reward > best_before and self.best_model_path is not None:
             with atomic_target(self.best_model_path) as tmp:
                 self.model.save(tmp)

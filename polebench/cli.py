@@ -48,8 +48,8 @@ def steps(flag: str, allow_zero: bool = False) -> Callable[[str], int]:
     return typed(lambda text: checks.env_steps(text, flag, allow_zero))
 
 
-def at_least(flag: str, minimum: int = 1) -> Callable[[str], int]:
-    return typed(lambda text: checks.at_least(text, flag, minimum))
+def at_least(flag: str, minimum: int = 1, maximum: int | None = None) -> Callable[[str], int]:
+    return typed(lambda text: checks.at_least(text, flag, minimum, maximum))
 
 
 def seed(flag: str = "--seed") -> Callable[[str], int]:
@@ -105,12 +105,12 @@ def add_protocol_flags(p: argparse.ArgumentParser, budget_help: str) -> None:
     )
     p.add_argument(
         "--eval-episodes",
-        type=at_least("--eval-episodes"),
+        type=at_least("--eval-episodes", maximum=checks.MAX_EPISODES),
         help="episodes per evaluation (default: 10, or the env's entry in envs/thresholds.py)",
     )
     p.add_argument(
         "--final-eval-episodes",
-        type=at_least("--final-eval-episodes"),
+        type=at_least("--final-eval-episodes", maximum=checks.MAX_EPISODES),
         help="episodes of the final evaluation (default: 100, Gymnasium's own criterion)",
     )
     p.add_argument("--stop-on-solve", action="store_true", help="stop at the first evaluation that solves the env")

@@ -7,6 +7,7 @@ command line (exit 2) and from Python (a :class:`ConfigError`, which is a ``Valu
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -16,11 +17,27 @@ from typing import Any
 from polebench.errors import UserError
 
 MAX_SEED = 2**32 - 1  # NumPy's seeds are 32-bit
+# Bounds on counts that size memory, refused up front rather than met as an out-of-memory hours later.
+MAX_EPISODES = 10_000  # episodes of one evaluation (periodic, final or per robustness level), each its own env
+MAX_ENVS = 1_024  # parallel envs of one run, for training or evaluation
+MAX_SEEDS = 1_000  # seeds of one benchmark grid
+MAX_WORKERS = 256  # benchmark jobs at a time on one machine, each a process
 DEVICE = re.compile(r"^(cpu|auto|mps|cuda(:\d+)?)$")
 
 
 class ConfigError(UserError, ValueError):
     """A bad setting of a run: one line on the command line, a ``ValueError`` from Python."""
+
+
+def as_keywords(message: str) -> str:
+    """A message about flags, about the keywords of the same names instead (for Python callers): every
+    keyword is its flag's long name with underscores.
+
+    Example:
+        >>> as_keywords("-n/--n-timesteps must be a positive number of env steps, got 0")
+        'n_timesteps must be a positive number of env steps, got 0'
+    """
+    return re.sub(r"(?<![\w-])(?:-\w/)?--([a-z][a-z-]*)", lambda m: m[1].replace("-", "_"), message)
 
 
 def env_steps(value: Any, flag: str, allow_zero: bool = False) -> int:
@@ -37,11 +54,20 @@ def env_steps(value: Any, flag: str, allow_zero: bool = False) -> int:
     return number
 
 
-def at_least(value: Any, flag: str, minimum: int = 1) -> int:
-    """A whole number of at least ``minimum``."""
+def at_least(value: Any, flag: str, minimum: int = 1, maximum: int | None = None) -> int:
+    """A whole number of at least ``minimum`` (and at most ``maximum``, when given).
+
+    Example:
+        >>> at_least("50000000", "--eval-episodes", maximum=MAX_EPISODES)
+        Traceback (most recent call last):
+        ...
+        polebench.config.ConfigError: --eval-episodes must be at most 10,000, got 50000000
+    """
     number = whole_number(value, flag)
     if number < minimum:
         raise ConfigError(f"{flag} must be at least {minimum}, got {value}")
+    if maximum is not None and number > maximum:
+        raise ConfigError(f"{flag} must be at most {maximum:,}, got {value}")
     return number
 
 
@@ -89,6 +115,10 @@ def overrides(value: Mapping[str, Any] | Iterable[str] | None, flag: str = "--hy
         return dict(value)
     if isinstance(value, str):
         value = [value]
+    items = list(value) if isinstance(value, Iterable) else None
+    if items is None or not all(isinstance(item, str) for item in items):
+        raise ConfigError(f"{flag} takes a mapping or key=value strings, got {value!r}")
+    value = items
     from polebench.hyperparams import parse_overrides
 
     return parse_overrides(value, flag)
@@ -181,6 +211,13 @@ class RunConfig:
     command: str | None = None
 
     def __post_init__(self) -> None:
+        for name in ("stop_on_solve", "stop_on_balance", "save_replay_buffer", "progress"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        for name in ("log_folder", "conf_file", "trained_agent", "tensorboard_log"):
+            value = getattr(self, name)
+            if not (isinstance(value, str | os.PathLike) or (value is None and name != "log_folder")):
+                raise ConfigError(f"{name} must be a path (a str or a Path), got {value!r}")
         checked: dict[str, Any] = {
             "seed": seed(self.seed),
             "n_timesteps": None if self.n_timesteps is None else env_steps(self.n_timesteps, "-n/--n-timesteps"),
@@ -189,10 +226,12 @@ class RunConfig:
             "conf_file": None if self.conf_file is None else Path(self.conf_file),
             "trained_agent": None if self.trained_agent is None else Path(self.trained_agent),
             "eval_freq": env_steps(self.eval_freq, "--eval-freq", allow_zero=True),
-            "eval_episodes": None if self.eval_episodes is None else at_least(self.eval_episodes, "--eval-episodes"),
+            "eval_episodes": None
+            if self.eval_episodes is None
+            else at_least(self.eval_episodes, "--eval-episodes", maximum=MAX_EPISODES),
             "final_eval_episodes": None
             if self.final_eval_episodes is None
-            else at_least(self.final_eval_episodes, "--final-eval-episodes"),
+            else at_least(self.final_eval_episodes, "--final-eval-episodes", maximum=MAX_EPISODES),
             "shaped_reward": shaping(self.shaped_reward),
             "train_perturb": train_perturb(self.train_perturb),
             "save_freq": env_steps(self.save_freq, "--save-freq", allow_zero=True),
@@ -200,7 +239,9 @@ class RunConfig:
             "num_threads": at_least(self.num_threads, "--num-threads"),
             "verbose": at_least(self.verbose, "-v/--verbose", minimum=0),
             "env_kwargs": overrides(self.env_kwargs, "--env-kwargs"),
-            "n_eval_envs": None if self.n_eval_envs is None else at_least(self.n_eval_envs, "--n-eval-envs"),
+            "n_eval_envs": None
+            if self.n_eval_envs is None
+            else at_least(self.n_eval_envs, "--n-eval-envs", maximum=MAX_ENVS),
             "log_interval": None if self.log_interval is None else at_least(self.log_interval, "--log-interval"),
             "tensorboard_log": None if self.tensorboard_log is None else Path(self.tensorboard_log),
         }

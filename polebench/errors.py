@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import sys
+import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 
 def first_line(err: BaseException | None) -> str:
@@ -29,11 +32,18 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
     Any other exception is a programming error and keeps its traceback.
     """
     prog = sys.argv[0].rsplit("/", 1)[-1] or "polebench"
+    if not getattr(threading.excepthook, "one_line_for_disk_errors", False):
+        threading.excepthook = _one_line_for_disk_errors(prog, threading.excepthook)
     try:
         return main(argv)
     except UserError as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:
+        if err.errno not in DISK_ERRORS:
+            raise
+        print(f"{prog}: error: {describe_os_error(err)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         _leaving()
         from polebench import interrupts
@@ -42,6 +52,30 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
         return interrupts.exit_code() or 130
     finally:
         _leaving()
+
+
+# A full disk, a quota, a read-only or failing file system: the machine's state, not a bug, so one line.
+DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG}
+
+
+def describe_os_error(err: OSError) -> str:
+    """One line: the file that could not be written or read, and why (``No space left on device``)."""
+    where = f" {err.filename}" if err.filename else ""
+    return f"cannot write{where}: {err.strerror or err}"
+
+
+def _one_line_for_disk_errors(prog: str, fallback: Any) -> Any:
+    """A ``threading.excepthook`` that reports a disk error in a library's writer thread (TensorBoard's)
+    as one line, and anything else as before."""
+
+    def hook(args: Any) -> None:
+        if isinstance(args.exc_value, OSError) and args.exc_value.errno in DISK_ERRORS:
+            print(f"{prog}: error: {describe_os_error(args.exc_value)}", file=sys.stderr)
+        else:
+            fallback(args)
+
+    hook.one_line_for_disk_errors = True  # type: ignore[attr-defined]
+    return hook
 
 
 def _leaving() -> None:

@@ -263,8 +263,10 @@ def finished_summary(job: Job, bench: Path, any_config: bool = False) -> RunSumm
     for run_id in reversed(runs.run_ids(folder, job.algo, job.env)):
         run_dir = runs.run_path(folder, job.algo, job.env, run_id)
         summary = RunSummary.read(run_dir)
-        if summary is None or summary.interrupted:
+        if summary is None or summary.interrupted or summary.error is not None:
             continue
+        if not (run_dir / runs.CONFIG_FILE).is_file() or not runs.model_path(run_dir, job.env).is_file():
+            continue  # a summary alone is not a run that can be replayed, reported or resumed
         if any_config or job.config_hash is None or summary.config_hash == job.config_hash:
             # Where the run is now, even if its folder was moved (a Ray job, a copied benchmark).
             return replace(summary, run_dir=str(run_dir))

@@ -89,7 +89,7 @@ def grid_from_mapping(data: Any, source: str = "grid", base: Path | None = None)
     for key in ("envs", "agents"):
         if key not in data:
             raise ConfigError(f"{source} has no {key!r}")
-    envs = _envs(data["envs"], source)
+    envs = envs_of(data["envs"], source)
     seeds = seeds_of(data.get("seeds", 3), f"{source}: 'seeds'")
     protocol = _protocol(data.get("protocol") or {}, source)
     agents = data["agents"]
@@ -104,13 +104,16 @@ def _only(data: Mapping[str, Any], accepted: tuple[str, ...], where: str) -> Non
         raise ConfigError(f"{where}: unknown key {', '.join(map(repr, unknown))}; accepted: {', '.join(accepted)}")
 
 
-def _envs(value: Any, source: str) -> tuple[str, ...]:
+def envs_of(value: Any, source: str) -> tuple[str, ...]:
     from envs.factory import check_env_id
 
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not items or not all(isinstance(e, str) for e in items):
         raise ConfigError(f"{source}: 'envs' must be one env id or a list of them, got {value!r}")
-    return tuple(check_env_id(env) for env in dict.fromkeys(items))
+    try:
+        return tuple(check_env_id(env) for env in dict.fromkeys(items))
+    except UserError as err:
+        raise ConfigError(f"{source}: {err}") from None
 
 
 def seeds_of(value: Any, what: str) -> tuple[int, ...]:
@@ -122,10 +125,10 @@ def seeds_of(value: Any, what: str) -> tuple[int, ...]:
     """
     if isinstance(value, list | tuple):
         seeds = tuple(checks.seed(s, f"{what}: seed") for s in value)
-        if not seeds or len(set(seeds)) != len(seeds):
-            raise ConfigError(f"{what} must be distinct and at least one, got {list(value)!r}")
+        if not seeds or len(set(seeds)) != len(seeds) or len(seeds) > checks.MAX_SEEDS:
+            raise ConfigError(f"{what} must be distinct, from 1 to {checks.MAX_SEEDS:,} of them, got {list(value)!r}")
         return seeds
-    return tuple(range(checks.at_least(value, f"{what} (a count)")))
+    return tuple(range(checks.at_least(value, f"{what} (a count)", maximum=checks.MAX_SEEDS)))
 
 
 def _protocol(value: Any, source: str) -> Protocol:
@@ -141,10 +144,14 @@ def _protocol(value: Any, source: str) -> Protocol:
     return Protocol(
         n_timesteps=None if n is None else checks.env_steps(n, f"{where}: n_timesteps"),
         eval_freq=checks.env_steps(value.get("eval_freq", 2500), f"{where}: eval_freq", allow_zero=True),
-        eval_episodes=None if episodes is None else checks.at_least(episodes, f"{where}: eval_episodes"),
+        eval_episodes=None
+        if episodes is None
+        else checks.at_least(episodes, f"{where}: eval_episodes", maximum=checks.MAX_EPISODES),
         stop_on_solve=value.get("stop_on_solve", False),
         stop_on_balance=value.get("stop_on_balance", False),
-        final_eval_episodes=None if final is None else checks.at_least(final, f"{where}: final_eval_episodes"),
+        final_eval_episodes=None
+        if final is None
+        else checks.at_least(final, f"{where}: final_eval_episodes", maximum=checks.MAX_EPISODES),
     )
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import collections.abc
 import inspect
+import itertools
+import math
 import re
 import types
 import typing
@@ -19,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from polebench.config import MAX_ENVS
 from polebench.errors import UserError
 from polebench.imports import import_attribute
 from polebench.yamlfile import load_yaml, parse_yaml
@@ -107,19 +110,21 @@ def layer(lower: Mapping[str, Any], upper: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _count(hp: Mapping[str, Any], key: str, minimum: int = 1) -> int:
+def _count(hp: Mapping[str, Any], key: str, minimum: int = 1, maximum: int | None = None) -> int:
     value = hp.get(key)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise UserError(f"{key} must be {kind}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise UserError(f"{key} must be at most {maximum:,}, got {value:,}")
     return value
 
 
 def n_envs(hp: Mapping[str, Any]) -> int:
     """The number of parallel training envs (1 unless the YAML says otherwise)."""
-    return _count({"n_envs": hp.get("n_envs", 1)}, "n_envs")
+    return _count({"n_envs": hp.get("n_envs", 1)}, "n_envs", maximum=MAX_ENVS)
 
 
 def n_timesteps(hp: Mapping[str, Any]) -> int:
@@ -139,6 +144,33 @@ def normalize_kwargs(hp: Mapping[str, Any]) -> dict[str, Any] | None:
     if isinstance(value, dict):
         return dict(value)
     raise UserError(f"normalize must be true, false or a mapping of VecNormalize arguments, got {value!r}")
+
+
+def _check_finite(key: str, value: Any) -> None:
+    """Refuse a NaN or infinite number anywhere in a hyperparameter (``.inf``, ``lin_.nan``): accepted, it
+    would only show as NaN logits mid-training, after the run folder was made."""
+    if isinstance(value, dict):
+        for inner, item in value.items():
+            _check_finite(f"{key}.{inner}", item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_finite(key, item)
+    else:
+        text = value[4:] if isinstance(value, str) and value.startswith("lin_") else value
+        number = _number(text)
+        if number is not None and not math.isfinite(number):
+            raise UserError(f"hyperparameter {key}={value!r}: numbers must be finite (not NaN or infinite)")
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, float):
+        return value
+    if isinstance(value, str):
+        try:
+            return float(value.lower().replace(".nan", "nan").replace(".inf", "inf"))  # YAML's spellings too
+        except ValueError:
+            return None
+    return None
 
 
 def _schedule(value: Any) -> Any:
@@ -170,6 +202,8 @@ def _policy_kwargs(value: Any) -> Any:
 
 def constructor_kwargs(hp: Mapping[str, Any]) -> dict[str, Any]:
     """The algorithm's keyword arguments: schedules, activation and optimizer names turned into objects."""
+    for key, value in hp.items():
+        _check_finite(key, value)
     kwargs = {k: _schedule(v) for k, v in hp.items() if k not in RUN_KEYS}
     if "policy_kwargs" in kwargs:
         kwargs["policy_kwargs"] = _policy_kwargs(kwargs["policy_kwargs"])
@@ -215,6 +249,29 @@ def check_policy_kwargs(policy_cls: type, policy_kwargs: Any) -> None:
             "policy_kwargs net_arch must be a list of layer sizes such as [64, 64], or a mapping of such lists "
             f"such as {{pi: [64], vf: [64]}}; got {net_arch!r}"
         )
+    if net_arch is not None and (weights := _hidden_weights(net_arch)) > MAX_HIDDEN_WEIGHTS:
+        raise UserError(
+            f"policy_kwargs net_arch {net_arch!r} has about {weights:,} weights between its layers; "
+            f"the limit is {MAX_HIDDEN_WEIGHTS:,} (a network that size would not fit in memory, or train)"
+        )
+
+
+# A bound on a network's size, checked before any memory is allocated: 50 million weights (200 MB of
+# float32, and as much again for each optimizer moment) is far beyond what a classic-control task needs.
+MAX_HIDDEN_WEIGHTS = 50_000_000
+
+
+def _hidden_weights(net_arch: Any) -> int:
+    """The weights between consecutive hidden layers (and of each layer's own biases), without the input
+    and output layers, whose sizes come from the env.
+
+    Example:
+        >>> _hidden_weights([64, 64]), _hidden_weights({"pi": [200000, 200000], "vf": [64]})
+        (4224, 40000400064)
+    """
+    if isinstance(net_arch, dict):
+        return sum(_hidden_weights(sizes) for sizes in net_arch.values())
+    return sum(net_arch) + sum(a * b for a, b in itertools.pairwise(net_arch))
 
 
 def _layer_sizes(value: Any) -> bool:

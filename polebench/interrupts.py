@@ -8,11 +8,14 @@ optional step such as the final evaluation). :func:`deferred` holds signals for 
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 HANDLED = (signal.SIGINT, signal.SIGTERM)
 received: list[int] = []
@@ -40,6 +43,46 @@ def install() -> None:
     SIGINT is set explicitly because a process started in the background by a shell inherits it ignored.
     """
     rearm()
+    if sys.unraisablehook is not _redeliver:
+        global _default_unraisablehook
+        _default_unraisablehook = sys.unraisablehook
+        sys.unraisablehook = _redeliver
+
+
+_default_unraisablehook = sys.unraisablehook
+
+
+def _redeliver(unraisable: Any) -> None:
+    """A signal that lands while Python runs a weakref callback or a finaliser (an import's module lock,
+    say) raises there, where the exception is printed and dropped, and the Ctrl-C would be lost: send
+    it again, a moment later, so that it is raised in the code that runs next (this hook has returned
+    by then: the thread is started while signals are still held, and only then re-armed)."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and received and _main_thread():
+        signum = received.pop()
+        threading.Timer(0.05, os.kill, (os.getpid(), signum)).start()
+        rearm()
+        return
+    _default_unraisablehook(unraisable)
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """:func:`install` for a block (a library call such as ``polebench.train``), from a clean slate, then
+    the caller's own handlers back: SIGTERM then saves as Ctrl-C does, instead of killing the process."""
+    if not _main_thread():
+        yield
+        return
+    previous = {signum: signal.getsignal(signum) for signum in HANDLED}
+    hook = sys.unraisablehook
+    received.clear()
+    held.clear()
+    install()
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        sys.unraisablehook = hook
 
 
 def rearm() -> None:

@@ -20,9 +20,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from polebench import interrupts, runs
 from polebench.grid import ERROR_FILE, JOB_LOG, Job, JobStatus, Protocol, finished_run
+
+if TYPE_CHECKING:
+    from polebench import zygote
 
 TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "train.py"
 
@@ -130,6 +134,15 @@ class WorkerPool:
         for worker in self.workers:
             self.idle.put(worker)
 
+    def replace(self, dead: zygote.Worker) -> zygote.Worker:
+        """A fresh worker in place of ``dead`` (killed, or out of memory), lent out like the others."""
+        from polebench import zygote
+
+        dead.close()
+        fresh = zygote.Worker(TRAIN_SCRIPT.parent, single_thread_env())
+        self.workers[self.workers.index(dead)] = fresh
+        return fresh
+
     def close(self) -> None:
         for worker in self.workers:
             worker.close()
@@ -180,6 +193,13 @@ class LocalRunner:
 
         try:
             code, rss = worker.run(argv, log, on_start)
+        except (EOFError, OSError):
+            # The worker died mid-job (kill -9, the OOM killer); the job died with it (die_with_parent).
+            worker.process.join(timeout=10)
+            code, rss = worker.process.exitcode or 1, 0.0
+            with open(log, "a") as out:
+                out.write(f"\nthe benchmark worker running this job died (exit {worker.process.exitcode})\n")
+            worker = self.pool.replace(worker)
         finally:
             with self._lock:
                 self._running.discard(pid)

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import warnings
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -85,14 +86,21 @@ def _curves(evals: Sequence[dict[str, np.ndarray]], key: str) -> tuple[np.ndarra
 
 
 def load_evaluations(run_dir: str) -> dict[str, np.ndarray] | None:
-    """A run's ``evaluations.npz`` as arrays, or ``None`` when it made no periodic evaluation."""
+    """A run's ``evaluations.npz`` as arrays, or ``None`` when it made no periodic evaluation, or its file
+    is damaged or of another shape (the plot then leaves the run out rather than fail the report)."""
     path = Path(run_dir) / "evaluations.npz"
     if not path.is_file():
         return None
-    with np.load(path) as data:
-        if "wall_time_s" not in data:
-            return None  # written before polebench recorded evaluation times
-        return {k: np.asarray(data[k], dtype=float) for k in ("timesteps", "results", "wall_time_s")}
+    try:
+        with np.load(path) as data:
+            if "wall_time_s" not in data:
+                return None  # written before polebench recorded evaluation times
+            arrays = {k: np.asarray(data[k], dtype=float) for k in ("timesteps", "results", "wall_time_s")}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+    count = len(arrays["timesteps"])
+    shaped_right = arrays["timesteps"].ndim == 1 and arrays["wall_time_s"].shape == (count,)
+    return arrays if shaped_right and arrays["results"].ndim == 2 and len(arrays["results"]) == count else None
 
 
 def plot_curves(
@@ -200,9 +208,14 @@ def plot_trajectories(
         judged = found.get("balanced")
         balanced = "" if judged is None else ", balanced" if judged else ", not balanced"
         label = f"{label_of(cell)} (seed {found['seed']}{balanced})"
-        with np.load(Path(found["run_dir"]) / run_files.TRAJECTORY_FILE) as data:
-            style = "--" if cell.shaped else "-"
-            traces.append(Trace(label, colors[cell.agent], data["states"], data["actions"], style))
+        try:
+            with np.load(Path(found["run_dir"]) / run_files.TRAJECTORY_FILE) as data:
+                states, actions = np.asarray(data["states"], dtype=float), np.asarray(data["actions"])
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            continue  # damaged: the plot leaves it out
+        if states.ndim != 2 or len(actions) != len(states):
+            continue
+        traces.append(Trace(label, colors[cell.agent], states, actions, "--" if cell.shaped else "-"))
     if traces:
         title = "one evaluation episode per algorithm, all from the same initial state (deterministic actions)"
         draw_traces(traces, family, title, path)

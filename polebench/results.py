@@ -52,7 +52,7 @@ def job_row(job: Job, bench: Path) -> dict[str, Any]:
     row["shaping"] = (summary.shaping or {}).get("form") or ("user" if summary.shaped else "")
     row["train_perturb"] = describe_perturb(summary.train_perturb)
     tree = (read_job_file(job.folder(bench) / JOB_FILE) or {}).get("tree_peak_rss_mb")
-    if tree is not None:
+    if isinstance(tree, int | float) and not isinstance(tree, bool):  # a damaged job file may hold anything
         # The process tree's peak (the job and anything it spawned) is the one the driver measured.
         row["peak_rss_mb"] = max(row.get("peak_rss_mb") or 0.0, tree)
     return {**row, "status": JobStatus.FINISHED.value}

@@ -22,6 +22,7 @@ from envs.perturbations import PERTURBATIONS, PUSH_EVERY, PerturbationUse
 from envs.thresholds import reward_threshold
 from polebench import runs
 from polebench.grid import Job, finished_run
+from polebench.shapes import from_mapping
 
 ROBUSTNESS_SEED_OFFSET = 20_000
 ROBUSTNESS_FILE = "robustness.json"
@@ -110,12 +111,13 @@ def _fields(result: LevelResult) -> tuple[float, float, dict[str, float]]:
 def kept_results(run_dir: Path, family: EnvFamily, episodes: int | None = None) -> list[LevelResult] | None:
     """The results kept in ``run_dir`` if they were measured on today's ladders (and with ``episodes``
     episodes, unless ``None``), else ``None``."""
+    path = run_dir / ROBUSTNESS_FILE
     try:
-        kept = json.loads((run_dir / ROBUSTNESS_FILE).read_text())
+        kept = json.loads(path.read_text())
         if kept["signature"] != ladder_signature(family) or episodes not in (None, kept["episodes"]):
             return None
-        return [LevelResult(**row) for row in kept["results"]]
-    except (OSError, ValueError, KeyError, TypeError):
+        return [from_mapping(LevelResult, row, str(path)) for row in kept["results"]]
+    except (OSError, ValueError, KeyError, TypeError):  # missing, damaged or of another shape: measure again
         return None
 
 

@@ -19,6 +19,7 @@ import yaml
 
 from polebench.atomic import atomic_target, write_text
 from polebench.errors import UserError, first_line
+from polebench.shapes import matches
 from polebench.summary import SUMMARY_FILE
 
 __all__ = ["SUMMARY_FILE", "atomic_target", "write_text"]
@@ -161,7 +162,20 @@ def read_config(run_dir: Path) -> dict[str, Any]:
         raise UserError(f"{path} is missing or unreadable; is {run_dir} a polebench run folder?") from None
     if not isinstance(config, dict):
         raise UserError(f"{path} is not a polebench config")
+    for key, annotation in _CONFIG_SHAPE.items():
+        if key in config and not matches(config[key], annotation):
+            raise UserError(f"{path} is damaged: its {key} is {config[key]!r}; is {run_dir} a polebench run folder?")
     return config
+
+
+# What readers of a config.yml take from it, and the type each must have.
+_CONFIG_SHAPE: dict[str, Any] = {
+    "algo": str,
+    "env": str,
+    "seed": int | None,
+    "hyperparams": dict[str, Any],
+    "env_kwargs": dict[str, Any] | None,
+}
 
 
 def load_model(algo_cls: Any, path: Path, env: Any = None, **kwargs: Any) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ class RunSummary:
     :param run_dir: its run folder
     :param device: the PyTorch device it ran on
     :param config_hash: the digest of its fully resolved configuration (benchmark resume compares it)
+    :param error: why it stopped early when a write failed (a full disk), the files before it kept
     """
 
     algo: str
@@ -65,6 +66,7 @@ class RunSummary:
     time_to_balance_s: float | None = None
     device: str = "cpu"
     config_hash: str | None = None
+    error: str | None = None
 
     def write(self, run_dir: Path) -> None:
         """Write ``summary.json`` into ``run_dir``, atomically."""
@@ -75,12 +77,13 @@ class RunSummary:
     @classmethod
     def read(cls, run_dir: Path) -> RunSummary | None:
         """The summary of ``run_dir``, or ``None`` when it has none that polebench can read (still
-        running, killed, damaged, or written by another program)."""
+        running, killed, damaged, edited into another shape, or written by another program)."""
+        from polebench.shapes import from_mapping
+
+        path = run_dir / SUMMARY_FILE
         try:
-            data = json.loads((run_dir / SUMMARY_FILE).read_text())
-            known = {f.name for f in fields(cls)}
-            return cls(**{k: v for k, v in data.items() if k in known})
-        except (OSError, ValueError, TypeError, AttributeError):
+            return from_mapping(cls, json.loads(path.read_text()), str(path))
+        except (OSError, ValueError):
             return None
 
     def as_row(self) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import resource
 import shutil
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from envs.wrapping import WrapperUse, check_wrappers, parse_env_wrapper, parse_s
 from polebench import hyperparams as hpm
 from polebench import interrupts, runs
 from polebench.config import RunConfig
-from polebench.errors import UserError, first_line
+from polebench.errors import UserError, describe_os_error, first_line
 from polebench.evaluation import Score, evaluate, evaluate_vectorized, has_vector_env, sync_normalization
 from polebench.summary import RunSummary
 
@@ -495,15 +495,22 @@ def train(
 
     torch.set_num_threads(config.num_threads)
     session = _start(plan, started_at, after_eval)
-    interrupted = _learn(session, plan)
+    failure: OSError | None = None  # a write that failed (a full disk): what was saved before it stays
+    try:
+        interrupted = _learn(session, plan)
+    except OSError as err:
+        failure, interrupted = _released(err), True
     # Save first: a second signal while saving is held back, and then skips the final evaluation.
     with interrupts.deferred() as arrived:
-        if interrupted:
+        if interrupted and failure is None:
             print(f"interrupted at {session.model.num_timesteps} steps: saving what was learned so far")
-        _save(session, plan)
+        try:
+            _save(session, plan)
+        except OSError as err:
+            failure = failure or _released(err)
     arrived += interrupts.take_held()
     final = _last_evaluation(session, plan)
-    if not arrived:
+    if not arrived and failure is None:
         if interrupted:
             interrupts.rearm()  # a second signal during the final evaluation skips it
         try:
@@ -516,13 +523,26 @@ def train(
         session.balance.observe(session.model.num_timesteps, final.mean_return, final.quality)
     with interrupts.deferred() as arrived_late:
         summary = _summary(session, plan, started_at, final, interrupted or bool(arrived))
-        summary.write(session.run_dir)
+        if failure is not None:
+            summary = replace(summary, error=describe_os_error(failure))
+        try:
+            summary.write(session.run_dir)
+        except OSError as err:
+            failure = failure or err
+    if failure is not None:
+        raise UserError(f"{describe_os_error(failure)}; what was saved before it is kept in {session.run_dir}")
     # The run is saved; a signal now only skips these extras.
     with contextlib.suppress(KeyboardInterrupt):
         log_hparams(session.model, plan, summary)
         if not (summary.interrupted or arrived_late):
             _record_trajectory(session, plan)
     return summary
+
+
+def _released(err: OSError) -> OSError:
+    """``err`` without its traceback, whose frames hold the file that failed open: until it is closed, its
+    disk space (a temporary file already unlinked) is not freed for the summary that follows."""
+    return err.with_traceback(None)
 
 
 def log_hparams(model: Any, plan: Plan, summary: RunSummary) -> None:

@@ -55,8 +55,9 @@ def expanded_size(node: yaml.Node, sizes: dict[int, int] | None = None) -> int:
 
 def parse_yaml(text: str, source: str) -> Any:
     """Parse ``text`` (named ``source`` in errors) as plain YAML data under the rules above."""
-    loader = _Loader(text)
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text)  # its reader already refuses control characters
         node = loader.get_single_node()
         if node is None:
             return None
@@ -64,9 +65,10 @@ def parse_yaml(text: str, source: str) -> Any:
             raise ConfigError(f"{source} expands to more than {MAX_VALUES:,} values through YAML aliases; refused")
         return loader.construct_document(node)
     except yaml.YAMLError as err:
-        raise ConfigError(f"{source} is not plain YAML data: {_describe(err)}") from None
+        raise ConfigError(f"{source} is not plain YAML data: {_describe(err, text)}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def load_yaml(path: Path, what: str) -> Any:
@@ -87,8 +89,13 @@ def load_yaml(path: Path, what: str) -> Any:
     return parse_yaml(text, str(path))
 
 
-def _describe(err: yaml.YAMLError) -> str:
+def _describe(err: yaml.YAMLError, text: str) -> str:
     """One line: what is wrong and where (line and column, counted from 1)."""
+    if isinstance(err, yaml.reader.ReaderError):
+        line = text.count("\n", 0, err.position) + 1
+        column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
+        code = err.character if isinstance(err.character, int) else ord(err.character)
+        return f"the character U+{code:04X} at line {line}, column {column} (YAML allows no control characters)"
     if isinstance(err, yaml.MarkedYAMLError):
         mark = err.problem_mark or err.context_mark
         problem = err.problem or err.context or "invalid YAML"

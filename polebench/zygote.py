@@ -108,6 +108,15 @@ def _become_job(conn: Connection, train: Any, argv: list[str], log_fd: int) -> N
         os.environ[interrupts.PARENT_VARIABLE] = str(os.getppid())  # die with the worker
         sys.argv = [str(Path(train.__file__)), *argv]
         code = run_cli(train.main, argv)
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    except BaseException:
+        # os._exit below skips the interpreter's own report of an uncaught exception: print it here,
+        # so a failing job's traceback reaches its log (and the report's error line).
+        import traceback
+
+        with contextlib.suppress(Exception):
+            traceback.print_exc()
     finally:
         with contextlib.suppress(Exception):
             sys.stdout.flush()

@@ -70,6 +70,7 @@ def _fake_run(bench: Path, job: Job, interrupted: bool, config_hash: str = "curr
     """A run folder as train.py leaves it, without training."""
     run_dir = runs.new_run_dir(job.folder(bench), job.algo, job.env)
     runs.write_yaml(run_dir / runs.CONFIG_FILE, {"config_hash": config_hash})
+    runs.model_path(run_dir, job.env).write_bytes(b"a model")
     row = _row(job.seed, False, 0, 1.0, 9.0, job.algo)
     summary = RunSummary(
         algo=job.algo, env=job.env, seed=job.seed, timesteps=600, solved=False, steps_to_solve=None,
@@ -79,6 +80,15 @@ def _fake_run(bench: Path, job: Job, interrupted: bool, config_hash: str = "curr
     )  # fmt: skip
     summary.write(run_dir)
     return run_dir
+
+
+@pytest.mark.parametrize("removed", [runs.CONFIG_FILE, "CartPole-v1.zip"])
+def test_a_run_missing_its_config_or_model_is_not_finished(tmp_path: Path, removed: str) -> None:
+    job = Job(PPO, "CartPole-v1", 0, config_hash="current")
+    run_dir = _fake_run(tmp_path, job, interrupted=False)
+    assert finished_run(job, tmp_path) == run_dir
+    (run_dir / removed).unlink()
+    assert finished_run(job, tmp_path) is None
 
 
 def test_resume_reruns_only_what_did_not_finish_with_the_same_configuration(
@@ -104,8 +114,8 @@ def test_resume_reruns_only_what_did_not_finish_with_the_same_configuration(
     monkeypatch.setattr(benchmarking, "LocalRunner", RecordingRunner)
     monkeypatch.setattr(benchmarking, "config_hashes", lambda jobs, bench, protocol: ["current"] * len(jobs))
     monkeypatch.setattr(benchmarking, "resolve_jobs", _resolve_here)
-    code = benchmarking.run_grid([done, interrupted, missing, changed], tmp_path, PROTOCOL, workers=2)
-    assert code == 0
+    ended = benchmarking.run_grid([done, interrupted, missing, changed], tmp_path, PROTOCOL, workers=2)
+    assert (ended.exit_code, ended.jobs, ended.unfinished) == (0, 4, 0)
     assert sorted(job.seed for job in ran) == [1, 2, 3]
     resolved = _resolve_here([done, interrupted, missing, changed], tmp_path, PROTOCOL)
     assert all(finished_run(job, tmp_path) for job in resolved)

@@ -139,12 +139,32 @@ def test_the_same_mistakes_from_python_raise_config_error(
     assert not bench.exists()
 
 
-def test_grid_flags_that_the_file_sets_are_refused(tmp_path: Path) -> None:
+def test_flags_override_the_grid_file_and_say_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = _spec(tmp_path, "-n", "600", "--eval-freq", "300", "--eval-episodes", "3", "--stop-on-solve",
+                 "--final-eval-episodes", "5", "--envs", "Acrobot-v1", "--seeds", "2")  # fmt: skip
+    protocol = spec.protocol
+    assert (protocol.n_timesteps, protocol.eval_freq, protocol.eval_episodes) == (600, 300, 3)
+    assert protocol.stop_on_solve and not protocol.stop_on_balance and protocol.final_eval_episodes == 5
+    assert spec.envs == ("Acrobot-v1",) and spec.seeds == (0, 1)
+    said = capsys.readouterr().out.strip()
+    assert len(said.splitlines()) == 1 and "-n 600 (the file: None)" in said
+    assert "--eval-freq 300 (the file: 2500)" in said
+    # The digest follows what is run: a job of the overridden grid differs from the file's own.
+    job, original = spec.jobs()[0], _spec(tmp_path).jobs()[0]
+    assert job.run_config(protocol, tmp_path) != original.run_config(_spec(tmp_path).protocol, tmp_path)
+    # Unset flags override nothing and print nothing.
+    assert _spec(tmp_path).protocol == grid_from_mapping(yaml.safe_load((tmp_path / "grid.yml").read_text())).protocol
+    assert capsys.readouterr().out == ""
+    with pytest.raises(ConfigError, match="--envs"):
+        _spec(tmp_path, "--envs", "NoSuchEnv-v9")
+
+
+def test_shaped_is_refused_with_a_grid_file(tmp_path: Path) -> None:
     path = tmp_path / "grid.yml"
     path.write_text(yaml.safe_dump(GOOD))
-    for flag in (["--envs", "CartPole-v1"], ["--stop-on-balance"], ["--final-eval-episodes", "5"]):
-        result = run_script("benchmark.py", "--grid", str(path), *flag, "-f", str(tmp_path / "bench"))
-        assert result.returncode == 2 and f"{flag[0]}: the grid file" in result.stderr, result.stderr
+    result = run_script("benchmark.py", "--grid", str(path), "--shaped", "on", "-f", str(tmp_path / "bench"))
+    assert result.returncode == 2 and "--shaped: the agents of the grid file" in result.stderr, result.stderr
+    assert not (tmp_path / "bench").exists()
 
 
 def _spec(tmp_path: Path, *flags: str) -> GridSpec:

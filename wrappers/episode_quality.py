@@ -41,7 +41,8 @@ class RecordEpisodeQuality(gym.Wrapper, gym.utils.RecordConstructorArgs):
         keep_trajectory: also report ``{"states": (steps, state size), "actions": (steps,)}`` arrays
 
     Raises:
-        ValueError: when metrics or a trajectory are asked of an env whose simulator exposes no ``state``
+        ValueError: at a reset, when metrics or a trajectory are asked of an env whose simulator exposes
+            no ``state``
     """
 
     def __init__(self, env: gym.Env, metrics: Sequence[Metric] | None = None, keep_trajectory: bool = False) -> None:
@@ -50,8 +51,6 @@ class RecordEpisodeQuality(gym.Wrapper, gym.utils.RecordConstructorArgs):
         if metrics is None:
             family = family_of(env)
             metrics = family.metrics if family is not None else ()
-        if (metrics or keep_trajectory) and not hasattr(env.unwrapped, "state"):
-            raise ValueError(f"{type(env.unwrapped).__name__} exposes no 'state' to measure or keep")
         self.metrics = tuple(metrics)
         self.keep_trajectory = keep_trajectory
         self._sim: Any = env.unwrapped  # looked up once: every step reads its state
@@ -60,7 +59,11 @@ class RecordEpisodeQuality(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         self._states, self._actions = [], []
-        return self.env.reset(**kwargs)
+        reset = self.env.reset(**kwargs)
+        # Checked after a reset, not at construction: some simulators (MountainCar) create their state there.
+        if (self.metrics or self.keep_trajectory) and not hasattr(self._sim, "state"):
+            raise ValueError(f"{type(self._sim).__name__} exposes no 'state' to measure or keep")
+        return reset
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)
