@@ -172,7 +172,7 @@ def run_config(args: argparse.Namespace, argv: Sequence[str] | None) -> RunConfi
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the flags, train, and print where the run went (the last line says if it was interrupted)."""
     started_at = _process_start()
-    from polebench import interrupts
+    from polebench import interrupts, runs
 
     interrupts.install()
     interrupts.die_with_parent()
@@ -198,7 +198,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"final mean return {final}; run folder {summary.run_dir}"
     )
     if summary.interrupted:
-        print(f"{line}\ninterrupted by {interrupts.signal_name() or 'a signal'}: saved; continue with -i")
+        run_dir = Path(summary.run_dir)
+        model = runs.model_path(run_dir, summary.env)
+        buffer = " with its replay buffer" if (run_dir / runs.REPLAY_BUFFER_FILE).is_file() else ""
+        signal_name = interrupts.signal_name() or "a signal"
+        print(f"{line}\ninterrupted by {signal_name}: saved; continue{buffer} with -i {model}")
         return interrupts.exit_code() or 130
     print(line)
     return 0

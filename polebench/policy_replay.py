@@ -34,7 +34,8 @@ def replay_exported(
     print(f"replaying {path} ({policy.meta.algo}, {policy.meta.format})" + (f" under {perturb}" if perturb else ""))
     played = Episodes()
     for episode in range(n_episodes):
-        _play_one(policy, env, seed + episode, played)
+        # Seeded once, as the model's replay seeds its vectorised env: the same --seed plays the same episodes.
+        _play_one(policy, env, seed if episode == 0 else None, played)
         line = f"episode {episode + 1}: return {played.returns[-1]:.2f}, length {played.lengths[-1]}"
         print(", ".join(filter(None, (line, format_quality(played.quality[-1])))))
     env.close()
@@ -43,7 +44,7 @@ def replay_exported(
     return played
 
 
-def _play_one(policy: Any, env: Any, seed: int, played: Episodes) -> None:
+def _play_one(policy: Any, env: Any, seed: int | None, played: Episodes) -> None:
     obs, _ = env.reset(seed=seed)
     state, start = policy.initial_state(1), np.ones(1, dtype=np.float32)
     total, length, info, done = 0.0, 0, {}, False

@@ -279,7 +279,9 @@ def _make_model(plan: Plan, device: str, train_env: Any) -> Any:
         buffer = plan.trained_agent.parent / runs.REPLAY_BUFFER_FILE
         if plan.spec.off_policy and buffer.is_file():
             model.load_replay_buffer(str(buffer))
-            print(f"continuing with the saved replay buffer ({model.replay_buffer.size()} transitions)")
+            buffer_ = model.replay_buffer  # each of its rows holds one transition of every env
+            transitions = buffer_.size() * buffer_.n_envs
+            print(f"continuing with the saved replay buffer ({transitions:,} transitions from {buffer_.n_envs} envs)")
         return model
     try:
         return plan.algo_cls(

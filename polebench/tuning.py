@@ -169,8 +169,8 @@ def _objective(config: RunConfig, tune: TuneConfig, folder: Path, worker: str) -
     )
 
     def objective(trial: optuna.Trial) -> float:
+        trial.set_user_attr("worker", worker)  # first: a trial whose sampling fails is this worker's too
         sampled = sample(trial)
-        trial.set_user_attr("worker", worker)
         report = _report_callback(trial, metric)
         try:
             summary = train(trial_config, time.time(), sampled=sampled, after_eval=report)

@@ -115,8 +115,8 @@ def _become_job(conn: Connection, train: Any, argv: list[str], log_fd: int) -> N
         # so a failing job's traceback reaches its log (and the report's error line).
         import traceback
 
-        with contextlib.suppress(Exception):
-            traceback.print_exc()
+        with contextlib.suppress(Exception), os.fdopen(os.dup(2), "w") as log:  # the log, whatever sys.stderr is
+            traceback.print_exc(file=log)
     finally:
         with contextlib.suppress(Exception):
             sys.stdout.flush()
