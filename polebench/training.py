@@ -281,7 +281,8 @@ def _make_model(plan: Plan, device: str, train_env: Any) -> Any:
             model.load_replay_buffer(str(buffer))
             buffer_ = model.replay_buffer  # each of its rows holds one transition of every env
             transitions = buffer_.size() * buffer_.n_envs
-            print(f"continuing with the saved replay buffer ({transitions:,} transitions from {buffer_.n_envs} envs)")
+            envs = f"{buffer_.n_envs} env" + ("s" if buffer_.n_envs > 1 else "")
+            print(f"continuing with the saved replay buffer ({transitions:,} transitions from {envs})")
         return model
     try:
         return plan.algo_cls(

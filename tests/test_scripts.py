@@ -228,8 +228,9 @@ def test_a_signal_stops_training_and_keeps_the_work(tmp_path: Path, signum: int)
         process.kill()  # never leave a million-step run behind if the signal was not honoured
     assert process.returncode == 128 + signum, err
     assert "interrupted at" in out
-    assert out.strip().splitlines()[-1].startswith(f"interrupted by {signal.Signals(signum).name}")
+    last = out.strip().splitlines()[-1]
     run = logs / "dqn" / "CartPole-v1_1"
+    assert last == f"interrupted by {signal.Signals(signum).name}: saved; continue with -i {run / 'CartPole-v1.zip'}"
     summary = read_summary(run)
     assert summary["interrupted"] is True and 0 < summary["timesteps"] < 1_000_000
     resumed = run_script("train.py", "--algo", "dqn", "-n", "300", "--eval-freq", "0", "-f", str(logs),
@@ -261,7 +262,7 @@ def test_checkpoints_and_replay_buffer_are_kept_and_reloaded(tmp_path: Path) -> 
     assert (run / "replay_buffer.pkl").is_file()
     resumed = run_script("train.py", *common, "-n", "100", "-i", str(run / "CartPole-v1.zip"), "-v", "2")
     assert resumed.returncode == 0, resumed.stderr
-    assert "saved replay buffer (600 transitions)" in resumed.stdout
+    assert "saved replay buffer (600 transitions from 1 env)" in resumed.stdout
     assert read_summary(logs / "dqn" / "CartPole-v1_2")["timesteps"] == 700
 
 
