@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from agents.registry import ALGOS
 from polebench import cli
-from polebench.config import MAX_EPISODES, MAX_SEEDS, MAX_WORKERS
-from polebench.errors import UserError, run_cli
+from polebench.errors import ConfigError, run_cli
+from polebench.limits import MAX_EPISODES, MAX_SEEDS, MAX_WORKERS
 
 if TYPE_CHECKING:
     from polebench.gridfile import GridSpec
@@ -100,7 +100,9 @@ def grid_spec(args: argparse.Namespace) -> GridSpec:
     seeds = args.seed_list if args.seed_list is not None else args.seeds
     if args.grid:
         if args.shaped != "off":
-            raise UserError(f"--shaped: the agents of the grid file {args.grid} say their own shaping; edit it instead")
+            raise ConfigError(
+                f"--shaped: the agents of the grid file {args.grid} set their own shaping; edit it instead"
+            )
         spec = load_grid(Path(args.grid))
         given = {name: getattr(args, name) for name in PROTOCOL_FLAGS if getattr(args, name) not in (None, False)}
         changed = [
@@ -117,9 +119,9 @@ def grid_spec(args: argparse.Namespace) -> GridSpec:
             print(f"overriding the grid file {args.grid}: {'; '.join(changed)}")
         return spec.only(args.agents, args.grid) if args.agents else spec
     if not args.algos:
-        raise UserError("give --algos (one or more of: " + ", ".join(ALGOS) + ") or --grid FILE, or --report-only")
+        raise ConfigError("give --algos (one or more of: " + ", ".join(ALGOS) + ") or --grid FILE, or --report-only")
     if args.agents:
-        raise UserError("--agents picks agents of a --grid file; with --algos, name the algorithms instead")
+        raise ConfigError("--agents picks agents of a --grid file; with --algos, name the algorithms instead")
     agents = {a.name: {"algo": a.algo, "shaped": a.shaping} for a in shipped_agents(args.algos, args.shaped)}
     protocol = Protocol(
         args.n_timesteps,

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from agents.registry import ALGOS
 from polebench import cli
-from polebench.errors import UserError, run_cli
+from polebench.errors import ConfigError, run_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from polebench.policy_replay import replay_exported
 
         if args.algo is not None:
-            raise UserError("--policy replays an exported file: drop --algo")
+            raise ConfigError("--policy replays an exported file: drop --algo")
         played = replay_exported(Path(args.policy), args.env, args.n_episodes, args.seed, args.perturb)
     else:
         played = _replay_run(args)
@@ -72,7 +72,7 @@ def _replay_run(args: argparse.Namespace) -> Any:
     from polebench.replay import ReplayConfig, enjoy
 
     if args.algo is None:
-        raise UserError(f"give --algo (one of: {', '.join(ALGOS)}) or --policy FILE")
+        raise ConfigError(f"give --algo (one of: {', '.join(ALGOS)}) or --policy FILE")
     config = ReplayConfig(
         algo=args.algo,
         env=args.env or "CartPole-v1",

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from agents.registry import ALGOS
 from polebench import cli
-from polebench.errors import UserError, run_cli
+from polebench.errors import ConfigError, run_cli
 
 FORMATS = ("onnx", "torchscript")
 
@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             import onnx  # noqa: F401
             import onnxruntime  # noqa: F401
         except ImportError:
-            raise UserError('--format onnx needs onnx and onnxruntime: pip install -e ".[export]"') from None
+            raise ConfigError('--format onnx needs onnx and onnxruntime: pip install -e ".[export]"') from None
     output = Path(args.output)
     runs.check_output_file(output, "-o/--output", SUFFIXES[args.format])
     from agents.registry import get_algo

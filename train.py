@@ -19,8 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from agents.registry import ALGOS
 from envs.wrapping import DEFAULT_SHAPING, SHAPING_FORMS
 from polebench import cli
-from polebench.config import MAX_ENVS, RunConfig, overrides
-from polebench.errors import UserError, run_cli
+from polebench.config import RunConfig, overrides
+from polebench.errors import ConfigError, run_cli
+from polebench.limits import MAX_ENVS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -179,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     config = run_config(args, argv)
     if args.objective != "return" and not args.optimize:
-        raise UserError(f"--objective {args.objective} chooses what --optimize optimises; add --optimize")
+        raise ConfigError(f"--objective {args.objective} chooses what --optimize optimises; add --optimize")
     if args.optimize:
         from polebench.tuning import TuneConfig, optimize
 

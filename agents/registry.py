@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from polebench.errors import UserError
+from polebench.errors import ConfigError
 from polebench.imports import import_attribute
 
 
@@ -63,7 +63,7 @@ def is_reference(name: str) -> bool:
 
 
 def get_algo(name: str) -> AlgoSpec:
-    """Return the spec registered as ``name``, or raise a :class:`UserError` listing the valid names.
+    """Return the spec registered as ``name``, or raise a :class:`ConfigError` listing the valid names.
 
     Example:
         >>> get_algo("ppo").class_path
@@ -72,4 +72,4 @@ def get_algo(name: str) -> AlgoSpec:
     try:
         return ALGOS[name]
     except KeyError:
-        raise UserError(f"unknown algorithm {name!r}; choose one of: {', '.join(sorted(ALGOS))}") from None
+        raise ConfigError(f"unknown algorithm {name!r}; choose one of: {', '.join(sorted(ALGOS))}") from None

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from polebench.errors import UserError, first_line
+from polebench.errors import ConfigError, first_line
 
 if TYPE_CHECKING:
     from stable_baselines3.common.vec_env import VecEnv
@@ -29,7 +29,7 @@ TRAJECTORY_SEED = EVAL_SEED_OFFSET
 
 
 def check_env_id(env_id: str) -> str:
-    """Return ``env_id`` if Gymnasium knows it and can build it here, else raise a :class:`UserError`
+    """Return ``env_id`` if Gymnasium knows it and can build it here, else raise a :class:`ConfigError`
     naming the accepted ids, or the package the env needs.
 
     Example:
@@ -44,13 +44,13 @@ def check_env_id(env_id: str) -> str:
     try:
         gym.spec(env_id)
     except gym.error.Error:
-        raise UserError(
+        raise ConfigError(
             f"unknown env id {env_id!r}; use a registered Gymnasium id such as {', '.join(CLASSIC_CONTROL)}"
         ) from None
     try:
         gym.make(env_id).close()
     except (gym.error.DependencyNotInstalled, ImportError) as err:
-        raise UserError(f"{env_id} needs a package that is not installed: {first_line(err)}") from None
+        raise ConfigError(f"{env_id} needs a package that is not installed: {first_line(err)}") from None
     return env_id
 
 
@@ -104,14 +104,14 @@ def check_env_kwargs(env_id: str, env_kwargs: Mapping[str, Any]) -> None:
     try:
         gym.make(env_id, **env_kwargs).close()
     except (TypeError, ValueError, gym.error.Error) as err:
-        raise UserError(f"--env-kwargs {dict(env_kwargs)} for {env_id}: {first_line(err)}") from None
+        raise ConfigError(f"--env-kwargs {dict(env_kwargs)} for {env_id}: {first_line(err)}") from None
 
 
 def measured(perturb: PerturbationUse | None = None, keep_trajectory: bool = False) -> Callable[[Any], Any]:
     """The ``inner`` wrapping of evaluation and replay envs: the perturbation, if any, then the recorder of
     each episode's behaviour metrics (``info["quality"]``, and ``info["trajectory"]`` if kept).
 
-    A perturbation that cannot apply to the env raises a :class:`UserError` when the env is built.
+    A perturbation that cannot apply to the env raises a :class:`ConfigError` when the env is built.
     """
     from envs.families import family_of
     from wrappers.episode_quality import RecordEpisodeQuality
@@ -124,7 +124,7 @@ def measured(perturb: PerturbationUse | None = None, keep_trajectory: bool = Fal
             try:
                 env = perturb.wrap(env, family)
             except ValueError as err:
-                raise UserError(f"{perturb.perturbation.name} cannot apply here: {err}") from None
+                raise ConfigError(f"{perturb.perturbation.name} cannot apply here: {err}") from None
         # Only a known family's state has a layout worth keeping (and plotting).
         return RecordEpisodeQuality(env, keep_trajectory=keep_trajectory and family_of(env) is not None)
 

@@ -13,7 +13,7 @@ from functools import partial
 from typing import Any
 
 from envs.families import EnvFamily
-from polebench.errors import UserError
+from polebench.errors import ConfigError
 
 # A ladder step's wrapper: given the env, the level's value and the env's family, return the wrapped env.
 Builder = Callable[[Any, float, EnvFamily], Any]
@@ -138,7 +138,7 @@ class PerturbationUse:
 
 
 def parse_perturb(text: str) -> PerturbationUse:
-    """``FAMILY=LEVEL`` as a :class:`PerturbationUse`, or a :class:`UserError` naming what is accepted.
+    """``FAMILY=LEVEL`` as a :class:`PerturbationUse`, or a :class:`ConfigError` naming what is accepted.
 
     Example:
         >>> parse_perturb("push=4").value
@@ -147,22 +147,22 @@ def parse_perturb(text: str) -> PerturbationUse:
     name, sep, level_text = text.partition("=")
     choices = ", ".join(f"{p.name}=0..{len(p.values) - 1}" for p in PERTURBATIONS.values())
     if not sep or name not in PERTURBATIONS:
-        raise UserError(f"unknown perturbation {text!r}; use FAMILY=LEVEL with one of: {choices}")
+        raise ConfigError(f"unknown perturbation {text!r}; use FAMILY=LEVEL with one of: {choices}")
     perturbation = PERTURBATIONS[name]
     top = len(perturbation.values) - 1
     if not level_text.strip().isdigit() or int(level_text) > top:
-        raise UserError(f"{name} level must be a whole number from 0 (none) to {top} (severe), got {level_text!r}")
+        raise ConfigError(f"{name} level must be a whole number from 0 (none) to {top} (severe), got {level_text!r}")
     return PerturbationUse(perturbation, int(level_text))
 
 
 def check_applies(use: PerturbationUse, family: EnvFamily | None, env_id: str) -> EnvFamily:
-    """``family`` if ``use`` applies to ``env_id``, else a :class:`UserError` naming the envs it applies to."""
+    """``family`` if ``use`` applies to ``env_id``, else a :class:`ConfigError` naming the envs it applies to."""
     name = use.perturbation.name
     if family is None or name not in family.perturbations:
         from envs.families import FAMILIES
 
         fits = [f.name for f in FAMILIES.values() if name in f.perturbations]
-        raise UserError(f"{name} does not apply to {env_id}; it applies to the {' and '.join(fits)} family envs")
+        raise ConfigError(f"{name} does not apply to {env_id}; it applies to the {' and '.join(fits)} family envs")
     return family
 
 
@@ -181,22 +181,22 @@ def parse_train_perturb(value: Any, flag: str = "--train-perturb") -> dict[str, 
     elif isinstance(value, str):
         items = [item.strip() for item in value.split(",")]
     else:
-        raise UserError(f"{flag} takes FAMILY=LEVEL[,FAMILY=LEVEL...], got {value!r}")
+        raise ConfigError(f"{flag} takes FAMILY=LEVEL[,FAMILY=LEVEL...], got {value!r}")
     parsed: dict[str, int] = {}
     for item in items:
         try:
             use = parse_perturb(item)
-        except UserError as err:
-            raise UserError(f"{flag}: {err}") from None
+        except ConfigError as err:
+            raise ConfigError(f"{flag}: {err}") from None
         if use.perturbation.name in parsed:
-            raise UserError(f"{flag} names {use.perturbation.name} twice")
+            raise ConfigError(f"{flag} names {use.perturbation.name} twice")
         parsed[use.perturbation.name] = use.level
     return parsed
 
 
 def training_perturbations(levels: dict[str, int], family: EnvFamily | None, env_id: str) -> Callable[[Any], Any]:
     """The wrapping of training envs for ``levels`` (see :func:`parse_train_perturb`): per family, a
-    :class:`wrappers.perturbations.RandomLevel` around the simulator. Raises a :class:`UserError` for
+    :class:`wrappers.perturbations.RandomLevel` around the simulator. Raises a :class:`ConfigError` for
     a family that does not apply to ``env_id``."""
     checked = [(PERTURBATIONS[name], top, check_applies(PerturbationUse(PERTURBATIONS[name], top), family, env_id))
                for name, top in levels.items()]  # fmt: skip

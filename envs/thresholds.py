@@ -6,7 +6,7 @@ registered value is missing or cannot be reached.
 
 from __future__ import annotations
 
-from polebench.errors import UserError
+from polebench.errors import ConfigError
 
 THRESHOLD_OVERRIDES: dict[str, float] = {
     # Registered at 8, but the optimal policy averages about 7.87 per episode (value iteration over
@@ -48,10 +48,10 @@ def reward_threshold(env_id: str) -> float | None:
 
 
 def require_threshold(env_id: str) -> float:
-    """The threshold of ``env_id``, or a :class:`UserError` when 'solved' is undefined there."""
+    """The threshold of ``env_id``, or a :class:`ConfigError` when 'solved' is undefined there."""
     threshold = reward_threshold(env_id)
     if threshold is None:
-        raise UserError(
+        raise ConfigError(
             f"{env_id} has no reward threshold, so it cannot be solved; "
             "drop --stop-on-solve or add it to THRESHOLD_OVERRIDES in envs/thresholds.py"
         )

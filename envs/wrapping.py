@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from polebench.errors import UserError
+from polebench.errors import ConfigError
 from polebench.imports import import_attribute
 
 
@@ -80,7 +80,7 @@ def parse_env_wrapper(value: Any) -> list[WrapperUse]:
     for item in items:
         name, kwargs = (item, {}) if isinstance(item, str) else _single_entry(item)
         if name not in WRAPPERS:
-            raise UserError(f"unknown env_wrapper {name!r}; choose from: {', '.join(WRAPPERS)}")
+            raise ConfigError(f"unknown env_wrapper {name!r}; choose from: {', '.join(WRAPPERS)}")
         uses.append(_use(name, WRAPPERS[name], kwargs, f"env_wrapper {name}"))
     return uses
 
@@ -91,7 +91,7 @@ def _use(name: str, kind: WrapperKind, kwargs: dict[str, Any], what: str) -> Wra
     unknown = set(kwargs) - set(params) - {"env"}
     if unknown:
         accepted = ", ".join(p for p in params if p != "env")
-        raise UserError(f"{what} takes no {', '.join(sorted(unknown))}; accepted: {accepted}")
+        raise ConfigError(f"{what} takes no {', '.join(sorted(unknown))}; accepted: {accepted}")
     defaults = {k: p.default for k, p in params.items() if k != "env" and p.default is not inspect.Parameter.empty}
     spelled = {k: list(v) if isinstance(v, tuple) else v for k, v in {**defaults, **dict(kind.presets)}.items()}
     return WrapperUse(name, {**spelled, **kwargs}, kind)
@@ -112,7 +112,7 @@ def shaping_form(value: Any) -> str | dict[str, Any] | None:
         return DEFAULT_SHAPING
     name = value.get("form", DEFAULT_SHAPING) if isinstance(value, dict) else value
     if not isinstance(name, str) or name not in SHAPING_FORMS:
-        raise UserError(f"unknown shaping form {name!r}; choose one of: {', '.join(SHAPING_FORMS)}")
+        raise ConfigError(f"unknown shaping form {name!r}; choose one of: {', '.join(SHAPING_FORMS)}")
     return {"form": name, **{k: v for k, v in value.items() if k != "form"}} if isinstance(value, dict) else name
 
 
@@ -132,7 +132,7 @@ def _single_entry(item: Any) -> tuple[str, dict[str, Any]]:
         ((name, kwargs),) = item.items()
         if isinstance(kwargs, dict) or kwargs is None:
             return str(name), dict(kwargs or {})
-    raise UserError(f"each env_wrapper item is a name or a {{name: {{keyword: value}}}} mapping, got {item!r}")
+    raise ConfigError(f"each env_wrapper item is a name or a {{name: {{keyword: value}}}} mapping, got {item!r}")
 
 
 def wrapper_chain(uses: Sequence[WrapperUse], training: bool) -> Callable[[Any], Any] | None:
@@ -161,6 +161,6 @@ def check_wrappers(uses: Sequence[WrapperUse], env_id: str) -> None:
             try:
                 env = use.kind.load_class()(env, **use.kwargs)
             except (ValueError, TypeError) as err:
-                raise UserError(f"{what} on {env_id}: {err}") from None
+                raise ConfigError(f"{what} on {env_id}: {err}") from None
     finally:
         env.close()

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from polebench import config as checks
-from polebench.config import MAX_ENVS, MAX_EPISODES, MAX_WORKERS, ConfigError, RunConfig
+from polebench.config import RunConfig
+from polebench.errors import ConfigError
+from polebench.limits import MAX_ENVS, MAX_EPISODES, MAX_WORKERS
 from polebench.summary import RunSummary
 
 if TYPE_CHECKING:
@@ -147,9 +149,9 @@ def _check_path(value: Any, name: str) -> None:
 def _config_errors() -> Iterator[None]:
     """Every user mistake leaves as a :class:`ConfigError` whose message names keywords, not flags: the
     checks are the command line's, and each keyword is its flag's name (``--n-timesteps``: ``n_timesteps``)."""
-    from polebench.errors import UserError
+    from polebench.errors import ConfigError
 
     try:
         yield
-    except UserError as err:
+    except ConfigError as err:
         raise ConfigError(checks.as_keywords(str(err))) from None

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from polebench import runs
-from polebench.errors import UserError
+from polebench.digests import config_hashes
+from polebench.errors import ConfigError
 from polebench.grid import Job, JobStatus, Protocol, existing_jobs, finished_run, finished_summary, write_job_file
 from polebench.jobrunner import LocalRunner, Outcome, WorkerPool
 from polebench.locks import job_locks
@@ -59,7 +60,7 @@ def measure_robustness(jobs: Sequence[Job], bench: Path, workers: int, episodes:
             for future in bar:
                 try:
                     future.result()
-                except UserError as err:  # a damaged run folder: the others are still measured
+                except ConfigError as err:  # a damaged run folder: the others are still measured
                     bar.write(f"warning: robustness not measured: {err}")
         except KeyboardInterrupt:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -68,7 +69,7 @@ def measure_robustness(jobs: Sequence[Job], bench: Path, workers: int, episodes:
 
 def resolve_jobs(jobs: Sequence[Job], bench: Path, protocol: Protocol, pool: WorkerPool | None = None) -> list[Job]:
     """Each job with the digest of its fully resolved configuration, checked as ``train.py`` checks it
-    (a bad hyperparameter of an agent is a :class:`UserError` naming the agent).
+    (a bad hyperparameter of an agent is a :class:`ConfigError` naming the agent).
 
     The checks import PyTorch and the algorithms, so they run in a helper process: a driver that had
     imported them would hand every job it starts its own resident memory at fork, and the jobs' peak
@@ -83,20 +84,6 @@ def resolve_jobs(jobs: Sequence[Job], bench: Path, protocol: Protocol, pool: Wor
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as helper:
             hashes = helper.submit(config_hashes, list(jobs), bench, protocol).result()
     return [replace(job, config_hash=digest) for job, digest in zip(jobs, hashes, strict=True)]
-
-
-def config_hashes(jobs: Sequence[Job], bench: Path, protocol: Protocol) -> list[str]:
-    """The digest of each job's resolved configuration (see :func:`resolve_jobs`)."""
-    from polebench.training import make_plan
-
-    digests = []
-    for job in jobs:
-        try:
-            plan = make_plan(job.run_config(protocol, job.folder(bench)))
-        except UserError as err:
-            raise UserError(f"agent {job.agent.name} on {job.env}: {err}") from None
-        digests.append(plan.config_hash())
-    return digests
 
 
 @dataclass(frozen=True)
@@ -240,7 +227,7 @@ def rebuild_report(bench: Path, workers: int = 1, robustness_episodes: int | Non
     for folder in strays:
         print(f"warning: {folder} is not a benchmark job folder (no readable job.json); left out")
     if not jobs:
-        raise UserError(f"no benchmark runs under {bench}; run benchmark.py with --algos or --grid first")
+        raise ConfigError(f"no benchmark runs under {bench}; run benchmark.py with --algos or --grid first")
     if robustness_episodes is not None:
         try:
             measure_robustness(jobs, bench, workers, robustness_episodes)
@@ -257,5 +244,5 @@ def _kept_protocol(bench: Path) -> Protocol | None:
     path = bench / PROTOCOL_FILE
     try:
         return from_mapping(Protocol, runs.read_yaml(path), str(path))
-    except (UserError, ValueError):
+    except (ConfigError, ValueError):
         return None

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from polebench import config as checks
-from polebench.errors import UserError
+from polebench.errors import ConfigError
+from polebench.limits import MAX_EPISODES
 
 
 class Parser(argparse.ArgumentParser):
@@ -28,7 +29,7 @@ class Parser(argparse.ArgumentParser):
         prefix, _, rest = message.partition(": ")
         flag = prefix.removeprefix("argument ").split("/")[-1]
         text = rest if prefix.startswith("argument ") and flag in rest else message
-        raise UserError(f"{text} (see --help)" if "invalid choice" in text or "required" in text else text)
+        raise ConfigError(f"{text} (see --help)" if "invalid choice" in text or "required" in text else text)
 
 
 def typed(check: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -37,7 +38,7 @@ def typed(check: Callable[[str], Any]) -> Callable[[str], Any]:
     def convert(text: str) -> Any:
         try:
             return check(text)
-        except UserError as err:
+        except ConfigError as err:
             raise argparse.ArgumentTypeError(str(err)) from None
 
     convert.__name__ = getattr(check, "__name__", "value")
@@ -105,12 +106,12 @@ def add_protocol_flags(p: argparse.ArgumentParser, budget_help: str) -> None:
     )
     p.add_argument(
         "--eval-episodes",
-        type=at_least("--eval-episodes", maximum=checks.MAX_EPISODES),
+        type=at_least("--eval-episodes", maximum=MAX_EPISODES),
         help="episodes per evaluation (default: 10, or the env's entry in envs/thresholds.py)",
     )
     p.add_argument(
         "--final-eval-episodes",
-        type=at_least("--final-eval-episodes", maximum=checks.MAX_EPISODES),
+        type=at_least("--final-eval-episodes", maximum=MAX_EPISODES),
         help="episodes of the final evaluation (default: 100, Gymnasium's own criterion)",
     )
     p.add_argument("--stop-on-solve", action="store_true", help="stop at the first evaluation that solves the env")

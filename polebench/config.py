@@ -14,19 +14,10 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from polebench.errors import UserError
+from polebench.errors import ConfigError
+from polebench.limits import MAX_ENVS, MAX_EPISODES, MAX_SEED
 
-MAX_SEED = 2**32 - 1  # NumPy's seeds are 32-bit
-# Bounds on counts that size memory, refused up front rather than met as an out-of-memory hours later.
-MAX_EPISODES = 10_000  # episodes of one evaluation (periodic, final or per robustness level), each its own env
-MAX_ENVS = 1_024  # parallel envs of one run, for training or evaluation
-MAX_SEEDS = 1_000  # seeds of one benchmark grid
-MAX_WORKERS = 256  # benchmark jobs at a time on one machine, each a process
 DEVICE = re.compile(r"^(cpu|auto|mps|cuda(:\d+)?)$")
-
-
-class ConfigError(UserError, ValueError):
-    """A bad setting of a run: one line on the command line, a ``ValueError`` from Python."""
 
 
 def as_keywords(message: str) -> str:
@@ -61,7 +52,7 @@ def at_least(value: Any, flag: str, minimum: int = 1, maximum: int | None = None
         >>> at_least("50000000", "--eval-episodes", maximum=MAX_EPISODES)
         Traceback (most recent call last):
         ...
-        polebench.config.ConfigError: --eval-episodes must be at most 10,000, got 50000000
+        polebench.errors.ConfigError: --eval-episodes must be at most 10,000, got 50000000
     """
     number = whole_number(value, flag)
     if number < minimum:
@@ -128,20 +119,14 @@ def shaping(value: Any) -> str | dict[str, Any] | None:
     """A shaping request checked and normalised (see :func:`envs.wrapping.shaping_form`)."""
     from envs.wrapping import shaping_form
 
-    try:
-        return shaping_form(dict(value) if isinstance(value, Mapping) else value)
-    except UserError as err:
-        raise ConfigError(str(err)) from None
+    return shaping_form(dict(value) if isinstance(value, Mapping) else value)
 
 
 def train_perturb(value: Any) -> dict[str, int] | None:
     """Training perturbations checked and normalised (see :func:`envs.perturbations.parse_train_perturb`)."""
     from envs.perturbations import parse_train_perturb
 
-    try:
-        return parse_train_perturb(dict(value) if isinstance(value, Mapping) else value) or None
-    except UserError as err:
-        raise ConfigError(str(err)) from None
+    return parse_train_perturb(dict(value) if isinstance(value, Mapping) else value) or None
 
 
 @dataclass(frozen=True)

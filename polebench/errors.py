@@ -1,4 +1,5 @@
-"""One exception type for mistakes a user can fix, and the entry-point guard that reports it."""
+"""One exception type for mistakes a user can fix, :class:`ConfigError`, and the entry-point guard that
+reports it."""
 
 from __future__ import annotations
 
@@ -20,12 +21,13 @@ def first_line(err: BaseException | None) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
-class UserError(Exception):
-    """Bad input from the command line or a config file: reported as one line, never a traceback."""
+class ConfigError(ValueError):
+    """Bad input from the command line, a config file or a Python call, which the user can fix: the
+    scripts report it as one line (exit code 2), never a traceback; from Python it is a ``ValueError``."""
 
 
 def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
-    """Run a script's ``main``, turning a :class:`UserError` into one line on stderr and exit code 2, and
+    """Run a script's ``main``, turning a :class:`ConfigError` into one line on stderr and exit code 2, and
     a Ctrl-C or SIGTERM that reached no handler of the script's own (during start-up, say) into one line
     and 130 or 143.
 
@@ -36,7 +38,7 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
         threading.excepthook = _one_line_for_disk_errors(prog, threading.excepthook)
     try:
         return main(argv)
-    except UserError as err:
+    except ConfigError as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:

@@ -28,7 +28,7 @@ from torch import nn
 from envs.factory import EVAL_SEED_OFFSET, make_vec, measured
 from envs.wrapping import parse_env_wrapper
 from polebench import runs
-from polebench.errors import UserError
+from polebench.errors import ConfigError
 
 FORMATS = {"onnx": (".onnx",), "torchscript": (".pt", ".pth", ".torchscript")}
 MIN_AGREEMENT = 0.999
@@ -286,12 +286,12 @@ def _load_onnx(path: Path) -> tuple[PolicyMeta, Any]:
     try:
         import onnxruntime as ort
     except ImportError:
-        raise UserError('replaying an ONNX policy needs onnxruntime: pip install -e ".[export]"') from None
+        raise ConfigError('replaying an ONNX policy needs onnxruntime: pip install -e ".[export]"') from None
     try:
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         meta = PolicyMeta.from_json(session.get_modelmeta().custom_metadata_map[META_KEY])
     except Exception as err:  # onnxruntime raises its own exception types for any unreadable file
-        raise UserError(f"{path} is not a policy exported by polebench ({str(err).splitlines()[0]})") from None
+        raise ConfigError(f"{path} is not a policy exported by polebench ({str(err).splitlines()[0]})") from None
     names = [i.name for i in session.get_inputs()]
 
     def run(*arrays: np.ndarray) -> list[Any]:
@@ -306,7 +306,7 @@ def _load_torchscript(path: Path) -> tuple[PolicyMeta, Any]:
         module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
         meta = PolicyMeta.from_json(extra[f"{META_KEY}.json"])
     except (RuntimeError, ValueError, KeyError, TypeError) as err:
-        raise UserError(f"{path} is not a policy exported by polebench ({str(err).splitlines()[0]})") from None
+        raise ConfigError(f"{path} is not a policy exported by polebench ({str(err).splitlines()[0]})") from None
 
     def run(*arrays: np.ndarray) -> list[Any]:
         with torch.no_grad():
@@ -387,7 +387,7 @@ def load_source(run_dir: Path, algo: str, env_id: str, model_path: Path) -> Sour
     uses = [u for u in parse_env_wrapper(config.get("hyperparams", {}).get("env_wrapper")) if not u.kind.training_only]
     for use in uses:
         if use.name != "discretize":
-            raise UserError(f"cannot export a run that uses the env_wrapper {use.name!r}")
+            raise ConfigError(f"cannot export a run that uses the env_wrapper {use.name!r}")
     raw = _raw_env(env_id)
     wrappers = [use.kind.load_class()(raw, **use.kwargs) for use in uses]
     model = runs.load_model(spec.load_class(), model_path, device="cpu")
@@ -424,7 +424,7 @@ def export(source: Source, fmt: str, path: Path) -> Agreement:
             writer(module, inputs, meta, tmp)
         agreement = check_agreement(source, ExportedPolicy(tmp))
         if agreement.fraction < MIN_AGREEMENT:
-            raise UserError(
+            raise ConfigError(
                 f"the exported policy agrees with the model on only {agreement.fraction:.2%} of "
                 f"{agreement.observations:,} observations (at least {MIN_AGREEMENT:.1%} needed); nothing written"
             )

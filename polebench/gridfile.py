@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from polebench import config as checks
-from polebench.config import ConfigError
-from polebench.errors import UserError
+from polebench.errors import ConfigError
 from polebench.grid import Agent, Job, Protocol, make_grid
+from polebench.limits import MAX_EPISODES, MAX_SEEDS
 from polebench.yamlfile import load_yaml
 
 TOP_KEYS = ("envs", "seeds", "protocol", "agents")
@@ -112,7 +112,7 @@ def envs_of(value: Any, source: str) -> tuple[str, ...]:
         raise ConfigError(f"{source}: 'envs' must be one env id or a list of them, got {value!r}")
     try:
         return tuple(check_env_id(env) for env in dict.fromkeys(items))
-    except UserError as err:
+    except ConfigError as err:
         raise ConfigError(f"{source}: {err}") from None
 
 
@@ -125,10 +125,10 @@ def seeds_of(value: Any, what: str) -> tuple[int, ...]:
     """
     if isinstance(value, list | tuple):
         seeds = tuple(checks.seed(s, f"{what}: seed") for s in value)
-        if not seeds or len(set(seeds)) != len(seeds) or len(seeds) > checks.MAX_SEEDS:
-            raise ConfigError(f"{what} must be distinct, from 1 to {checks.MAX_SEEDS:,} of them, got {list(value)!r}")
+        if not seeds or len(set(seeds)) != len(seeds) or len(seeds) > MAX_SEEDS:
+            raise ConfigError(f"{what} must be distinct, from 1 to {MAX_SEEDS:,} of them, got {list(value)!r}")
         return seeds
-    return tuple(range(checks.at_least(value, f"{what} (a count)", maximum=checks.MAX_SEEDS)))
+    return tuple(range(checks.at_least(value, f"{what} (a count)", maximum=MAX_SEEDS)))
 
 
 def _protocol(value: Any, source: str) -> Protocol:
@@ -146,12 +146,12 @@ def _protocol(value: Any, source: str) -> Protocol:
         eval_freq=checks.env_steps(value.get("eval_freq", 2500), f"{where}: eval_freq", allow_zero=True),
         eval_episodes=None
         if episodes is None
-        else checks.at_least(episodes, f"{where}: eval_episodes", maximum=checks.MAX_EPISODES),
+        else checks.at_least(episodes, f"{where}: eval_episodes", maximum=MAX_EPISODES),
         stop_on_solve=value.get("stop_on_solve", False),
         stop_on_balance=value.get("stop_on_balance", False),
         final_eval_episodes=None
         if final is None
-        else checks.at_least(final, f"{where}: final_eval_episodes", maximum=checks.MAX_EPISODES),
+        else checks.at_least(final, f"{where}: final_eval_episodes", maximum=MAX_EPISODES),
     )
 
 
@@ -166,7 +166,7 @@ def _agent(name: Any, spec: Any, source: str, base: Path | None) -> Agent:
     _only(spec, AGENT_KEYS, where)
     try:
         algo = get_algo(str(spec["algo"])).name
-    except UserError as err:
+    except ConfigError as err:
         raise ConfigError(f"{where}: {err}") from None
     hyperparams = spec.get("hyperparams") or {}
     if not isinstance(hyperparams, Mapping):

@@ -21,9 +21,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from polebench.config import MAX_ENVS
-from polebench.errors import UserError
+from polebench.errors import ConfigError
 from polebench.imports import import_attribute
+from polebench.limits import MAX_ENVS, MAX_HIDDEN_WEIGHTS
 from polebench.yamlfile import load_yaml, parse_yaml
 
 HYPERPARAMS_DIR = Path(__file__).resolve().parent.parent / "hyperparams"
@@ -49,7 +49,7 @@ def read_table(path: Path, what: str = "config file") -> dict[str, Any]:
     if table is None:
         return {}
     if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
-        raise UserError(f"{path} must map env ids (or 'default') to mappings of hyperparameters")
+        raise ConfigError(f"{path} must map env ids (or 'default') to mappings of hyperparameters")
     return table
 
 
@@ -68,7 +68,7 @@ def parse_overrides(items: Iterable[str], flag: str = "--hyperparams") -> dict[s
     for item in items:
         match = KEY_VALUE.match(item)
         if match is None:
-            raise UserError(f"{flag} takes key=value (or the zoo's key:value) pairs, got {item!r}")
+            raise ConfigError(f"{flag} takes key=value (or the zoo's key:value) pairs, got {item!r}")
         key = match["key"]
         value = parse_yaml(match["value"], f"{flag} {key}")
         parsed[key] = float(value) if isinstance(value, str) and EXPONENT_FLOAT.match(value) else value
@@ -116,9 +116,9 @@ def _count(hp: Mapping[str, Any], key: str, minimum: int = 1, maximum: int | Non
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise UserError(f"{key} must be {kind}, got {value!r}")
+        raise ConfigError(f"{key} must be {kind}, got {value!r}")
     if maximum is not None and value > maximum:
-        raise UserError(f"{key} must be at most {maximum:,}, got {value:,}")
+        raise ConfigError(f"{key} must be at most {maximum:,}, got {value:,}")
     return value
 
 
@@ -130,7 +130,7 @@ def n_envs(hp: Mapping[str, Any]) -> int:
 def n_timesteps(hp: Mapping[str, Any]) -> int:
     """The training budget in env steps (0 for controllers that need no experience, such as LQR)."""
     if "n_timesteps" not in hp:
-        raise UserError("no n_timesteps in the hyperparameters; pass -n STEPS")
+        raise ConfigError("no n_timesteps in the hyperparameters; pass -n STEPS")
     return _count(hp, "n_timesteps", minimum=0)
 
 
@@ -143,7 +143,7 @@ def normalize_kwargs(hp: Mapping[str, Any]) -> dict[str, Any] | None:
         return {}
     if isinstance(value, dict):
         return dict(value)
-    raise UserError(f"normalize must be true, false or a mapping of VecNormalize arguments, got {value!r}")
+    raise ConfigError(f"normalize must be true, false or a mapping of VecNormalize arguments, got {value!r}")
 
 
 def _check_finite(key: str, value: Any) -> None:
@@ -159,7 +159,7 @@ def _check_finite(key: str, value: Any) -> None:
         text = value[4:] if isinstance(value, str) and value.startswith("lin_") else value
         number = _number(text)
         if number is not None and not math.isfinite(number):
-            raise UserError(f"hyperparameter {key}={value!r}: numbers must be finite (not NaN or infinite)")
+            raise ConfigError(f"hyperparameter {key}={value!r}: numbers must be finite (not NaN or infinite)")
 
 
 def _number(value: Any) -> float | None:
@@ -188,14 +188,14 @@ def _policy_kwargs(value: Any) -> Any:
     name = kwargs.get("activation_fn")
     if isinstance(name, str):
         if name not in ACTIVATIONS:
-            raise UserError(f"unknown activation_fn {name!r}; choose one of: {', '.join(ACTIVATIONS)}")
+            raise ConfigError(f"unknown activation_fn {name!r}; choose one of: {', '.join(ACTIVATIONS)}")
         import torch.nn
 
         kwargs["activation_fn"] = getattr(torch.nn, ACTIVATIONS[name])
     name = kwargs.get("optimizer_class")
     if isinstance(name, str):
         if name not in OPTIMIZERS:
-            raise UserError(f"unknown optimizer_class {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+            raise ConfigError(f"unknown optimizer_class {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
         kwargs["optimizer_class"] = import_attribute(OPTIMIZERS[name])
     return kwargs
 
@@ -216,14 +216,14 @@ def check_kwargs(algo_cls: type, kwargs: Mapping[str, Any]) -> None:
     accepted = sorted(k for k in params if k not in NOT_SETTABLE and k not in FLAG_ARGS and k != "policy")
     for key, value in kwargs.items():
         if key in FLAG_ARGS:
-            raise UserError(f"hyperparameter {key!r} is set by {FLAG_ARGS[key]}, not in the config")
+            raise ConfigError(f"hyperparameter {key!r} is set by {FLAG_ARGS[key]}, not in the config")
         if key not in params or key in NOT_SETTABLE:
-            raise UserError(
+            raise ConfigError(
                 f"{algo_cls.__name__} takes no hyperparameter {key!r}; accepted: {', '.join([*RUN_KEYS, *accepted])}"
             )
         annotation = params[key].annotation
         if not _matches(value, annotation):
-            raise UserError(
+            raise ConfigError(
                 f"hyperparameter {key}={value!r} has the wrong type; {algo_cls.__name__} expects "
                 f"{_describe(annotation)}"
             )
@@ -234,31 +234,26 @@ def check_policy_kwargs(policy_cls: type, policy_kwargs: Any) -> None:
     if policy_kwargs is None:
         return
     if not isinstance(policy_kwargs, dict):
-        raise UserError(f"policy_kwargs must be a mapping, got {policy_kwargs!r}")
+        raise ConfigError(f"policy_kwargs must be a mapping, got {policy_kwargs!r}")
     params = inspect.signature(policy_cls).parameters
     open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     accepted = [k for k in params if k not in ("observation_space", "action_space", "lr_schedule")]
     unknown = sorted(k for k in policy_kwargs if k not in accepted)
     if unknown and not open_ended:
-        raise UserError(
+        raise ConfigError(
             f"policy_kwargs: {policy_cls.__name__} takes no {', '.join(unknown)}; accepted: {', '.join(accepted)}"
         )
     net_arch = policy_kwargs.get("net_arch")
     if net_arch is not None and not _layer_sizes(net_arch):
-        raise UserError(
+        raise ConfigError(
             "policy_kwargs net_arch must be a list of layer sizes such as [64, 64], or a mapping of such lists "
             f"such as {{pi: [64], vf: [64]}}; got {net_arch!r}"
         )
     if net_arch is not None and (weights := _hidden_weights(net_arch)) > MAX_HIDDEN_WEIGHTS:
-        raise UserError(
+        raise ConfigError(
             f"policy_kwargs net_arch {net_arch!r} has about {weights:,} weights between its layers; "
             f"the limit is {MAX_HIDDEN_WEIGHTS:,} (a network that size would not fit in memory, or train)"
         )
-
-
-# A bound on a network's size, checked before any memory is allocated: 50 million weights (200 MB of
-# float32, and as much again for each optimizer moment) is far beyond what a classic-control task needs.
-MAX_HIDDEN_WEIGHTS = 50_000_000
 
 
 def _hidden_weights(net_arch: Any) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from polebench import runs
-from polebench.errors import UserError
+from polebench.errors import ConfigError
 from polebench.summary import RunSummary
 
 
@@ -49,7 +49,7 @@ def load_run(
     run_dir = runs.find_run(Path(log_folder), spec.name, env_id, exp_id)
     config = runs.read_config(run_dir)
     if config.get("env") != env_id:
-        raise UserError(f"{run_dir} holds a run on {config.get('env')}, not {env_id}")
+        raise ConfigError(f"{run_dir} holds a run on {config.get('env')}, not {env_id}")
     path = model_file(run_dir, env_id, load_best)
     model = runs.load_model(spec.load_class(), path, device="cpu")
     vec_env = run_env(run_dir, env_id, n_envs, seed, None, measured())

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
-from polebench.errors import UserError
+from polebench.errors import ConfigError
 
 LOCK_FILE = ".lock"
 
@@ -27,7 +27,7 @@ def _holder(handle: IO[str]) -> str:
 @contextlib.contextmanager
 def job_locks(folders: Sequence[Path]) -> Iterator[None]:
     """Hold the lock of every folder for the block (creating the folders), or raise a
-    :class:`UserError` naming the driver that holds one of them; then nothing is locked or changed."""
+    :class:`ConfigError` naming the driver that holds one of them; then nothing is locked or changed."""
     handles: list[IO[str]] = []
     try:
         for folder in folders:
@@ -52,7 +52,7 @@ def _lock(folder: Path) -> IO[str]:
     except BlockingIOError:
         holder = _holder(handle)
         handle.close()
-        raise UserError(
+        raise ConfigError(
             f"{folder} is being run by another benchmark driver (pid {holder}); wait for it to finish or stop it"
         ) from None
     handle.seek(0)

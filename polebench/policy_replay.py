@@ -10,7 +10,7 @@ import numpy as np
 
 from envs.factory import check_env_id
 from envs.perturbations import PerturbationUse
-from polebench.errors import UserError
+from polebench.errors import ConfigError
 from polebench.replay import Episodes, format_quality
 
 
@@ -25,11 +25,11 @@ def replay_exported(
     from polebench.exporting import ExportedPolicy
 
     if not path.is_file():
-        raise UserError(f"--policy {path} is not a file; write one with export.py")
+        raise ConfigError(f"--policy {path} is not a file; write one with export.py")
     policy = ExportedPolicy(path)
     env_id = check_env_id(env_id or policy.meta.env)
     if env_id != policy.meta.env:
-        raise UserError(f"{path} is a policy for {policy.meta.env}, not {env_id}; pass --env {policy.meta.env}")
+        raise ConfigError(f"{path} is a policy for {policy.meta.env}, not {env_id}; pass --env {policy.meta.env}")
     env = measured(perturb)(gym.make(env_id))
     print(f"replaying {path} ({policy.meta.algo}, {policy.meta.format})" + (f" under {perturb}" if perturb else ""))
     played = Episodes()

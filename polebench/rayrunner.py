@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from polebench import runs
-from polebench.errors import UserError
+from polebench.errors import ConfigError
 from polebench.grid import JOB_LOG, Job, Protocol
 from polebench.jobrunner import TRAIN_SCRIPT, Finished, Outcome, judge, record_failure, run_process, single_thread_env
 from polebench.summary import RunSummary
@@ -94,7 +94,7 @@ def _check_reachable(address: str) -> None:
     try:
         socket.create_connection((host, int(port)), timeout=5).close()
     except OSError as err:
-        raise UserError(f"cannot reach the Ray cluster at {address}: {err.strerror or err}") from None
+        raise ConfigError(f"cannot reach the Ray cluster at {address}: {err.strerror or err}") from None
 
 
 class RayRunner:
@@ -104,7 +104,7 @@ class RayRunner:
         try:
             import ray
         except ImportError:
-            raise UserError('--ray needs Ray; install it with: pip install -e ".[distributed]"') from None
+            raise ConfigError('--ray needs Ray; install it with: pip install -e ".[distributed]"') from None
         self.ray = ray
         self.bench = bench
         self.protocol = protocol
@@ -117,7 +117,7 @@ class RayRunner:
                 logging_level=logging.ERROR,
             )
         except (ConnectionError, ValueError, RuntimeError) as err:
-            raise UserError(f"cannot reach the Ray cluster at {address}: {str(err).splitlines()[0]}") from None
+            raise ConfigError(f"cannot reach the Ray cluster at {address}: {str(err).splitlines()[0]}") from None
 
     def run(self, jobs: Sequence[Job], on_done: Callable[[Outcome], None]) -> list[Outcome]:
         """Start the hosts, give each a job whenever it is free, and collect each job as it finishes.

@@ -25,7 +25,7 @@ from envs.wrapping import parse_env_wrapper, wrapper_chain
 from polebench import runs, trajectory_plot
 from polebench.config import at_least
 from polebench.config import seed as check_seed
-from polebench.errors import UserError
+from polebench.errors import ConfigError
 from polebench.evaluation import mean_quality
 
 
@@ -83,12 +83,12 @@ def model_file(run_dir: Path, env_id: str, load_best: bool, load_checkpoint: int
                 int(p.stem.split("_")[-2]) for p in (run_dir / runs.CHECKPOINTS).glob(f"{env_id}_*_steps.zip")
             )
             listed = ", ".join(map(str, kept)) if kept else "none (train with --save-freq STEPS)"
-            raise UserError(f"no checkpoint at {load_checkpoint} steps in {run_dir}; checkpoints: {listed}")
+            raise ConfigError(f"no checkpoint at {load_checkpoint} steps in {run_dir}; checkpoints: {listed}")
         return path
     path = run_dir / runs.BEST_MODEL if load_best else runs.model_path(run_dir, env_id)
     if not path.is_file():
         hint = " (the run made no evaluation; drop --load-best)" if load_best else ""
-        raise UserError(f"no model at {path}{hint}")
+        raise ConfigError(f"no model at {path}{hint}")
     return path
 
 
@@ -198,11 +198,11 @@ def enjoy(config: ReplayConfig) -> Episodes:
     if config.plot is not None:
         trajectory_plot.check_figure_path(config.plot, "--plot")
         if family is None:
-            raise UserError(f"--plot draws the state of a CartPole, Acrobot or MountainCar env, not of {env_id}")
+            raise ConfigError(f"--plot draws the state of a CartPole, Acrobot or MountainCar env, not of {env_id}")
     run_dir = runs.find_run(config.log_folder, spec.name, env_id, config.exp_id)
     trained_on = runs.read_config(run_dir).get("env")
     if trained_on != env_id:
-        raise UserError(f"{run_dir} holds a run on {trained_on}, not {env_id}; pass --env {trained_on}")
+        raise ConfigError(f"{run_dir} holds a run on {trained_on}, not {env_id}; pass --env {trained_on}")
     path = model_file(run_dir, env_id, config.load_best, config.load_checkpoint)
     model = runs.load_model(spec.load_class(), path, device=config.device)
     inner = measured(config.perturb, keep_trajectory=config.plot is not None)

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from polebench.atomic import atomic_target, write_text
-from polebench.errors import UserError, first_line
+from polebench.errors import ConfigError, first_line
 from polebench.shapes import matches
 from polebench.summary import SUMMARY_FILE
 
@@ -70,19 +70,19 @@ def new_run_dir(log_folder: Path, algo: str, env_id: str) -> Path:
 
 
 def find_run(log_folder: Path, algo: str, env_id: str, exp_id: int | None) -> Path:
-    """The run folder for ``exp_id`` (the latest when ``None``), or a :class:`UserError` saying what exists."""
+    """The run folder for ``exp_id`` (the latest when ``None``), or a :class:`ConfigError` saying what exists."""
     if not log_folder.is_dir():
-        raise UserError(f"log folder {log_folder} does not exist; pass the -f you trained with")
+        raise ConfigError(f"log folder {log_folder} does not exist; pass the -f you trained with")
     ids = run_ids(log_folder, algo, env_id)
     if not ids:
-        raise UserError(
+        raise ConfigError(
             f"no {algo} runs on {env_id} under {log_folder}; "
             f"train one with: python train.py --algo {algo} --env {env_id} -f {log_folder}"
         )
     if exp_id is None:
         return run_path(log_folder, algo, env_id, ids[-1])
     if exp_id not in ids:
-        raise UserError(f"--exp-id {exp_id} does not exist for {algo} on {env_id}; existing ids: {ids}")
+        raise ConfigError(f"--exp-id {exp_id} does not exist for {algo} on {env_id}; existing ids: {ids}")
     return run_path(log_folder, algo, env_id, exp_id)
 
 
@@ -101,27 +101,27 @@ def check_writable_folder(folder: Path, flag: str, shown: Path | None = None) ->
     """
     given = shown or folder
     if folder.exists() and not folder.is_dir():
-        raise UserError(f"{flag} {given}: {folder} is a file, not a folder")
+        raise ConfigError(f"{flag} {given}: {folder} is a file, not a folder")
     existing = folder
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():
-        raise UserError(f"{flag} {given}: {existing} is a file, not a folder")
+        raise ConfigError(f"{flag} {given}: {existing} is a file, not a folder")
     try:
         # A real file, removed at once: permission bits say nothing to root or of read-only mounts.
         with tempfile.NamedTemporaryFile(dir=existing, prefix=".polebench-probe-"):
             pass
     except OSError as err:
-        raise UserError(f"{flag} {given}: cannot write in {existing} ({err.strerror})") from None
+        raise ConfigError(f"{flag} {given}: cannot write in {existing} ({err.strerror})") from None
 
 
 def check_output_file(path: Path, flag: str, suffixes: tuple[str, ...]) -> None:
     """Refuse, before anything runs, an output file that cannot be written or has a suffix other than
     ``suffixes``; nothing is created here."""
     if path.suffix.lower() not in suffixes:
-        raise UserError(f"{flag} {path}: the file must end in one of {', '.join(suffixes)}")
+        raise ConfigError(f"{flag} {path}: the file must end in one of {', '.join(suffixes)}")
     if path.is_dir():
-        raise UserError(f"{flag} {path} is a folder; give a file name such as {path / ('out' + suffixes[0])}")
+        raise ConfigError(f"{flag} {path} is a folder; give a file name such as {path / ('out' + suffixes[0])}")
     check_writable_folder(path.parent, flag, shown=path)
 
 
@@ -144,12 +144,12 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    """A YAML mapping polebench wrote, or a :class:`UserError` when it is missing or damaged."""
+    """A YAML mapping polebench wrote, or a :class:`ConfigError` when it is missing or damaged."""
     from polebench.yamlfile import load_yaml
 
     data = load_yaml(path, "file")
     if not isinstance(data, dict):
-        raise UserError(f"{path} is not a mapping")
+        raise ConfigError(f"{path} is not a mapping")
     return data
 
 
@@ -159,12 +159,12 @@ def read_config(run_dir: Path) -> dict[str, Any]:
     try:
         config = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError):
-        raise UserError(f"{path} is missing or unreadable; is {run_dir} a polebench run folder?") from None
+        raise ConfigError(f"{path} is missing or unreadable; is {run_dir} a polebench run folder?") from None
     if not isinstance(config, dict):
-        raise UserError(f"{path} is not a polebench config")
+        raise ConfigError(f"{path} is not a polebench config")
     for key, annotation in _CONFIG_SHAPE.items():
         if key in config and not matches(config[key], annotation):
-            raise UserError(f"{path} is damaged: its {key} is {config[key]!r}; is {run_dir} a polebench run folder?")
+            raise ConfigError(f"{path} is damaged: its {key} is {config[key]!r}; is {run_dir} a polebench run folder?")
     return config
 
 
@@ -179,7 +179,7 @@ _CONFIG_SHAPE: dict[str, Any] = {
 
 
 def load_model(algo_cls: Any, path: Path, env: Any = None, **kwargs: Any) -> Any:
-    """``algo_cls.load(path, env=env, ...)``, with a truncated, corrupt or mismatched model as a :class:`UserError`.
+    """``algo_cls.load(path, env=env, ...)``, with a truncated, corrupt or mismatched model as a :class:`ConfigError`.
 
     Without ``env`` the model's spaces are not checked here; :func:`check_spaces` does that.
     """
@@ -193,11 +193,11 @@ def load_model(algo_cls: Any, path: Path, env: Any = None, **kwargs: Any) -> Any
             )
             return algo_cls.load(str(path), env=env, **kwargs)
     except (ValueError, KeyError, OSError, EOFError, RuntimeError, zipfile.BadZipFile, pickle.UnpicklingError) as err:
-        raise UserError(f"cannot load the model {path}: {first_line(err)}") from None
+        raise ConfigError(f"cannot load the model {path}: {first_line(err)}") from None
     except (AttributeError, TypeError, AssertionError) as err:
         # SB3 builds the saved policy into the class asked for; another algorithm's policy fails this way.
         reason = first_line(err)
-        raise UserError(
+        raise ConfigError(
             f"cannot load the model {path} as {algo_cls.__name__} ({reason}); was it saved by another algorithm?"
         ) from None
 
@@ -206,7 +206,7 @@ def check_spaces(model: Any, env: Any, path: Path, env_id: str) -> None:
     """Refuse a model whose observation or action space differs from the env it is about to play."""
     for what in ("observation_space", "action_space"):
         if getattr(model, what) != getattr(env, what):
-            raise UserError(
+            raise ConfigError(
                 f"the model {path} was trained with {what} {getattr(model, what)}, "
                 f"but {env_id} has {getattr(env, what)}; replay it on the env it was trained for"
             )

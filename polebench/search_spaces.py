@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from polebench.errors import UserError
+from polebench.errors import ConfigError
 
 Trial = Any  # optuna.Trial; optuna is imported only when tuning
 NETWORKS = {"tiny": [32], "small": [64, 64], "medium": [128, 128], "large": [256, 256]}
@@ -105,7 +105,7 @@ SEARCH_SPACES: dict[str, Callable[[Trial], dict[str, Any]]] = {
 
 
 def search_space(algo: str) -> Callable[[Trial], dict[str, Any]]:
-    """The sampler of ``algo``, or a :class:`UserError` naming the algorithms that can be tuned."""
+    """The sampler of ``algo``, or a :class:`ConfigError` naming the algorithms that can be tuned."""
     if algo not in SEARCH_SPACES:
-        raise UserError(f"{algo} has no search space to tune; --optimize takes: {', '.join(SEARCH_SPACES)}")
+        raise ConfigError(f"{algo} has no search space to tune; --optimize takes: {', '.join(SEARCH_SPACES)}")
     return SEARCH_SPACES[algo]

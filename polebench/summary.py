@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from polebench.atomic import write_text
+
 SUMMARY_FILE = "summary.json"
 
 
@@ -70,9 +72,7 @@ class RunSummary:
 
     def write(self, run_dir: Path) -> None:
         """Write ``summary.json`` into ``run_dir``, atomically."""
-        from polebench import runs
-
-        runs.write_json(run_dir / SUMMARY_FILE, asdict(self))
+        write_text(run_dir / SUMMARY_FILE, json.dumps(asdict(self), indent=2) + "\n")
 
     @classmethod
     def read(cls, run_dir: Path) -> RunSummary | None:

@@ -29,7 +29,7 @@ from envs.wrapping import WrapperUse, check_wrappers, parse_env_wrapper, parse_s
 from polebench import hyperparams as hpm
 from polebench import interrupts, runs
 from polebench.config import RunConfig
-from polebench.errors import UserError, describe_os_error, first_line
+from polebench.errors import ConfigError, describe_os_error, first_line
 from polebench.evaluation import Score, evaluate, evaluate_vectorized, has_vector_env, sync_normalization
 from polebench.summary import RunSummary
 
@@ -106,10 +106,10 @@ class Session:
 def _trained_agent_config(path: Path, algo: str, env_id: str) -> dict[str, Any]:
     """The config of the run a ``-i`` model came from, after checking it is the same algo and env."""
     if path.suffix != ".zip" or not path.is_file():
-        raise UserError(f"-i/--trained-agent must be an existing model .zip, got {path}")
+        raise ConfigError(f"-i/--trained-agent must be an existing model .zip, got {path}")
     config = runs.read_config(path.parent)
     if (config.get("algo"), config.get("env")) != (algo, env_id):
-        raise UserError(
+        raise ConfigError(
             f"{path} is a {config.get('algo')} model for {config.get('env')}; it cannot continue as {algo} on {env_id}"
         )
     return dict(config.get("hyperparams", {}))
@@ -136,13 +136,13 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
     family = family_of_id(env_id)
     perturb = _train_perturb(hp, env_id, config.train_perturb, family)
     if config.stop_on_balance and (family is None or family.balance is None):
-        raise UserError(
+        raise ConfigError(
             f"--stop-on-balance: {env_id} has no balance target (no reference controller to be relative to); "
             "targets exist for the cartpole family envs (envs/families.py)"
         )
     algo_cls = spec.load_class()
     if hp["policy"] not in algo_cls.policy_aliases:
-        raise UserError(f"unknown policy {hp['policy']!r}; choose one of: {', '.join(algo_cls.policy_aliases)}")
+        raise ConfigError(f"unknown policy {hp['policy']!r}; choose one of: {', '.join(algo_cls.policy_aliases)}")
     kwargs = hpm.constructor_kwargs(hp)
     hpm.check_kwargs(algo_cls, kwargs)
     hpm.check_policy_kwargs(algo_cls.policy_aliases[hp["policy"]], kwargs.get("policy_kwargs"))
@@ -289,7 +289,7 @@ def _make_model(plan: Plan, device: str, train_env: Any) -> Any:
             plan.hyperparams["policy"], train_env, seed=plan.config.seed, device=device, verbose=0, **plan.kwargs
         )
     except (AssertionError, ValueError, TypeError) as err:
-        raise UserError(f"{plan.spec.name} cannot train on {plan.env_id}: {first_line(err)}") from None
+        raise ConfigError(f"{plan.spec.name} cannot train on {plan.env_id}: {first_line(err)}") from None
 
 
 def _build(plan: Plan, run_dir: Path, started_at: float, after_eval: Any = None) -> Session:
@@ -533,7 +533,7 @@ def train(
         except OSError as err:
             failure = failure or err
     if failure is not None:
-        raise UserError(f"{describe_os_error(failure)}; what was saved before it is kept in {session.run_dir}")
+        raise ConfigError(f"{describe_os_error(failure)}; what was saved before it is kept in {session.run_dir}")
     # The run is saved; a signal now only skips these extras.
     with contextlib.suppress(KeyboardInterrupt):
         log_hparams(session.model, plan, summary)
@@ -614,17 +614,17 @@ def _start(plan: Plan, started_at: float, after_eval: Any) -> Session:
 
 def resolve_device(name: str) -> str:
     """The device a run will use for ``--device name``: ``auto`` picks CUDA when present; a CUDA or MPS
-    device that this machine lacks is a :class:`UserError` instead of a silent fallback to the CPU."""
+    device that this machine lacks is a :class:`ConfigError` instead of a silent fallback to the CPU."""
     import torch
 
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"--device {name}: this machine has no CUDA device; use --device cpu or auto")
+        raise ConfigError(f"--device {name}: this machine has no CUDA device; use --device cpu or auto")
     if name.startswith("cuda") and ":" in name and int(name.split(":")[1]) >= torch.cuda.device_count():
-        raise UserError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA devices")
+        raise ConfigError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA devices")
     if name == "mps" and not torch.backends.mps.is_available():
-        raise UserError("--device mps: this machine has no MPS device; use --device cpu or auto")
+        raise ConfigError("--device mps: this machine has no MPS device; use --device cpu or auto")
     return name
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from envs.families import EnvFamily
 from polebench.atomic import atomic_target
-from polebench.errors import UserError
+from polebench.errors import ConfigError
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
 
@@ -74,7 +74,7 @@ def plot_trajectories(traces: Sequence[Trace], family: EnvFamily, title: str, pa
         with atomic_target(path) as tmp:
             fig.savefig(tmp, dpi=110)
     except OSError as err:
-        raise UserError(f"cannot write the figure {path}: {err.strerror}") from None
+        raise ConfigError(f"cannot write the figure {path}: {err.strerror}") from None
     finally:
         plt.close(fig)
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from polebench import runs
 from polebench.atomic import atomic_target
 from polebench.config import RunConfig
-from polebench.errors import UserError, first_line
+from polebench.errors import ConfigError, first_line
 from polebench.search_spaces import search_space
 from polebench.summary import RunSummary
 
@@ -86,15 +86,15 @@ def _storage(tune: TuneConfig, folder: Path) -> Any:
         except DBAPIError:
             # Workers started together race to create the schema of a new database; the loser retries.
             if attempt == STORAGE_ATTEMPTS - 1:
-                raise UserError(f"cannot open the study storage {url}: {first_line(sys.exc_info()[1])}") from None
+                raise ConfigError(f"cannot open the study storage {url}: {first_line(sys.exc_info()[1])}") from None
             time.sleep(0.5 * (attempt + 1))
         except Exception as err:  # SQLAlchemy raises many kinds for a malformed URL or a missing driver
-            raise UserError(f"cannot open the study storage {url}: {first_line(err)}") from None
+            raise ConfigError(f"cannot open the study storage {url}: {first_line(err)}") from None
     raise AssertionError("unreachable")
 
 
 def objective_metric(objective: str, env_id: str) -> Metric | None:
-    """The behaviour metric ``objective`` names (``None`` for the return), or a :class:`UserError` naming
+    """The behaviour metric ``objective`` names (``None`` for the return), or a :class:`ConfigError` naming
     the objectives ``env_id`` accepts."""
     from envs.families import family_of_id
 
@@ -103,7 +103,7 @@ def objective_metric(objective: str, env_id: str) -> Metric | None:
     family = family_of_id(env_id)
     metrics = {m.name: m for m in family.metrics} if family is not None else {}
     if objective not in metrics:
-        raise UserError(
+        raise ConfigError(
             f"--objective {objective!r} is not measured on {env_id}; choose one of: {', '.join([RETURN, *metrics])}"
         )
     return metrics[objective]
@@ -206,9 +206,9 @@ def check_optimize(config: RunConfig, tune: TuneConfig | None = None) -> None:
     """Refuse a tuning request that cannot work, before anything is written."""
     search_space(config.algo)
     if config.n_timesteps is None:
-        raise UserError("--optimize needs -n/--n-timesteps, the budget of each trial")
+        raise ConfigError("--optimize needs -n/--n-timesteps, the budget of each trial")
     if config.trained_agent:
-        raise UserError("--optimize starts every trial from scratch; drop -i/--trained-agent")
+        raise ConfigError("--optimize starts every trial from scratch; drop -i/--trained-agent")
     if tune is not None:
         objective_metric(tune.objective, config.env)
 
@@ -244,11 +244,11 @@ def optimize(config: RunConfig, tune: TuneConfig) -> int:
 def _open_study(
     tune: TuneConfig, name: str, folder: Path, sampler_seed: int, direction: Literal["minimize", "maximize"]
 ) -> Any:
-    """The study, or a :class:`UserError` when an existing study of that name optimises the other way."""
+    """The study, or a :class:`ConfigError` when an existing study of that name optimises the other way."""
     try:
         return _study(tune, name, folder, sampler_seed, direction)
     except ValueError as err:  # Optuna: the stored study's direction differs from the one asked for
-        raise UserError(f"study {name}: {first_line(err)}; give --study-name for a new study") from None
+        raise ConfigError(f"study {name}: {first_line(err)}; give --study-name for a new study") from None
 
 
 def _best(study: Any, trials: list[Any]) -> Any:

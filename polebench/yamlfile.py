@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from polebench.config import ConfigError
+from polebench.errors import ConfigError
 
 MAX_BYTES = 1_000_000
 MAX_VALUES = 100_000

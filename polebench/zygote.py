@@ -73,12 +73,12 @@ def worker_main(conn: Connection, root: str, env: dict[str, str]) -> None:
 
 
 def _hashes(jobs: Any, bench: Path, protocol: Any) -> tuple[str, Any]:
-    from polebench.benchmarking import config_hashes
-    from polebench.errors import UserError
+    from polebench.digests import config_hashes
+    from polebench.errors import ConfigError
 
     try:
         return "ok", config_hashes(jobs, bench, protocol)
-    except UserError as err:
+    except ConfigError as err:
         return "error", str(err)
 
 
@@ -137,12 +137,12 @@ class Worker:
         child.close()
 
     def hashes(self, jobs: Any, bench: Path, protocol: Any) -> list[str]:
-        from polebench.errors import UserError
+        from polebench.errors import ConfigError
 
         self.conn.send(("hashes", (list(jobs), bench, protocol)))
         status, value = self.conn.recv()
         if status == "error":
-            raise UserError(value)
+            raise ConfigError(value)
         return list(value)
 
     def run(self, argv: list[str], log: Path, on_start: Any) -> tuple[int, float]:

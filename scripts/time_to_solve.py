@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agents.registry import ALGOS  # noqa: E402
-from polebench.errors import UserError, run_cli  # noqa: E402
+from polebench.errors import ConfigError, run_cli  # noqa: E402
 from polebench.jobrunner import TRAIN_SCRIPT, run_process  # noqa: E402
 from polebench.summary import RunSummary  # noqa: E402
 
@@ -57,11 +57,11 @@ def ours(algo: str, seed: int, folder: Path) -> Timing:
     command = [sys.executable, str(TRAIN_SCRIPT), "--algo", algo, "--env", env, "--seed", str(seed), "-f", str(logs)]
     ended = run_process([*command, "-v", "0", *PROTOCOL], folder / f"{algo}-{seed}.log")
     if ended.returncode != 0:
-        raise UserError(f"train.py --algo {algo} --seed {seed} failed; see {folder / f'{algo}-{seed}.log'}")
+        raise ConfigError(f"train.py --algo {algo} --seed {seed} failed; see {folder / f'{algo}-{seed}.log'}")
     run_dir = max((logs / algo).glob(f"{env}_*"), key=lambda p: int(p.name.rsplit("_", 1)[1]))
     summary = RunSummary.read(run_dir)
     if summary is None:
-        raise UserError(f"{run_dir} has no readable summary.json")
+        raise ConfigError(f"{run_dir} has no readable summary.json")
     return Timing(summary.steps_to_solve, ended.elapsed_s, ended.peak_rss_mb, summary.solved)
 
 
@@ -138,7 +138,7 @@ def throughput(folder: Path, steps: int = 100_000) -> str:
     command += ["--eval-freq", "0"]  # the training loop alone: evaluations of a better agent take longer
     ended = run_process(command, folder / "throughput.log")
     if ended.returncode != 0:
-        raise UserError(f"the throughput run failed; see {folder / 'throughput.log'}")
+        raise ConfigError(f"the throughput run failed; see {folder / 'throughput.log'}")
     early, late = steps_per_second(next((logs / "dqn").glob("CartPole-v1_*")))
     return (
         f"dqn {steps:,} steps: {early:,.0f} env steps/s in the first 20% after learning starts, "

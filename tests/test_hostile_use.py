@@ -22,7 +22,6 @@ import yaml
 import polebench
 from polebench import runs
 from polebench.config import ConfigError
-from polebench.errors import UserError
 from polebench.summary import RunSummary
 from polebench.yamlfile import parse_yaml
 from tests.conftest import ROOT, run_script, tree_hash
@@ -140,7 +139,7 @@ def test_a_summary_of_the_wrong_shape_reads_as_no_summary(tmp_path: Path, fields
 )
 def test_a_config_of_the_wrong_shape_is_one_line(tmp_path: Path, config: dict[str, Any]) -> None:
     (tmp_path / runs.CONFIG_FILE).write_text(yaml.safe_dump(config))
-    with pytest.raises(UserError, match="is damaged"):
+    with pytest.raises(ConfigError, match="is damaged"):
         runs.read_config(tmp_path)
 
 

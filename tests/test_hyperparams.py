@@ -7,7 +7,7 @@ import torch
 
 from agents.registry import ALGOS, get_algo
 from polebench import hyperparams as hpm
-from polebench.errors import UserError
+from polebench.errors import ConfigError
 from polebench.optim import LeanAdam
 
 CLASSIC_DISCRETE = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0")
@@ -49,7 +49,7 @@ def test_policy_kwargs_layer_key_by_key(tmp_path: Path) -> None:
 
 
 def test_unknown_optimizer_name_is_refused() -> None:
-    with pytest.raises(UserError, match="unknown optimizer_class 'sgdx'; choose one of: adam, adamw, lean_adam"):
+    with pytest.raises(ConfigError, match="unknown optimizer_class 'sgdx'; choose one of: adam, adamw, lean_adam"):
         hpm.constructor_kwargs({"policy_kwargs": {"optimizer_class": "sgdx"}})
 
 
@@ -76,12 +76,12 @@ def test_exponent_without_dot_is_a_number(tmp_path: Path) -> None:
 def test_bad_files_are_refused(tmp_path: Path, text: str, message: str) -> None:
     conf = tmp_path / "conf.yml"
     conf.write_text(text)
-    with pytest.raises(UserError, match=message):
+    with pytest.raises(ConfigError, match=message):
         hpm.read_table(conf)
 
 
 def test_missing_file_is_a_user_error(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match="does not exist"):
+    with pytest.raises(ConfigError, match="does not exist"):
         hpm.read_table(tmp_path / "absent.yml")
 
 
@@ -99,7 +99,7 @@ def test_activation_is_named_by_string() -> None:
 
     kwargs = hpm.constructor_kwargs({"policy_kwargs": {"activation_fn": "tanh", "net_arch": [8]}})
     assert kwargs["policy_kwargs"] == {"activation_fn": torch.nn.Tanh, "net_arch": [8]}
-    with pytest.raises(UserError, match="relu"):
+    with pytest.raises(ConfigError, match="relu"):
         hpm.constructor_kwargs({"policy_kwargs": {"activation_fn": "swishy"}})
 
 
@@ -117,7 +117,7 @@ def test_activation_is_named_by_string() -> None:
 def test_constructor_check_refuses(kwargs: dict, message: str) -> None:
     from stable_baselines3 import PPO
 
-    with pytest.raises(UserError, match=message):
+    with pytest.raises(ConfigError, match=message):
         hpm.check_kwargs(PPO, kwargs)
 
 
@@ -129,7 +129,7 @@ def test_constructor_check_accepts_yaml_shapes() -> None:
 
 @pytest.mark.parametrize("item", ["novalue", "=3"])
 def test_malformed_override(item: str) -> None:
-    with pytest.raises(UserError, match="key=value"):
+    with pytest.raises(ConfigError, match="key=value"):
         hpm.parse_overrides([item])
 
 
@@ -141,7 +141,7 @@ def test_normalize_forms(value: object, expected: object) -> None:
 
 
 def test_bad_counts() -> None:
-    with pytest.raises(UserError, match="n_envs must be a positive integer"):
+    with pytest.raises(ConfigError, match="n_envs must be a positive integer"):
         hpm.n_envs({"n_envs": 0})
-    with pytest.raises(UserError, match="pass -n"):
+    with pytest.raises(ConfigError, match="pass -n"):
         hpm.n_timesteps({})

@@ -3,11 +3,11 @@ from __future__ import annotations
 import pytest
 
 from agents.registry import ALGOS, get_algo
-from polebench.errors import UserError
+from polebench.errors import ConfigError
 
 
 def test_unknown_name_lists_every_valid_one() -> None:
-    with pytest.raises(UserError) as err:
+    with pytest.raises(ConfigError) as err:
         get_algo("nope")
     for name in ALGOS:
         assert name in str(err.value)

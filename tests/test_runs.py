@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from polebench import runs
-from polebench.errors import UserError
+from polebench.errors import ConfigError
 
 
 def test_run_numbers_increase_and_never_reuse(tmp_path: Path) -> None:
@@ -22,14 +22,14 @@ def test_find_run_latest_and_by_id(tmp_path: Path) -> None:
         runs.new_run_dir(tmp_path, "dqn", "CartPole-v1")
     assert runs.find_run(tmp_path, "dqn", "CartPole-v1", None).name == "CartPole-v1_3"
     assert runs.find_run(tmp_path, "dqn", "CartPole-v1", 2).name == "CartPole-v1_2"
-    with pytest.raises(UserError, match=r"existing ids: \[1, 2, 3\]"):
+    with pytest.raises(ConfigError, match=r"existing ids: \[1, 2, 3\]"):
         runs.find_run(tmp_path, "dqn", "CartPole-v1", 7)
 
 
 def test_find_run_explains_missing_folders(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match="does not exist"):
+    with pytest.raises(ConfigError, match="does not exist"):
         runs.find_run(tmp_path / "absent", "ppo", "CartPole-v1", None)
-    with pytest.raises(UserError, match="no ppo runs on CartPole-v1"):
+    with pytest.raises(ConfigError, match="no ppo runs on CartPole-v1"):
         runs.find_run(tmp_path, "ppo", "CartPole-v1", None)
 
 

@@ -13,7 +13,7 @@ from envs.factory import measured
 from envs.families import CARTPOLE
 from envs.perturbations import PERTURBATIONS, PerturbationUse, check_applies, parse_perturb
 from envs.registration import register_envs
-from polebench.errors import UserError
+from polebench.errors import ConfigError
 from wrappers.perturbations import ActuatorFault, ModelError, Push, SensorNoise
 
 
@@ -150,7 +150,7 @@ def test_cartpole_perturbations_refuse_other_simulators() -> None:
     ],
 )
 def test_perturb_parsing_names_what_is_accepted(text: str, needles: tuple[str, ...]) -> None:
-    with pytest.raises(UserError) as err:
+    with pytest.raises(ConfigError) as err:
         parse_perturb(text)
     for needle in needles:
         assert needle in str(err.value)
@@ -158,9 +158,9 @@ def test_perturb_parsing_names_what_is_accepted(text: str, needles: tuple[str, .
 
 def test_perturbations_that_do_not_apply_are_refused() -> None:
     register_envs()
-    with pytest.raises(UserError, match="push does not apply to Acrobot-v1"):
+    with pytest.raises(ConfigError, match="push does not apply to Acrobot-v1"):
         measured(parse_perturb("push=1"))(gym.make("Acrobot-v1"))
-    with pytest.raises(UserError, match="does not apply to Pendulum-v1"):
+    with pytest.raises(ConfigError, match="does not apply to Pendulum-v1"):
         check_applies(parse_perturb("actuator_fault=1"), None, "Pendulum-v1")
     assert measured(parse_perturb("actuator_fault=1"))(gym.make("Acrobot-v1")) is not None
 

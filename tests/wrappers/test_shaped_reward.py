@@ -6,7 +6,7 @@ import pytest
 
 from envs.factory import make_vec
 from envs.wrapping import SHAPING_FORMS, parse_env_wrapper, parse_shaping, wrapper_chain
-from polebench.errors import UserError
+from polebench.errors import ConfigError
 from tests.wrappers.stub import StubEnv
 from wrappers.shaped_reward import DMControlReward, QuadraticReward, ShapedReward
 
@@ -156,7 +156,7 @@ def test_invalid_form_coefficients_raise_value_error(cls: type, kwargs: dict, me
     ],
 )
 def test_unknown_forms_and_coefficients_name_what_is_accepted(value: object, message: str) -> None:
-    with pytest.raises(UserError, match=message.replace("(", r"\(")):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
         parse_shaping(value)
 
 
