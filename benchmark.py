@@ -1,155 +1,20 @@
 """Compare agents head to head: ``python benchmark.py --algos ppo dqn --envs CartPole-v1 --seeds 5``,
-or variants of them from a file: ``python benchmark.py --grid benchmarks/cartpole-dqn.yml``.
 
-Every job (agent x env x seed) is one real ``train.py`` run in its own process and folder, under the
-same evaluation protocol. Jobs run in parallel; a rerun reuses every job that finished with exactly the
-configuration it would run now and reruns the others. The results land in ``<log-folder>/results.csv``
-(one row per job) and ``<log-folder>/report.md`` with its plots.
+The command itself is :mod:`polebench.commands.benchmark`; this file runs it from a checkout, as
+``polebench benchmark`` and ``python -m polebench benchmark`` run it where polebench is installed.
 """
 
-from __future__ import annotations
-
-import argparse
-import os
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from agents.registry import ALGOS
-from polebench import cli
-from polebench.errors import ConfigError, run_cli
-from polebench.limits import MAX_EPISODES, MAX_SEEDS, MAX_WORKERS
-
-if TYPE_CHECKING:
-    from polebench.gridfile import GridSpec
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The command line; the protocol flags are ``train.py``'s, passed through to every job."""
-    p = cli.Parser(description=__doc__)
-    what = p.add_mutually_exclusive_group()
-    what.add_argument("--algos", nargs="+", metavar="ALGO", help=f"algorithms to compare, from: {', '.join(ALGOS)}")
-    what.add_argument("--grid", metavar="FILE.yml", help="a grid file: envs, seeds, protocol and named agents")
-    p.add_argument("--agents", nargs="+", metavar="NAME", help="with --grid: run only these agents of the file")
-    p.add_argument("--envs", nargs="+", metavar="ENV", help="env ids (default: CartPole-v1)")
-    seeds = p.add_mutually_exclusive_group()
-    seeds.add_argument(
-        "--seeds",
-        type=cli.at_least("--seeds", maximum=MAX_SEEDS),
-        metavar="K",
-        help="run seeds 0..K-1 (default: 3, or the grid file's)",
-    )
-    seeds.add_argument(
-        "--seed-list",
-        type=cli.seed("--seed-list"),
-        nargs="+",
-        metavar="SEED",
-        help="these seeds (over the grid file's)",
-    )
-    p.add_argument(
-        "--workers",
-        type=cli.at_least("--workers", maximum=MAX_WORKERS),
-        default=os.cpu_count() or 1,
-        help="jobs at a time",
-    )
-    p.add_argument("-f", "--log-folder", default="bench", help="results folder (default: %(default)s)")
-    cli.add_protocol_flags(p, "budget of every job (default: each algorithm's YAML)")
-    p.set_defaults(eval_freq=None)  # unset: the grid file's, or the protocol's default
-    p.add_argument(
-        "--shaped", choices=("off", "on", "both"), default="off", help="train on the shaped reward (default: off)"
-    )
-    p.add_argument("--report-only", action="store_true", help="rebuild the report and plots from existing runs")
-    p.add_argument(
-        "--robustness",
-        action="store_true",
-        help="also evaluate every finished run under every perturbation level (works with --report-only)",
-    )
-    p.add_argument(
-        "--robustness-episodes",
-        type=cli.at_least("--robustness-episodes", maximum=MAX_EPISODES),
-        default=10,
-        help="episodes per perturbation level (default: 10)",
-    )
-    p.add_argument(
-        "--ray", metavar="ADDRESS", help="run the jobs on a Ray cluster (auto, host:port or ray://host:10001)"
-    )
-    return p
-
-
-# Protocol values a flag overrides in a grid file, and the flag of each.
-PROTOCOL_FLAGS = {
-    "n_timesteps": "-n",
-    "eval_freq": "--eval-freq",
-    "eval_episodes": "--eval-episodes",
-    "final_eval_episodes": "--final-eval-episodes",
-    "stop_on_solve": "--stop-on-solve",
-    "stop_on_balance": "--stop-on-balance",
-}
-
-
-def grid_spec(args: argparse.Namespace) -> GridSpec:
-    """The grid the flags ask for: a grid file (flags given on the command line override its envs, seeds
-    and protocol; ``--agents`` narrows its agents), or ``--algos`` with their shipped settings."""
-    from polebench.grid import Protocol, shipped_agents
-    from polebench.gridfile import GridSpec, envs_of, grid_from_mapping, load_grid, seeds_of
-
-    seeds = args.seed_list if args.seed_list is not None else args.seeds
-    if args.grid:
-        if args.shaped != "off":
-            raise ConfigError(
-                f"--shaped: the agents of the grid file {args.grid} set their own shaping; edit it instead"
-            )
-        spec = load_grid(Path(args.grid))
-        given = {name: getattr(args, name) for name in PROTOCOL_FLAGS if getattr(args, name) not in (None, False)}
-        changed = [
-            f"{PROTOCOL_FLAGS[name]} {value} (the file: {getattr(spec.protocol, name)})"
-            for name, value in given.items()
-        ]
-        spec = replace(spec, protocol=replace(spec.protocol, **given))
-        if args.envs:
-            changed.append(f"--envs {' '.join(args.envs)} (the file: {' '.join(spec.envs)})")
-            spec = replace(spec, envs=envs_of(args.envs, "--envs"))
-        if seeds is not None:
-            spec = replace(spec, seeds=seeds_of(seeds, "--seeds/--seed-list"))
-        if changed:
-            print(f"overriding the grid file {args.grid}: {'; '.join(changed)}")
-        return spec.only(args.agents, args.grid) if args.agents else spec
-    if not args.algos:
-        raise ConfigError("give --algos (one or more of: " + ", ".join(ALGOS) + ") or --grid FILE, or --report-only")
-    if args.agents:
-        raise ConfigError("--agents picks agents of a --grid file; with --algos, name the algorithms instead")
-    agents = {a.name: {"algo": a.algo, "shaped": a.shaping} for a in shipped_agents(args.algos, args.shaped)}
-    protocol = Protocol(
-        args.n_timesteps,
-        Protocol.eval_freq if args.eval_freq is None else args.eval_freq,
-        args.eval_episodes,
-        args.stop_on_solve,
-        args.stop_on_balance,
-        args.final_eval_episodes,
-    )
-    spec = grid_from_mapping({"envs": args.envs or ["CartPole-v1"], "seeds": seeds or 3, "agents": agents})
-    return GridSpec(spec.envs, spec.seeds, protocol, spec.agents)
+from polebench.errors import run_cli
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the grid (or only rebuild its report) and print where the report is."""
-    from polebench import interrupts
+    # Imported here, inside run_cli: a Ctrl-C during the imports is then one line and exit 130 too.
+    from polebench.commands.benchmark import main as benchmark
 
-    # Ctrl-C (and SIGTERM) stop the grid cleanly, even when started in the background with SIGINT ignored.
-    interrupts.install()
-    args = build_parser().parse_args(argv)
-    from polebench.benchmarking import rebuild_report, run_grid
-
-    bench = Path(args.log_folder)
-    robustness = args.robustness_episodes if args.robustness else None
-    if args.report_only:
-        return rebuild_report(bench, args.workers, robustness)
-    spec = grid_spec(args)
-    return run_grid(spec.jobs(), bench, spec.protocol, args.workers, args.ray, robustness).exit_code
+    return benchmark(argv)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The one table that maps an algorithm name to everything needed to build, load and replay it.
 
-Adding an algorithm means adding an :class:`AlgoSpec` here and a ``hyperparams/<name>.yml`` file;
+Adding an algorithm means adding an :class:`AlgoSpec` here and a ``polebench/hyperparams/<name>.yml`` file;
 no script branches on the name. Classes are named by import path and imported only when used, so
 listing the names (``train.py --help``, an unknown-name error) never pays for importing PyTorch.
 """
@@ -18,7 +18,7 @@ from polebench.imports import import_attribute
 class AlgoSpec:
     """How polebench builds one algorithm.
 
-    :param name: the name used on the command line and for ``hyperparams/<name>.yml``
+    :param name: the name used on the command line and for ``polebench/hyperparams/<name>.yml``
     :param class_path: ``"module:Class"`` of a class with SB3's ``learn/predict/save/load``
     :param policy: the policy used when the YAML names none
     :param recurrent: whether ``predict`` carries a hidden state between steps

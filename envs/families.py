@@ -167,7 +167,7 @@ CARTPOLE = EnvFamily(
     step_seconds=0.02,
     action_effort=(-1.0, 1.0),
     effort_label="push (-1 left, +1 right)",
-    # The LQR's own figures (agents/lqr.py with hyperparams/lqr.yml), from its final evaluation of 100
+    # The LQR's own figures (agents/lqr.py with polebench/hyperparams/lqr.yml), from its final evaluation of 100
     # episodes: python train.py --algo lqr --env CartPole-v1 --seed S, then "quality" in summary.json. Over
     # seeds 0-9 they range over 0.26-0.29 deg and 0.046-0.053 m (the episodes differ); the figures here
     # are seed 0's before the final evaluation moved to Gymnasium's vectorised CartPole, which draws other

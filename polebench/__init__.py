@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from polebench import config as checks
-from polebench.config import RunConfig
+from polebench.config import run_config as checks
+from polebench.config.run_config import RunConfig
 from polebench.errors import ConfigError
 from polebench.limits import MAX_ENVS, MAX_EPISODES, MAX_WORKERS
-from polebench.summary import RunSummary
+from polebench.run.summary import RunSummary
 
 if TYPE_CHECKING:
-    from polebench.loading import LoadedRun
+    from polebench.replay.loading import LoadedRun
 
 __all__ = ["BenchmarkResult", "ConfigError", "RunConfig", "RunSummary", "benchmark", "load_run", "train"]
 
@@ -46,8 +46,8 @@ def train(**kwargs: Any) -> RunSummary:
     Raises:
         ConfigError: for any bad value, naming the keyword; nothing is written then
     """
-    from polebench import interrupts
-    from polebench.training import train as run
+    from polebench.run import interrupts
+    from polebench.run.training import train as run
 
     with _config_errors():
         try:
@@ -69,7 +69,7 @@ def load_run(
 ) -> LoadedRun:
     """A finished run, ready to use: its model and a matching env (observation wrappers and
     normalisation statistics included), its config and its summary. ``exp_id=None`` is the latest."""
-    from polebench.loading import load_run as load
+    from polebench.replay.loading import load_run as load
 
     with _config_errors():
         _check_count(n_envs, "n_envs", maximum=MAX_ENVS)
@@ -87,7 +87,7 @@ def benchmark(
 ) -> BenchmarkResult:
     """Run a benchmark grid as ``benchmark.py --grid`` does; say where its report is and how many jobs failed.
 
-    :param grid: a grid file's path, or the same data as a mapping (see ``polebench/gridfile.py``)
+    :param grid: a grid file's path, or the same data as a mapping (see ``polebench/bench/gridfile.py``)
     :param workers: jobs at a time (default: one per CPU; never more than the grid has jobs)
     :param robustness_episodes: also measure robustness with this many episodes per perturbation level
 
@@ -97,8 +97,8 @@ def benchmark(
     """
     import os
 
-    from polebench.benchmarking import EXIT_INTERRUPTED, run_grid
-    from polebench.gridfile import grid_from_mapping, load_grid
+    from polebench.bench.driver import EXIT_INTERRUPTED, run_grid
+    from polebench.bench.gridfile import grid_from_mapping, load_grid
 
     with _config_errors():
         workers = (os.cpu_count() or 1) if workers is None else _check_count(workers, "workers", maximum=MAX_WORKERS)

@@ -48,7 +48,7 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
         return 1
     except KeyboardInterrupt:
         _leaving()
-        from polebench import interrupts
+        from polebench.run import interrupts
 
         print(f"{prog}: interrupted by {interrupts.signal_name() or 'SIGINT'}; nothing more was saved", file=sys.stderr)
         return interrupts.exit_code() or 130

@@ -1,5 +1,5 @@
 """Would a compiled graph make polebench faster? A measurement, for CartPole PPO and DQN as polebench trains
-them (``hyperparams/``): eager PyTorch against ``torch.compile`` (the default inductor backend) and
+them (``polebench/hyperparams/``): eager PyTorch against ``torch.compile`` (the default inductor backend) and
 TorchScript (``torch.jit.script``), each applied to the networks' modules in place.
 
     python scripts/compile_speed.py                          # micro-benchmarks, then end to end on seeds 0 1 2
@@ -87,8 +87,8 @@ def micro(algo: str, mode: str) -> dict[str, float]:
     import torch
 
     from envs.factory import make_vec
-    from polebench.config import RunConfig
-    from polebench.training import make_plan
+    from polebench.config.run_config import RunConfig
+    from polebench.run.training import make_plan
 
     torch.set_num_threads(1)
     plan = make_plan(RunConfig(algo=algo, env="CartPole-v1", seed=0, log_folder=Path(tempfile.mkdtemp())))

@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agents.registry import ALGOS  # noqa: E402
+from polebench.bench.runners.processes import TRAIN_COMMAND, run_process  # noqa: E402
 from polebench.errors import ConfigError, run_cli  # noqa: E402
-from polebench.jobrunner import TRAIN_SCRIPT, run_process  # noqa: E402
-from polebench.summary import RunSummary  # noqa: E402
+from polebench.run.summary import RunSummary  # noqa: E402
 
 PROTOCOL = ["--stop-on-solve", "--eval-freq", "2500", "--eval-episodes", "10"]
 ENVS = {"ppo_lstm": "CartPoleNoVel-v1", "ppo_gru": "CartPoleNoVel-v1"}
@@ -54,7 +54,7 @@ class Timing:
 def ours(algo: str, seed: int, folder: Path) -> Timing:
     """One polebench run, timed whole."""
     logs, env = folder / "polebench", ENVS.get(algo, "CartPole-v1")
-    command = [sys.executable, str(TRAIN_SCRIPT), "--algo", algo, "--env", env, "--seed", str(seed), "-f", str(logs)]
+    command = [*TRAIN_COMMAND, "--algo", algo, "--env", env, "--seed", str(seed), "-f", str(logs)]
     ended = run_process([*command, "-v", "0", *PROTOCOL], folder / f"{algo}-{seed}.log")
     if ended.returncode != 0:
         raise ConfigError(f"train.py --algo {algo} --seed {seed} failed; see {folder / f'{algo}-{seed}.log'}")
@@ -131,10 +131,10 @@ def _median_line(algo: str, pairs: list[tuple[Timing, Timing | None]], against: 
 
 def throughput(folder: Path, steps: int = 100_000) -> str:
     """Env steps per second of a DQN run without early stop: the first 20% after learning starts vs the last 20%."""
-    from polebench.throughput import steps_per_second
+    from polebench.bench.throughput import steps_per_second
 
     logs = folder / "throughput"
-    command = [sys.executable, str(TRAIN_SCRIPT), "--algo", "dqn", "-n", str(steps), "-f", str(logs), "-v", "0"]
+    command = [*TRAIN_COMMAND, "--algo", "dqn", "-n", str(steps), "-f", str(logs), "-v", "0"]
     command += ["--eval-freq", "0"]  # the training loop alone: evaluations of a better agent take longer
     ended = run_process(command, folder / "throughput.log")
     if ended.returncode != 0:

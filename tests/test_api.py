@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import polebench
-from polebench.config import ConfigError, RunConfig, as_keywords
+from polebench.config.run_config import ConfigError, RunConfig, as_keywords
 from tests.conftest import ROOT, run_script
 
 

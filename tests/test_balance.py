@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from envs.families import CARTPOLE, LQR_MEAN_ABS_X_M, LQR_RMS_POLE_ANGLE_DEG, family_of_id
-from polebench.callbacks import BalanceTracker
-from polebench.config import RunConfig
-from polebench.training import _make_envs, make_plan, train
+from polebench.config.run_config import RunConfig
+from polebench.run.callbacks import BalanceTracker
+from polebench.run.training import _make_envs, make_plan, train
 from wrappers.perturbations import Push, RandomLevel
 
 STILL = {"rms_pole_angle_deg": 0.3, "mean_abs_cart_position_m": 0.05}
@@ -183,7 +183,7 @@ def test_observation_normalisation_without_reward_scaling_evaluates(tmp_path: Pa
 def test_the_vectorised_final_evaluation_measures_as_the_wrapped_one_does() -> None:
     from agents.lqr import LQR
     from envs.factory import make_vec, measured
-    from polebench.evaluation import evaluate, evaluate_vectorized
+    from polebench.run.evaluation import evaluate, evaluate_vectorized
 
     lqr = LQR("LinearGainPolicy", make_vec("CartPole-v1", 1, 0))
     lqr.learn(0)
@@ -206,8 +206,8 @@ def test_the_vectorised_final_evaluation_measures_as_the_wrapped_one_does() -> N
 def test_only_the_plain_env_is_evaluated_on_gymnasiums_vectorised_cartpole(
     tmp_path: Path, env: str, changes: dict[str, Any], vectorised: bool
 ) -> None:
-    from polebench.evaluation import has_vector_env
-    from polebench.training import _sees_the_plain_env
+    from polebench.run.evaluation import has_vector_env
+    from polebench.run.training import _sees_the_plain_env
 
     plan = make_plan(RunConfig(algo="ppo", env=env, log_folder=tmp_path, **changes))
     assert (_sees_the_plain_env(plan) and has_vector_env(plan.env_id)) is vectorised

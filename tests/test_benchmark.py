@@ -16,11 +16,12 @@ import pytest
 
 from envs.families import CARTPOLE
 from envs.perturbations import PERTURBATIONS
-from polebench import benchmarking, runs
-from polebench.grid import Agent, Job, JobStatus, Protocol, existing_jobs, finished_run, make_grid, shipped_agents
-from polebench.jobrunner import Outcome
-from polebench.results import aggregate, cell_stats, job_row
-from polebench.summary import RunSummary
+from polebench.bench import driver as benchmarking
+from polebench.bench.grid import Agent, Job, JobStatus, Protocol, existing_jobs, finished_run, make_grid, shipped_agents
+from polebench.bench.results import aggregate, cell_stats, job_row
+from polebench.bench.runners.processes import Outcome
+from polebench.run import folder as runs
+from polebench.run.summary import RunSummary
 from tests.conftest import ROOT, run_script, tree_hash
 
 PROTOCOL = Protocol(n_timesteps=600, eval_freq=300)
@@ -291,8 +292,8 @@ def test_grid_jobs_are_the_train_py_runs_of_the_protocol(tmp_path: Path) -> None
     ids=lambda agent: agent.name,
 )
 def test_a_job_runs_exactly_the_configuration_whose_digest_decides_reuse(tmp_path: Path, agent: Agent) -> None:
-    import train
-    from polebench.training import make_plan
+    from polebench.commands import train
+    from polebench.run.training import make_plan
 
     job = Job(agent, "CartPole-v1", 2)
     protocol = Protocol(n_timesteps=1000, stop_on_balance=True, final_eval_episodes=20)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from agents.registry import ALGOS
-from polebench.training import train
-from train import build_parser, run_config
+from polebench.commands.train import build_parser, run_config
+from polebench.run.training import train
 
 BUDGET = {
     "ppo": "512",

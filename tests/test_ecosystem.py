@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from agents.registry import ALGOS
-from polebench.training import make_plan
+from polebench.commands.train import build_parser, run_config
+from polebench.run.training import make_plan
 from tests.conftest import run_script, tree_hash
-from train import build_parser, run_config
 
 ENVS = {"ppo_lstm": "CartPoleNoVel-v1", "ppo_gru": "CartPoleNoVel-v1"}
 TINY = {

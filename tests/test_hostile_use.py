@@ -20,10 +20,10 @@ import pytest
 import yaml
 
 import polebench
-from polebench import runs
-from polebench.config import ConfigError
-from polebench.summary import RunSummary
-from polebench.yamlfile import parse_yaml
+from polebench.config.run_config import ConfigError
+from polebench.config.yamlfile import parse_yaml
+from polebench.run import folder as runs
+from polebench.run.summary import RunSummary
 from tests.conftest import ROOT, run_script, tree_hash
 
 FAST = ["--eval-freq", "1500", "--eval-episodes", "2", "--final-eval-episodes", "3"]
@@ -64,7 +64,7 @@ def test_a_forked_job_that_crashes_leaves_its_traceback_in_its_log(tmp_path: Pat
     import multiprocessing
     import types
 
-    from polebench import zygote
+    from polebench.bench.runners import preloaded as zygote
 
     def main(argv: Any) -> int:
         raise RuntimeError("a bug in the job")
@@ -165,7 +165,7 @@ def test_the_report_survives_damaged_files_of_every_kind(tmp_path: Path) -> None
 
 
 def test_evaluations_of_the_wrong_shape_are_left_out_of_the_plots(tmp_path: Path) -> None:
-    from polebench.plots import load_evaluations
+    from polebench.bench.plots import load_evaluations
 
     np.savez(tmp_path / "evaluations.npz", timesteps=[1, 2], results=[1.0, 2.0], wall_time_s=[0.1, 0.2])
     assert load_evaluations(str(tmp_path)) is None
@@ -283,7 +283,7 @@ def test_counts_that_size_memory_are_refused_at_once(
 
 
 def test_a_grid_of_ten_million_seeds_is_refused() -> None:
-    from polebench.gridfile import grid_from_mapping
+    from polebench.bench.gridfile import grid_from_mapping
 
     for seeds in (10_000_000, list(range(1001))):
         with pytest.raises(ConfigError, match="1,000"):
@@ -291,8 +291,8 @@ def test_a_grid_of_ten_million_seeds_is_refused() -> None:
 
 
 def test_never_more_workers_than_jobs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from polebench import benchmarking
-    from polebench.grid import Agent, Job, Protocol
+    from polebench.bench import driver as benchmarking
+    from polebench.bench.grid import Agent, Job, Protocol
 
     sizes: list[int] = []
 
@@ -311,8 +311,8 @@ def test_never_more_workers_than_jobs(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_a_refused_second_driver_leaves_the_first_ones_protocol(tmp_path: Path) -> None:
-    from polebench.grid import Agent, Job
-    from polebench.locks import job_locks
+    from polebench.bench.grid import Agent, Job
+    from polebench.bench.locks import job_locks
 
     bench = tmp_path / "bench"
     bench.mkdir()

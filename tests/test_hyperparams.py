@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from agents.registry import ALGOS, get_algo
-from polebench import hyperparams as hpm
+from polebench.config import hyperparams as hpm
 from polebench.errors import ConfigError
 from polebench.optim import LeanAdam
 

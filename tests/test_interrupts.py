@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 import yaml
 
-from polebench import runs
-from polebench.summary import RunSummary
+from polebench.run import folder as runs
+from polebench.run.summary import RunSummary
 from tests.conftest import ROOT
 
 # Seconds after the start: imports, building, the first evaluations and checkpoints, learning, the end.

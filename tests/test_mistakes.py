@@ -144,7 +144,7 @@ def test_a_yaml_bomb_is_refused_quickly_with_bounded_memory(tmp_path: Path) -> N
     launcher = [
         sys.executable,
         "-c",
-        "import sys; from polebench.jobrunner import run_process; "
+        "import sys; from polebench.bench.runners.processes import run_process; "
         "from pathlib import Path; ended = run_process(sys.argv[2:], Path(sys.argv[1])); "
         "print(ended.returncode, ended.peak_rss_mb)",
     ]

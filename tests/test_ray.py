@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from polebench.benchmarking import EXIT_SOME_FAILED
+from polebench.bench.driver import EXIT_SOME_FAILED
 from tests.conftest import run_script
 
 RAY = shutil.which("ray", path=str(Path(sys.executable).parent)) or "ray"

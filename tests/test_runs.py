@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from polebench import runs
 from polebench.errors import ConfigError
+from polebench.run import folder as runs
 
 
 def test_run_numbers_increase_and_never_reuse(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from agents.registry import ALGOS, get_algo
 from envs.factory import make_vec
 from envs.wrapping import parse_env_wrapper, wrapper_chain
-from polebench import hyperparams as hpm
+from polebench.config import hyperparams as hpm
 
 # Tiny budgets in the spirit of SB3's own tests: enough to exercise every code path, not to learn.
 TINY_ON_POLICY = {"policy_kwargs": {"net_arch": [16]}, "n_steps": 32, "batch_size": 32}

@@ -11,11 +11,11 @@ from pathlib import Path
 import optuna
 import pytest
 
-from polebench import hyperparams as hpm
-from polebench import tuning
-from polebench.search_spaces import SEARCH_SPACES
+from polebench.commands.train import build_parser, run_config
+from polebench.config import hyperparams as hpm
+from polebench.tune import tuning
+from polebench.tune.search_spaces import SEARCH_SPACES
 from tests.conftest import ROOT, run_script
-from train import build_parser, run_config
 
 ENVS = {"ppo_lstm": "CartPoleNoVel-v1", "ppo_gru": "CartPoleNoVel-v1"}
 POSTGRES = os.environ.get("POLEBENCH_TEST_POSTGRES_URL")
@@ -69,7 +69,7 @@ def test_two_workers_share_one_study(kind: str, tmp_path: Path) -> None:
 
 
 def test_a_crashing_trial_is_recorded_and_the_study_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from polebench import training
+    from polebench.run import training
 
     real_train = training.train
     calls = []
@@ -112,7 +112,7 @@ def test_a_behaviour_metric_is_minimised_and_unsolved_trials_fail(
 ) -> None:
     from dataclasses import replace
 
-    from polebench import training
+    from polebench.run import training
 
     real_train = training.train
     scripted = iter([(500.0, 0.9), (300.0, 0.1), (490.0, 0.4)])  # (final return, rms pole angle)

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 import polebench
-from polebench.config import ConfigError
-from polebench.gridfile import GridSpec, grid_from_mapping
+from polebench.bench.gridfile import GridSpec, grid_from_mapping
+from polebench.config.run_config import ConfigError
 from tests.conftest import run_script, tree_hash
 
 
@@ -168,7 +168,7 @@ def test_shaped_is_refused_with_a_grid_file(tmp_path: Path) -> None:
 
 
 def _spec(tmp_path: Path, *flags: str) -> GridSpec:
-    import benchmark
+    from polebench.commands import benchmark
 
     path = tmp_path / "grid.yml"
     agents = {"a": {"algo": "lqr"}, "b": {"algo": "ppo", "shaped": "quadratic"}, "c": {"algo": "dqn"}}

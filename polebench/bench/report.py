@@ -1,0 +1,322 @@
+"""The benchmark's Markdown report: per env, a table of algorithms, their balance quality, the
+shaped-vs-unshaped comparisons when both ran, their robustness when measured, the jobs that failed, and
+the plots."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from agents.registry import is_reference
+from envs.families import EnvFamily, family_of_id
+from envs.perturbations import PERTURBATIONS
+from envs.thresholds import reward_threshold
+from polebench.atomic import write_text
+from polebench.bench import plots
+from polebench.bench.grid import JobStatus, Protocol, job_label
+from polebench.bench.results import CellStats, aggregate
+from polebench.bench.robustness import JobRobustness, LadderStats, ladder_stats
+from polebench.config.provenance import describe as describe_machine
+
+REPORT = "report.md"
+RESULTS_CSV = "results.csv"
+ROBUSTNESS_CSV = "robustness.csv"
+
+
+def _fmt(stat: tuple[float, float, float] | None, digits: int = 0) -> str:
+    if stat is None:
+        return "-"
+    mid, low, high = stat
+    return f"{mid:,.{digits}f} [{low:,.{digits}f}, {high:,.{digits}f}]"
+
+
+def _shown_name(cell: CellStats) -> str:
+    """The agent's name in the report's tables, the reference controller marked as such."""
+    return plots.label_of(cell) + (" (reference)" if is_reference(cell.algo) else "")
+
+
+def _reference_first(cells: Sequence[CellStats]) -> list[CellStats]:
+    return sorted(cells, key=lambda c: (not is_reference(c.algo), cells.index(c)))
+
+
+def _row(cell: CellStats) -> str:
+    name = _shown_name(cell)
+    rss = f"{cell.max_peak_rss_mb:.0f}" if cell.max_peak_rss_mb is not None else "-"
+    balanced = "-" if cell.balanced is None else f"{cell.balanced}/{cell.runs}"
+    success = "-" if cell.final_success_rate is None else f"{cell.final_success_rate:.2f}"
+    return (
+        f"| {name} | {cell.algo} | {cell.solved}/{cell.runs} | {_fmt(cell.steps_to_solve)} "
+        f"| {_fmt(cell.time_to_solve_s, 1)} | {balanced} | {_fmt(cell.time_to_balance_s, 1)} "
+        f"| {cell.final_iqm:.1f} [{cell.final_ci[0]:.1f}, {cell.final_ci[1]:.1f}] | {success} | {rss} "
+        f"| {cell.median_wall_time_s:.1f} |"
+    )
+
+
+def _table(cells: Sequence[CellStats]) -> list[str]:
+    return [
+        "| agent | algorithm | solved | steps to solve: median [IQR] | time to solve (s): median [IQR] "
+        "| balanced | time to balance (s): median [IQR] | final true return: IQM [95% CI] "
+        "| final success rate, median | peak RSS (MB), max | wall time (s), median |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        *(_row(c) for c in _reference_first(cells)),
+    ]
+
+
+def shaped_twins(cells: Sequence[CellStats]) -> list[tuple[CellStats, CellStats]]:
+    """(unshaped, shaped) pairs of agents that differ only in the reward shaping (of any form)."""
+    plain = {(c.algo, c.settings): c for c in cells if not c.shaped}
+    return [(plain[(c.algo, c.settings)], c) for c in cells if c.shaped and (c.algo, c.settings) in plain]
+
+
+def _shaping_table(cells: Sequence[CellStats]) -> list[str]:
+    """Each agent that ran both ways: unshaped beside shaped, every figure a true-return one."""
+    both = shaped_twins(cells)
+    if not both:
+        return []
+    lines = [
+        "",
+        "Shaped vs unshaped reward (every return here is the true, unshaped one):",
+        "",
+        "| agents (unshaped → shaped) | shaping | solved (unshaped / shaped) "
+        "| steps to solve, median (unshaped / shaped) | final true return IQM (unshaped / shaped) |",
+        "|---|---|---|---|---|",
+    ]
+    for plain, shaped in both:
+        steps = " / ".join(f"{c.steps_to_solve[0]:,.0f}" if c.steps_to_solve else "-" for c in (plain, shaped))
+        lines.append(
+            f"| {_twins(plain, shaped)} | {shaped.shaping} | {plain.solved}/{plain.runs} / "
+            f"{shaped.solved}/{shaped.runs} | {steps} | {plain.final_iqm:.1f} / {shaped.final_iqm:.1f} |"
+        )
+    return lines
+
+
+def _balance_table(cells: Sequence[CellStats], family: EnvFamily | None) -> list[str]:
+    """Median over seeds of each behaviour metric of the final evaluation, the reference first."""
+    names = [m.name for m in family.metrics] if family is not None else []
+    if not names or not any(cell.quality for cell in cells):
+        return []
+    lines = [
+        "",
+        "### Balance quality",
+        "",
+        "Median over seeds of each metric of the final evaluation, measured on the simulator's true state "
+        "(lower is stiller, nearer the centre and calmer). Every one of these agents may score the same return.",
+        "",
+        "| agent | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    for cell in _reference_first(cells):
+        name = _shown_name(cell)
+        values = [f"{cell.quality[n]:.3g}" if n in cell.quality else "-" for n in names]
+        lines.append(f"| {name} | " + " | ".join(values) + " |")
+    return lines
+
+
+def _twins(plain: CellStats, shaped: CellStats) -> str:
+    return f"{plain.agent} → {shaped.agent}"
+
+
+def _change(plain: float | None, shaped: float | None, digits: str = ".3g") -> str:
+    if plain is None or shaped is None:
+        return "-"
+    relative = f" ({(shaped - plain) / abs(plain):+.0%})" if plain else ""
+    return f"{plain:{digits}} → {shaped:{digits}}{relative}"
+
+
+def _shaped_quality_table(cells: Sequence[CellStats], family: EnvFamily | None) -> list[str]:
+    """Does the shaped reward give a stiller pole and less drift, and what does it cost in time to solve?"""
+    both = shaped_twins(cells)
+    names = [m.name for m in family.metrics] if family is not None else []
+    if not both or not names:
+        return []
+    lines = [
+        "",
+        "Shaped vs unshaped balance quality (unshaped → shaped, medians over seeds; the change in brackets):",
+        "",
+        "| agents (unshaped → shaped) | shaping | " + " | ".join(names) + " | time to solve (s) |",
+        "|---|---|" + "---|" * (len(names) + 1),
+    ]
+    for plain, shaped in both:
+        metrics = [_change(plain.quality.get(n), shaped.quality.get(n)) for n in names]
+        times = [c.time_to_solve_s[0] if c.time_to_solve_s else None for c in (plain, shaped)]
+        change = _change(times[0], times[1], digits=".1f")
+        lines.append(f"| {_twins(plain, shaped)} | {shaped.shaping} | " + " | ".join(metrics) + f" | {change} |")
+    return lines
+
+
+def _robustness_section(
+    cells: Sequence[CellStats], measured: Sequence[JobRobustness], threshold: float | None, plot: Path
+) -> list[str]:
+    """Per agent and perturbation: the highest level the median run survives, and the area under its
+    success curve; and the plot of success against level."""
+    if not measured or threshold is None:
+        return []
+    stats: dict[str, list[LadderStats]] = {}
+    for cell in _reference_first(cells):
+        runs_of_cell = [m.results for m in measured if m.job.agent.name == cell.agent]
+        if runs_of_cell:
+            stats[plots.label_of(cell)] = ladder_stats(runs_of_cell, threshold)
+    shown = {plots.label_of(c): _shown_name(c) for c in cells}
+    if not stats:
+        return []
+    names = list(dict.fromkeys(s.perturbation for per_cell in stats.values() for s in per_cell))
+    plots.plot_robustness(cells, stats, plot)
+    episodes = "the same episodes for every agent, seeded apart from training and evaluation"
+    lines = [
+        "",
+        "### Robustness",
+        "",
+        f"Each finished run's final model under every perturbation level ({episodes}). Per perturbation: the "
+        "highest level up to which the median run still reaches the threshold, its value in brackets, then "
+        "the area under the success curve (fraction of episodes reaching the threshold, averaged over runs, "
+        "against the level scaled to 0-1; 1.00 is perfect everywhere).",
+        "",
+        "| agent | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    for label, per_cell in stats.items():
+        by_name = {s.perturbation: s for s in per_cell}
+        lines.append(f"| {shown[label]} | " + " | ".join(_ladder_cell(by_name.get(n)) for n in names) + " |")
+    ladders = "; ".join(f"{n}: {', '.join(f'{v:g}' for v in PERTURBATIONS[n].values)}" for n in names)
+    return [*lines, "", f"Ladders (level 0 first): {ladders}. See the README for what each means.", ""]
+
+
+def _ladder_cell(stats: LadderStats | None) -> str:
+    if stats is None:
+        return "-"
+    level = "none" if stats.highest_level is None else f"{stats.highest_level} ({stats.values[stats.highest_level]:g})"
+    return f"{level}, AUC {stats.auc:.2f}"
+
+
+def _env_section(
+    env: str,
+    cells: Sequence[CellStats],
+    rows: Sequence[dict[str, Any]],
+    folder: Path,
+    measured: Sequence[JobRobustness],
+) -> list[str]:
+    threshold = reward_threshold(env)
+    env_rows = [r for r in rows if r["env"] == env and r["status"] == "finished"]
+    names = {kind: f"{kind}_{env}.png" for kind in ("curves", "final_iqm", "profile", "time_to_solve")}
+    plots.plot_curves(cells, env_rows, threshold, folder / names["curves"])
+    plots.plot_final_iqm(cells, folder / names["final_iqm"])
+    plots.plot_profile(cells, folder / names["profile"])
+    plots.plot_time_to_solve(cells, env_rows, folder / names["time_to_solve"])
+    family = family_of_id(env)
+    trajectories = f"trajectories_{env}.png"
+    drawn = family is not None and plots.plot_trajectories(cells, env_rows, family, folder / trajectories)
+    robustness = _robustness_section(cells, measured, threshold, folder / f"robustness_{env}.png")
+    solved_at = f"solved at a mean evaluation return >= {threshold:g}" if threshold is not None else "no threshold"
+    return [
+        f"## {env}",
+        "",
+        f"{solved_at}. Steps and time to solve count solved runs only; time counts the whole process.",
+        "",
+        *_table(cells),
+        *_shaping_table(cells),
+        "",
+        f"![learning curves]({names['curves']})",
+        "",
+        f"![final return]({names['final_iqm']}) ![performance profile]({names['profile']})",
+        "",
+        f"![time to solve]({names['time_to_solve']})",
+        *_balance_table(cells, family),
+        *_shaped_quality_table(cells, family),
+        *(["", f"![trajectories from one initial state]({trajectories})"] if drawn else []),
+        *robustness,
+        *([f"![robustness](robustness_{env}.png)", ""] if robustness else [""]),
+    ]
+
+
+def _problems(rows: Sequence[dict[str, Any]]) -> list[str]:
+    bad = [r for r in rows if r["status"] != JobStatus.FINISHED.value]
+    if not bad:
+        return []
+    lines = ["## Jobs without a result", "", "| job | status | error |", "|---|---|---|"]
+    for r in bad:
+        lines.append(f"| {job_label(r['agent'], r['env'], r['seed'])} | {r['status']} | {r.get('error') or '-'} |")
+    return [*lines, ""]
+
+
+def describe_protocol(protocol: Protocol | None) -> str:
+    """The protocol as a sentence.
+
+    Example:
+        >>> text = describe_protocol(Protocol(n_timesteps=50_000, eval_freq=2500, eval_episodes=10, stop_on_solve=True))
+        >>> for part in text.split(", "):
+        ...     print(part)
+        50,000 env steps
+        an evaluation every 2,500 env steps of 10 episodes
+        stopping at the first solved evaluation
+
+    """
+    if protocol is None:
+        return "as found in each run (the report was rebuilt from existing runs)"
+    budget = f"{protocol.n_timesteps:,} env steps" if protocol.n_timesteps else "each algorithm's own budget"
+    episodes = (
+        f"{protocol.eval_episodes} episodes" if protocol.eval_episodes else "the env's default number of episodes"
+    )
+    evaluation = (
+        f"an evaluation every {protocol.eval_freq:,} env steps of {episodes}"
+        if protocol.eval_freq
+        else f"one evaluation at the end, of {episodes}"
+    )
+    stop = (
+        ", stopping at the first solved evaluation"
+        if protocol.stop_on_solve
+        else ", stopping at the first solved and balanced evaluation"
+        if protocol.stop_on_balance
+        else ", training for the whole budget"
+    )
+    return f"{budget}, {evaluation}{stop}"
+
+
+def describe_final(rows: Sequence[dict[str, Any]]) -> str:
+    """How many episodes the finished runs' final evaluations played, as the runs recorded it.
+
+    Example:
+        >>> describe_final([{"status": "finished", "final_eval_episodes": 100}, {"status": "finished"}])
+        'a final evaluation of 100 episodes (unknown for 1 run made before it was recorded)'
+    """
+    finished = [r for r in rows if r["status"] == JobStatus.FINISHED.value]
+    counts = sorted({int(r["final_eval_episodes"]) for r in finished if r.get("final_eval_episodes") is not None})
+    unknown = sum(r.get("final_eval_episodes") is None for r in finished)
+    text = f"a final evaluation of {' or '.join(map(str, counts))} episodes" if counts else "final evaluations"
+    if unknown:
+        text += f" (unknown for {unknown} run{'s' if unknown > 1 else ''} made before it was recorded)"
+    return text
+
+
+def write_report(
+    rows: Sequence[dict[str, Any]],
+    folder: Path,
+    protocol: Protocol | None,
+    robustness: Sequence[JobRobustness] = (),
+) -> Path:
+    """Write ``report.md`` and its plots into ``folder``; return the report's path."""
+    cells = aggregate(rows)
+    envs = list(dict.fromkeys(c.env for c in cells))
+    done = sum(r["status"] == "finished" for r in rows)
+    settings = f"{describe_protocol(protocol)}; {describe_final(rows)}"
+    lines = [
+        "# polebench benchmark",
+        "",
+        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. {done} of {len(rows)} jobs finished. "
+        f"Protocol: {settings}. One row per job: [{RESULTS_CSV}]({RESULTS_CSV})"
+        + (f"; robustness: [{ROBUSTNESS_CSV}]({ROBUSTNESS_CSV})." if robustness else "."),
+        "",
+        f"{describe_machine()} Each run's own versions are in its config.yml.",
+        "",
+        "Returns are true (unshaped) mean evaluation returns over deterministic episodes. IQM: interquartile"
+        " mean over seeds; CI: 95% stratified bootstrap (rliable). IQR: 25th to 75th percentile.",
+        "",
+    ]
+    for env in envs:
+        measured = [m for m in robustness if m.job.env == env]
+        lines += _env_section(env, [c for c in cells if c.env == env], rows, folder, measured)
+    lines += _problems(rows)
+    path = folder / REPORT
+    write_text(path, "\n".join(lines))
+    return path

@@ -1,0 +1,206 @@
+"""Benchmark results: one row per job (the CSV), and per env and algorithm the statistics of the report.
+
+Steps- and time-to-solve are summarised by median and interquartile range over the runs that solved;
+the final true return by the interquartile mean with a 95% stratified-bootstrap confidence interval
+from rliable (Agarwal et al. 2021, "Deep RL at the Edge of the Statistical Precipice"); each behaviour
+metric of the final evaluation by its median over seeds.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.stats import trim_mean
+
+from envs.families import METRIC_NAMES
+from polebench.atomic import atomic_target
+from polebench.bench.grid import JOB_FILE, Job, JobStatus, finished_summary, read_job_file, recorded_error
+
+COLUMNS = (
+    "agent", "algo", "env", "seed", "shaped", "shaping", "train_perturb", "status", "solved", "steps_to_solve",
+    "time_to_solve_s", "balanced", "steps_to_balance", "time_to_balance_s", "wall_time_s", "timesteps",
+    "final_mean_return", "final_success_rate", "final_eval_episodes", "best_mean_return", "peak_rss_mb", "threshold",
+    "error", "run_dir", "hyperparams", "conf_file", "config_hash",
+)  # fmt: skip
+BOOTSTRAP_REPS = 2000
+
+
+def job_row(job: Job, bench: Path) -> dict[str, Any]:
+    """The CSV row of ``job``: its finished run's summary, or its status and error."""
+    agent = job.agent
+    row: dict[str, Any] = {
+        "agent": agent.name, "algo": job.algo, "env": job.env, "seed": job.seed, "shaped": job.shaped,
+        "shaping": agent.shaping_form or "", "train_perturb": describe_perturb(agent.train_perturb),
+        "hyperparams": json.dumps(dict(agent.hyperparams), sort_keys=True) if agent.hyperparams else "",
+        "conf_file": str(agent.conf_file or ""),
+    }  # fmt: skip
+    summary = finished_summary(job, bench)
+    if summary is None:
+        error = recorded_error(job, bench)
+        status = JobStatus.FAILED if error else JobStatus.MISSING
+        return {**row, "status": status.value, "solved": False, "error": error}
+    row.update({k: v for k, v in summary.as_row().items() if k not in row})
+    # What the run itself recorded, wherever it was asked for (the agent's own keys, a conf file, the YAML).
+    row["shaped"] = summary.shaped
+    row["shaping"] = (summary.shaping or {}).get("form") or ("user" if summary.shaped else "")
+    row["train_perturb"] = describe_perturb(summary.train_perturb)
+    tree = (read_job_file(job.folder(bench) / JOB_FILE) or {}).get("tree_peak_rss_mb")
+    if isinstance(tree, int | float) and not isinstance(tree, bool):  # a damaged job file may hold anything
+        # The process tree's peak (the job and anything it spawned) is the one the driver measured.
+        row["peak_rss_mb"] = max(row.get("peak_rss_mb") or 0.0, tree)
+    return {**row, "status": JobStatus.FINISHED.value}
+
+
+def describe_perturb(levels: Mapping[str, int] | None) -> str:
+    """Training perturbations as ``--train-perturb`` spells them ("" for none).
+
+    Example:
+        >>> describe_perturb({"push": 5, "sensor_noise": 1}), describe_perturb(None)
+        ('push=5,sensor_noise=1', '')
+    """
+    return ",".join(f"{name}={level}" for name, level in (levels or {}).items())
+
+
+def metric_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The behaviour metrics any of ``rows`` has, in the order of ``envs/families.py``."""
+    return [name for name in METRIC_NAMES if any(name in row for row in rows)]
+
+
+def write_csv(rows: Sequence[dict[str, Any]], path: Path, columns: Sequence[str] = COLUMNS) -> None:
+    """One row per job (or per ``robustness.csv`` measurement), with ``columns`` and then the metrics."""
+    with atomic_target(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=[*columns, *metric_columns(rows)], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@dataclass
+class CellStats:
+    """The statistics of one agent on one env over its seeds.
+
+    :param settings: the agent's hyperparameters, conf file and training perturbations, as written in the
+        CSV (twins that differ only in their reward shaping have equal settings)
+    :param shaping: the shaping form's name ("": the env's own reward)
+    :param balanced: how many runs were balanced (``None``: the env has no target, or the runs predate it)
+    :param final_success_rate: the median over runs of the final evaluation's success rate (``None``: unknown)
+    """
+
+    agent: str
+    algo: str
+    env: str
+    shaped: bool
+    settings: tuple[str, str, str]
+    runs: int
+    solved: int
+    steps_to_solve: tuple[float, float, float] | None  # median, 25th and 75th percentiles
+    time_to_solve_s: tuple[float, float, float] | None
+    final_iqm: float
+    final_ci: tuple[float, float]
+    max_peak_rss_mb: float | None
+    median_wall_time_s: float
+    final_returns: np.ndarray = field(repr=False)
+    shaping: str = ""
+    balanced: int | None = None
+    time_to_balance_s: tuple[float, float, float] | None = None
+    final_success_rate: float | None = None
+    quality: dict[str, float] = field(default_factory=dict)  # median over seeds of each final metric
+
+
+def median_iqr(values: Iterable[float]) -> tuple[float, float, float] | None:
+    """Median and interquartile range, or ``None`` for no values.
+
+    Example:
+        >>> median_iqr([1, 2, 3, 4, 5])
+        (3.0, 2.0, 4.0)
+    """
+    data = np.asarray(list(values), dtype=float)
+    if data.size == 0:
+        return None
+    q25, q50, q75 = np.percentile(data, [25, 50, 75])
+    return float(q50), float(q25), float(q75)
+
+
+def interval_estimates(
+    scores: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray], reps: int = BOOTSTRAP_REPS
+) -> tuple[np.ndarray, np.ndarray]:
+    """``statistic`` of a (runs, tasks) score matrix and its 95% stratified-bootstrap interval (rliable).
+
+    The bootstrap is seeded, so the same results give the same report.
+    """
+    from rliable import library as rly
+
+    with warnings.catch_warnings():
+        # rliable still hands arch a RandomState, which arch accepts but has deprecated.
+        warnings.simplefilter("ignore", FutureWarning)
+        point, interval = rly.get_interval_estimates(
+            {"x": scores}, statistic, reps=reps, random_state=np.random.RandomState(0)
+        )
+    return point["x"], interval["x"]
+
+
+def iqm(scores: np.ndarray) -> np.ndarray:
+    """Interquartile mean of each column of a (runs, tasks) matrix: the mean of its middle 50%.
+
+    Example:
+        >>> iqm(np.array([[0.0], [100.0], [200.0], [300.0], [1000.0]]))
+        array([200.])
+    """
+    return np.asarray(trim_mean(scores, 0.25, axis=0))
+
+
+def iqm_with_ci(finals: np.ndarray) -> tuple[float, tuple[float, float]]:
+    """Interquartile mean of one algorithm's final returns and its 95% bootstrap confidence interval."""
+    point, interval = interval_estimates(finals.reshape(-1, 1), iqm)
+    return float(point[0]), (float(interval[0, 0]), float(interval[1, 0]))
+
+
+def cell_stats(rows: Sequence[dict[str, Any]]) -> CellStats:
+    """Statistics over the finished rows of one (env, agent) cell."""
+    solved = [r for r in rows if r["solved"]]
+    finals = np.array([float(r["final_mean_return"]) for r in rows])
+    iqm, ci = iqm_with_ci(finals)
+    rss = [float(r["peak_rss_mb"]) for r in rows if r.get("peak_rss_mb") is not None]
+    judged = [r for r in rows if r.get("balanced") is not None]
+    balanced = [r for r in judged if r["balanced"]]
+    success = [float(r["final_success_rate"]) for r in rows if r.get("final_success_rate") is not None]
+    first = rows[0]
+    return CellStats(
+        agent=first["agent"],
+        algo=first["algo"],
+        env=first["env"],
+        shaped=bool(first["shaped"]),
+        settings=(first.get("hyperparams") or "", first.get("conf_file") or "", first.get("train_perturb") or ""),
+        runs=len(rows),
+        solved=len(solved),
+        steps_to_solve=median_iqr(r["steps_to_solve"] for r in solved),
+        time_to_solve_s=median_iqr(r["time_to_solve_s"] for r in solved),
+        shaping=first.get("shaping") or "",
+        balanced=len(balanced) if judged else None,
+        time_to_balance_s=median_iqr(r["time_to_balance_s"] for r in balanced),
+        final_success_rate=float(np.median(success)) if success else None,
+        final_iqm=iqm,
+        final_ci=ci,
+        max_peak_rss_mb=max(rss) if rss else None,
+        median_wall_time_s=float(np.median([float(r["wall_time_s"]) for r in rows])),
+        final_returns=finals,
+        quality={
+            name: float(np.median([float(r[name]) for r in rows if r.get(name) is not None]))
+            for name in metric_columns(rows)
+        },
+    )
+
+
+def aggregate(rows: Sequence[dict[str, Any]]) -> list[CellStats]:
+    """One :class:`CellStats` per (env, agent) with at least one finished run, in grid order."""
+    cells: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["status"] == JobStatus.FINISHED.value:
+            cells.setdefault((row["env"], row["agent"]), []).append(row)
+    return [cell_stats(cell) for cell in cells.values()]

@@ -1,0 +1,67 @@
+"""Export a trained policy as one file: ``python export.py --algo ppo --env CartPole-v1 --format onnx -o policy.onnx``.
+
+The file maps a batch of raw observations to deterministic actions, with whatever the run needs folded
+in (normalisation statistics, the discretizer and Q-table, the LQR gain; a recurrent policy's state as
+explicit inputs and outputs). It is checked against the model on 10,000 observations from evaluation
+episodes before it is kept; ``enjoy.py --policy FILE --env ENV`` replays it without Stable-Baselines3.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from agents.registry import ALGOS
+from polebench.commands import flags as cli
+from polebench.errors import ConfigError
+
+FORMATS = ("onnx", "torchscript")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = cli.Parser(description=__doc__)
+    p.add_argument("--algo", required=True, metavar="ALGO", help=f"one of: {', '.join(ALGOS)}")
+    p.add_argument("--env", default="CartPole-v1", help="Gymnasium env id (default: %(default)s)")
+    p.add_argument("-f", "--log-folder", default="logs", help="where the runs are (default: %(default)s)")
+    cli.add_run_choice_flags(p)
+    p.add_argument("--format", choices=FORMATS, default="onnx", help="onnx (default; onnxruntime) or torchscript")
+    p.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="the file to write (.onnx, or .pt for torchscript)"
+    )
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from polebench.run import interrupts
+
+    # SIGTERM, like Ctrl-C, unwinds: a file being written (through a temporary beside it) is removed.
+    interrupts.install()
+    args = build_parser().parse_args(argv)
+    from polebench.export.exporting import FORMATS as SUFFIXES
+    from polebench.run import folder as runs
+
+    if args.format == "onnx":
+        try:
+            import onnx  # noqa: F401
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            raise ConfigError('--format onnx needs onnx and onnxruntime: pip install -e ".[export]"') from None
+    output = Path(args.output)
+    runs.check_output_file(output, "-o/--output", SUFFIXES[args.format])
+    from agents.registry import get_algo
+    from envs.factory import check_env_id
+    from polebench.export.exporting import export, load_source
+    from polebench.replay.play import model_file
+
+    spec = get_algo(args.algo)
+    env_id = check_env_id(args.env)
+    run_dir = runs.find_run(Path(args.log_folder), spec.name, env_id, args.exp_id or None)
+    path = model_file(run_dir, env_id, args.load_best, args.load_checkpoint)
+    agreement = export(load_source(run_dir, spec.name, env_id, path), args.format, output)
+    print(
+        f"exported {path} to {output} ({args.format}); agreement with model.predict: "
+        f"{agreement.fraction:.2%} of {agreement.observations:,} observations from evaluation episodes; "
+        f"{agreement.exported_us:.0f} us per observation exported, {agreement.predict_us:.0f} us with model.predict"
+    )
+    return 0

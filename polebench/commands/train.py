@@ -1,0 +1,218 @@
+"""Train any registered agent: ``python train.py --algo ppo --env CartPole-v1``.
+
+Flags follow rl-baselines3-zoo. Each run gets its own folder ``<log-folder>/<algo>/<env>_<N>/`` with
+the model, ``config.yml``, ``command.txt``, monitor files, evaluations, TensorBoard events and
+``summary.json``. Ctrl-C or SIGTERM stops training, saves it, and exits with 130 or 143.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from agents.registry import ALGOS
+from envs.wrapping import DEFAULT_SHAPING, SHAPING_FORMS
+from polebench.commands import flags as cli
+from polebench.config.run_config import RunConfig, overrides
+from polebench.errors import ConfigError
+from polebench.limits import MAX_ENVS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, with rl-baselines3-zoo's flag names; each flag is checked as it is parsed."""
+    p = cli.Parser(description=__doc__)
+    p.add_argument("--algo", required=True, metavar="ALGO", help=f"one of: {', '.join(ALGOS)}")
+    p.add_argument("--env", default="CartPole-v1", help="Gymnasium env id (default: %(default)s)")
+    p.add_argument("--seed", type=cli.seed(), default=0, help="seed of training, envs and evaluation (default: 0)")
+    p.add_argument("-f", "--log-folder", default="logs", help="where run folders go (default: %(default)s)")
+    p.add_argument(
+        "--hyperparams",
+        "-params",
+        nargs="+",
+        metavar="KEY=VALUE",
+        help="override hyperparameters (YAML values; key:value too)",
+    )
+    p.add_argument(
+        "--conf-file", "-conf", metavar="FILE", help="YAML file in the format of polebench/hyperparams/<algo>.yml"
+    )
+    p.add_argument("--env-kwargs", nargs="+", metavar="KEY=VALUE", help="keyword arguments for the env (gym.make)")
+    p.add_argument("-i", "--trained-agent", metavar="ZIP", help="continue training this model (steps continue)")
+    cli.add_protocol_flags(p, "training budget in env steps (overrides the YAML)")
+    p.add_argument(
+        "--n-eval-envs",
+        type=cli.at_least("--n-eval-envs", maximum=MAX_ENVS),
+        help="evaluation envs side by side (default: one per evaluation episode)",
+    )
+    p.add_argument(
+        "--log-interval", type=cli.at_least("--log-interval"), help="SB3's log_interval for learn (default: SB3's)"
+    )
+    p.add_argument(
+        "-tb",
+        "--tensorboard-log",
+        metavar="FOLDER",
+        help="TensorBoard events in FOLDER/<env>/<algo>_<N> (default: the run folder)",
+    )
+    p.add_argument(
+        "--shaped-reward",
+        nargs="?",
+        const=DEFAULT_SHAPING,
+        type=cli.SHAPING,
+        metavar="FORM",
+        help=f"learn from a shaped reward of form {', '.join(SHAPING_FORMS)} (default {DEFAULT_SHAPING}: penalties on "
+        "pole angle and cart velocity); every reported return stays the true one",
+    )
+    p.add_argument(
+        "--train-perturb",
+        type=cli.TRAIN_PERTURB,
+        metavar="FAMILY=LEVEL[,...]",
+        help="train under perturbations (push, model_error, sensor_noise, actuator_fault), each episode at a level "
+        "drawn from 0 to LEVEL; evaluation stays unperturbed",
+    )
+    p.add_argument(
+        "--save-freq",
+        type=cli.steps("--save-freq", allow_zero=True),
+        default=0,
+        help="keep a checkpoint every this many env steps (default 0: none)",
+    )
+    p.add_argument(
+        "--save-replay-buffer",
+        action="store_true",
+        help="off-policy agents: save the replay buffer with the model (and checkpoints); -i reloads it",
+    )
+    p.add_argument("-P", "--progress", action="store_true", help="show a progress bar")
+    p.add_argument("--device", type=cli.DEVICE, default="cpu", help="PyTorch device: cpu (default), auto, cuda[:N]")
+    p.add_argument(
+        "--num-threads",
+        type=cli.at_least("--num-threads"),
+        default=1,
+        help="PyTorch CPU threads; small networks run fastest on 1 (default)",
+    )
+    p.add_argument(
+        "-v", "--verbose", type=cli.at_least("-v/--verbose", 0), default=1, help="0: quiet, 1: evaluations, 2: SB3's"
+    )
+    _add_tuning_flags(p)
+    return p
+
+
+def _add_tuning_flags(p: argparse.ArgumentParser) -> None:
+    """rl-baselines3-zoo's tuning flags; see polebench/tune/tuning.py."""
+    g = p.add_argument_group("hyperparameter tuning (Optuna)")
+    g.add_argument(
+        "--optimize", "-optimize", "--optimize-hyperparameters", action="store_true", help="tune instead of training"
+    )
+    g.add_argument("--n-trials", type=cli.at_least("--n-trials"), default=10, help="trials this process runs (10)")
+    g.add_argument("--n-jobs", type=cli.at_least("--n-jobs"), default=1, help="trials at a time in this process (1)")
+    g.add_argument("--sampler", choices=("tpe", "random"), default="tpe", help="Optuna sampler (default: tpe)")
+    g.add_argument("--pruner", choices=("median", "none"), default="median", help="Optuna pruner (default: median)")
+    g.add_argument(
+        "--n-startup-trials",
+        type=cli.at_least("--n-startup-trials", 0),
+        default=5,
+        help="trials before the sampler and pruner act (default 5)",
+    )
+    g.add_argument(
+        "--n-evaluations",
+        type=cli.at_least("--n-evaluations"),
+        default=4,
+        help="evaluations per trial reported to the pruner (default 4)",
+    )
+    g.add_argument(
+        "--sampler-seed",
+        type=cli.seed("--sampler-seed"),
+        help="seed of this worker's sampler (default: drawn from the OS, so workers never repeat each other)",
+    )
+    g.add_argument(
+        "--storage", metavar="URL", help="study storage, any SQLAlchemy URL (default: sqlite in the log folder)"
+    )
+    g.add_argument("--study-name", help="study to create or join (default: <algo>-<env>[-<objective>])")
+    g.add_argument(
+        "--objective",
+        default="return",
+        metavar="METRIC",
+        help="what to optimise: return (default, maximised) or a behaviour metric of the env, such as "
+        "rms_pole_angle_deg (minimised; trials that do not solve the env fail)",
+    )
+
+
+def run_config(args: argparse.Namespace, argv: Sequence[str] | None) -> RunConfig:
+    """The typed configuration of the run the flags ask for."""
+    return RunConfig(
+        algo=args.algo,
+        env=args.env,
+        seed=args.seed,
+        n_timesteps=args.n_timesteps,
+        log_folder=Path(args.log_folder),
+        hyperparams=overrides(args.hyperparams),
+        conf_file=args.conf_file,
+        trained_agent=args.trained_agent,
+        eval_freq=args.eval_freq,
+        eval_episodes=args.eval_episodes,
+        stop_on_solve=args.stop_on_solve,
+        stop_on_balance=args.stop_on_balance,
+        final_eval_episodes=args.final_eval_episodes,
+        shaped_reward=args.shaped_reward,
+        train_perturb=args.train_perturb,
+        save_freq=args.save_freq,
+        save_replay_buffer=args.save_replay_buffer,
+        progress=args.progress,
+        device=args.device,
+        num_threads=args.num_threads,
+        verbose=args.verbose,
+        env_kwargs=overrides(args.env_kwargs, "--env-kwargs"),
+        n_eval_envs=args.n_eval_envs,
+        log_interval=args.log_interval,
+        tensorboard_log=args.tensorboard_log,
+        command=cli.command_line(argv),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the flags, train, and print where the run went (the last line says if it was interrupted)."""
+    started_at = _process_start()
+    from polebench.run import folder as runs
+    from polebench.run import interrupts
+
+    interrupts.install()
+    interrupts.die_with_parent()
+    args = build_parser().parse_args(argv)
+    config = run_config(args, argv)
+    if args.objective != "return" and not args.optimize:
+        raise ConfigError(f"--objective {args.objective} chooses what --optimize optimises; add --optimize")
+    if args.optimize:
+        from polebench.tune.tuning import TuneConfig, optimize
+
+        return optimize(config, TuneConfig.from_args(args))
+    from polebench.run.training import train
+
+    summary = train(config, started_at)
+    state = f"solved at {summary.steps_to_solve} steps" if summary.solved else "not solved"
+    if summary.balanced is not None:
+        state += f", balanced at {summary.steps_to_balance} steps" if summary.balanced else ", not balanced"
+    final = "no finished evaluation" if summary.final_mean_return is None else f"{summary.final_mean_return:.2f}"
+    if summary.final_success_rate is not None:
+        final += f" ({summary.final_success_rate:.0%} of {summary.final_eval_episodes} episodes reached the threshold)"
+    line = (
+        f"{summary.algo} on {summary.env}: {state}, {summary.timesteps} steps in {summary.wall_time_s:.1f}s, "
+        f"final mean return {final}; run folder {summary.run_dir}"
+    )
+    if summary.interrupted:
+        run_dir = Path(summary.run_dir)
+        model = runs.model_path(run_dir, summary.env)
+        buffer = " with its replay buffer" if (run_dir / runs.REPLAY_BUFFER_FILE).is_file() else ""
+        signal_name = interrupts.signal_name() or "a signal"
+        print(f"{line}\ninterrupted by {signal_name}: saved; continue{buffer} with -i {model}")
+        return interrupts.exit_code() or 130
+    print(line)
+    return 0
+
+
+def _process_start() -> float:
+    """Wall-clock time this process started, so reported times include interpreter and imports."""
+    try:
+        import psutil
+
+        return float(psutil.Process().create_time())
+    except Exception:  # psutil unavailable in a stripped environment: count from here instead
+        return time.time()

@@ -1,0 +1,326 @@
+"""Hyperparameters as data: ``hyperparams/<algo>.yml`` keyed by env id, with a ``default:`` section.
+
+Layers, later ones winning: the shipped ``default``, the shipped env entry, a ``--conf-file``'s
+``default`` and env entry, then ``--hyperparams key=value`` overrides. ``policy_kwargs`` layers key by
+key (so an entry that sets ``net_arch`` keeps the default's optimizer); every other key is replaced. Files are read with
+``yaml.safe_load`` (YAML tags that would build Python objects are refused) and nothing is ``eval``ed:
+schedules are strings such as ``lin_1e-3``; activation functions and optimizers are names such as
+``tanh`` and ``lean_adam``.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import inspect
+import itertools
+import math
+import re
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from polebench.config.yamlfile import load_yaml, parse_yaml
+from polebench.errors import ConfigError
+from polebench.imports import import_attribute
+from polebench.limits import MAX_ENVS, MAX_HIDDEN_WEIGHTS
+
+# The shipped hyperparameter files, package data: a wheel carries them.
+HYPERPARAMS_DIR = Path(__file__).resolve().parents[1] / "hyperparams"
+
+# Keys polebench itself consumes; everything else goes to the algorithm's constructor.
+RUN_KEYS = ("n_envs", "n_timesteps", "policy", "normalize", "env_wrapper", "shaped_reward", "train_perturb")
+# Constructor arguments that flags set, so a YAML file must not.
+FLAG_ARGS = {"env": "--env", "seed": "--seed", "device": "--device", "verbose": "--verbose"}
+NOT_SETTABLE = {"tensorboard_log", "_init_setup_model"}
+
+# Nested mappings that later layers update key by key instead of replacing.
+MERGED_KEYS = ("policy_kwargs",)
+OPTIMIZERS = {"adam": "torch.optim:Adam", "adamw": "torch.optim:AdamW", "lean_adam": "polebench.optim:LeanAdam"}
+ACTIVATIONS = {"tanh": "Tanh", "relu": "ReLU", "elu": "ELU", "leaky_relu": "LeakyReLU", "gelu": "GELU"}
+SCHEDULE = re.compile(r"^lin_(?P<start>[-+0-9.eE]+)$")
+# PyYAML follows YAML 1.1, which reads ``1e-3`` (no dot) as a string; such values are meant as numbers.
+EXPONENT_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+
+
+def read_table(path: Path, what: str = "config file") -> dict[str, Any]:
+    """Read a hyperparameter file: a mapping from env id (or ``default``) to a mapping of values."""
+    table = load_yaml(path, what)
+    if table is None:
+        return {}
+    if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
+        raise ConfigError(f"{path} must map env ids (or 'default') to mappings of hyperparameters")
+    return table
+
+
+KEY_VALUE = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*[=:](?P<value>.*)$", re.S)
+
+
+def parse_overrides(items: Iterable[str], flag: str = "--hyperparams") -> dict[str, Any]:
+    """Parse ``key=value`` strings, or rl-baselines3-zoo's ``key:value``; each value is read as a YAML
+    scalar or flow collection. The key ends at the first ``=`` or ``:``.
+
+    Example:
+        >>> parse_overrides(["learning_rate=0.001", "policy_kwargs={net_arch: [64]}", "gamma:0.98"])
+        {'learning_rate': 0.001, 'policy_kwargs': {'net_arch': [64]}, 'gamma': 0.98}
+    """
+    parsed: dict[str, Any] = {}
+    for item in items:
+        match = KEY_VALUE.match(item)
+        if match is None:
+            raise ConfigError(f"{flag} takes key=value (or the zoo's key:value) pairs, got {item!r}")
+        key = match["key"]
+        value = parse_yaml(match["value"], f"{flag} {key}")
+        parsed[key] = float(value) if isinstance(value, str) and EXPONENT_FLOAT.match(value) else value
+    return parsed
+
+
+def resolve(
+    algo: str,
+    env_id: str,
+    conf_file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    base: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The merged hyperparameters of ``algo`` on ``env_id``, as plain YAML data.
+
+    :param base: used instead of the shipped ``hyperparams/<algo>.yml`` (a resumed run's own config)
+    """
+    tables = [{env_id: dict(base)} if base is not None else read_table(HYPERPARAMS_DIR / f"{algo}.yml")]
+    if conf_file is not None:
+        tables.append(read_table(conf_file))
+    merged: dict[str, Any] = {}
+    for upper in [*(t.get(key, {}) for t in tables for key in ("default", env_id)), overrides or {}]:
+        merged = layer(merged, upper)
+    return {k: float(v) if isinstance(v, str) and EXPONENT_FLOAT.match(v) else v for k, v in merged.items()}
+
+
+def layer(lower: Mapping[str, Any], upper: Mapping[str, Any]) -> dict[str, Any]:
+    """``upper`` over ``lower``: keys in :data:`MERGED_KEYS` update key by key, the others are replaced.
+
+    Example:
+        >>> layer({"gamma": 0.9, "policy_kwargs": {"net_arch": [8]}}, {"policy_kwargs": {"activation_fn": "relu"}})
+        {'gamma': 0.9, 'policy_kwargs': {'net_arch': [8], 'activation_fn': 'relu'}}
+    """
+    merged = dict(lower)
+    for key, value in upper.items():
+        if key in MERGED_KEYS and isinstance(value, dict) and isinstance(merged.get(key), dict):
+            value = {**merged[key], **value}
+        merged[key] = value
+    return merged
+
+
+def _count(hp: Mapping[str, Any], key: str, minimum: int = 1, maximum: int | None = None) -> int:
+    value = hp.get(key)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ConfigError(f"{key} must be {kind}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{key} must be at most {maximum:,}, got {value:,}")
+    return value
+
+
+def n_envs(hp: Mapping[str, Any]) -> int:
+    """The number of parallel training envs (1 unless the YAML says otherwise)."""
+    return _count({"n_envs": hp.get("n_envs", 1)}, "n_envs", maximum=MAX_ENVS)
+
+
+def n_timesteps(hp: Mapping[str, Any]) -> int:
+    """The training budget in env steps (0 for controllers that need no experience, such as LQR)."""
+    if "n_timesteps" not in hp:
+        raise ConfigError("no n_timesteps in the hyperparameters; pass -n STEPS")
+    return _count(hp, "n_timesteps", minimum=0)
+
+
+def normalize_kwargs(hp: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``VecNormalize`` keyword arguments when ``normalize`` is on (true or a mapping), else ``None``."""
+    value = hp.get("normalize", False)
+    if value is False or value is None:
+        return None
+    if value is True:
+        return {}
+    if isinstance(value, dict):
+        return dict(value)
+    raise ConfigError(f"normalize must be true, false or a mapping of VecNormalize arguments, got {value!r}")
+
+
+def _check_finite(key: str, value: Any) -> None:
+    """Refuse a NaN or infinite number anywhere in a hyperparameter (``.inf``, ``lin_.nan``): accepted, it
+    would only show as NaN logits mid-training, after the run folder was made."""
+    if isinstance(value, dict):
+        for inner, item in value.items():
+            _check_finite(f"{key}.{inner}", item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_finite(key, item)
+    else:
+        text = value[4:] if isinstance(value, str) and value.startswith("lin_") else value
+        number = _number(text)
+        if number is not None and not math.isfinite(number):
+            raise ConfigError(f"hyperparameter {key}={value!r}: numbers must be finite (not NaN or infinite)")
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, float):
+        return value
+    if isinstance(value, str):
+        try:
+            return float(value.lower().replace(".nan", "nan").replace(".inf", "inf"))  # YAML's spellings too
+        except ValueError:
+            return None
+    return None
+
+
+def _schedule(value: Any) -> Any:
+    if isinstance(value, str) and (match := SCHEDULE.match(value)):
+        from stable_baselines3.common.utils import LinearSchedule
+
+        return LinearSchedule(float(match["start"]), 0.0, 1.0)
+    return value
+
+
+def _policy_kwargs(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    kwargs = dict(value)
+    name = kwargs.get("activation_fn")
+    if isinstance(name, str):
+        if name not in ACTIVATIONS:
+            raise ConfigError(f"unknown activation_fn {name!r}; choose one of: {', '.join(ACTIVATIONS)}")
+        import torch.nn
+
+        kwargs["activation_fn"] = getattr(torch.nn, ACTIVATIONS[name])
+    name = kwargs.get("optimizer_class")
+    if isinstance(name, str):
+        if name not in OPTIMIZERS:
+            raise ConfigError(f"unknown optimizer_class {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+        kwargs["optimizer_class"] = import_attribute(OPTIMIZERS[name])
+    return kwargs
+
+
+def constructor_kwargs(hp: Mapping[str, Any]) -> dict[str, Any]:
+    """The algorithm's keyword arguments: schedules, activation and optimizer names turned into objects."""
+    for key, value in hp.items():
+        _check_finite(key, value)
+    kwargs = {k: _schedule(v) for k, v in hp.items() if k not in RUN_KEYS}
+    if "policy_kwargs" in kwargs:
+        kwargs["policy_kwargs"] = _policy_kwargs(kwargs["policy_kwargs"])
+    return kwargs
+
+
+def check_kwargs(algo_cls: type, kwargs: Mapping[str, Any]) -> None:
+    """Refuse keys the constructor does not take and values of the wrong type, before anything runs."""
+    params = inspect.signature(algo_cls).parameters
+    accepted = sorted(k for k in params if k not in NOT_SETTABLE and k not in FLAG_ARGS and k != "policy")
+    for key, value in kwargs.items():
+        if key in FLAG_ARGS:
+            raise ConfigError(f"hyperparameter {key!r} is set by {FLAG_ARGS[key]}, not in the config")
+        if key not in params or key in NOT_SETTABLE:
+            raise ConfigError(
+                f"{algo_cls.__name__} takes no hyperparameter {key!r}; accepted: {', '.join([*RUN_KEYS, *accepted])}"
+            )
+        annotation = params[key].annotation
+        if not _matches(value, annotation):
+            raise ConfigError(
+                f"hyperparameter {key}={value!r} has the wrong type; {algo_cls.__name__} expects "
+                f"{_describe(annotation)}"
+            )
+
+
+def check_policy_kwargs(policy_cls: type, policy_kwargs: Any) -> None:
+    """Refuse ``policy_kwargs`` the policy does not take, and a ``net_arch`` that is not layer sizes."""
+    if policy_kwargs is None:
+        return
+    if not isinstance(policy_kwargs, dict):
+        raise ConfigError(f"policy_kwargs must be a mapping, got {policy_kwargs!r}")
+    params = inspect.signature(policy_cls).parameters
+    open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    accepted = [k for k in params if k not in ("observation_space", "action_space", "lr_schedule")]
+    unknown = sorted(k for k in policy_kwargs if k not in accepted)
+    if unknown and not open_ended:
+        raise ConfigError(
+            f"policy_kwargs: {policy_cls.__name__} takes no {', '.join(unknown)}; accepted: {', '.join(accepted)}"
+        )
+    net_arch = policy_kwargs.get("net_arch")
+    if net_arch is not None and not _layer_sizes(net_arch):
+        raise ConfigError(
+            "policy_kwargs net_arch must be a list of layer sizes such as [64, 64], or a mapping of such lists "
+            f"such as {{pi: [64], vf: [64]}}; got {net_arch!r}"
+        )
+    if net_arch is not None and (weights := _hidden_weights(net_arch)) > MAX_HIDDEN_WEIGHTS:
+        raise ConfigError(
+            f"policy_kwargs net_arch {net_arch!r} has about {weights:,} weights between its layers; "
+            f"the limit is {MAX_HIDDEN_WEIGHTS:,} (a network that size would not fit in memory, or train)"
+        )
+
+
+def _hidden_weights(net_arch: Any) -> int:
+    """The weights between consecutive hidden layers (and of each layer's own biases), without the input
+    and output layers, whose sizes come from the env.
+
+    Example:
+        >>> _hidden_weights([64, 64]), _hidden_weights({"pi": [200000, 200000], "vf": [64]})
+        (4224, 40000400064)
+    """
+    if isinstance(net_arch, dict):
+        return sum(_hidden_weights(sizes) for sizes in net_arch.values())
+    return sum(net_arch) + sum(a * b for a, b in itertools.pairwise(net_arch))
+
+
+def _layer_sizes(value: Any) -> bool:
+    """Whether ``value`` is SB3's ``net_arch``: a list of positive ints, or a mapping of such lists.
+
+    Example:
+        >>> _layer_sizes([64, 64]), _layer_sizes({"pi": [32], "vf": [32]}), _layer_sizes(64), _layer_sizes([0])
+        (True, True, False, False)
+    """
+    if isinstance(value, dict):
+        return bool(value) and all(_layer_sizes(v) for v in value.values())
+    return isinstance(value, list) and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in value)
+
+
+def _describe(annotation: Any) -> str:
+    text = annotation.__name__ if isinstance(annotation, type) else str(annotation)
+    text = text.replace("collections.abc.Callable[[float], float]", "a schedule such as 'lin_1e-3'")
+    return text.replace("typing.", "")
+
+
+def _matches(value: Any, annotation: Any) -> bool:
+    """Whether a YAML-born value fits a constructor annotation.
+
+    Hand-written because YAML only yields a few shapes (scalars, lists, mappings) that must be checked
+    loosely against rich annotations: a list for a tuple, an int for a float. Unknown forms pass.
+    """
+    if annotation is inspect.Parameter.empty or annotation is Any:
+        return True
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        return any(_matches(value, arm) for arm in typing.get_args(annotation))
+    if annotation is None or annotation is type(None):
+        return value is None
+    if origin is not None:
+        return _matches_generic(value, origin)
+    if not isinstance(annotation, type):
+        return True  # forward references and other forms YAML cannot produce anyway
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation in (str, bool):
+        return isinstance(value, annotation)
+    return isinstance(value, annotation) or not isinstance(value, (str, int, float, bool, list, dict))
+
+
+def _matches_generic(value: Any, origin: Any) -> bool:
+    if origin is collections.abc.Callable:
+        return callable(value)
+    if origin is type:
+        return isinstance(value, type)
+    if origin in (tuple, list):
+        return isinstance(value, (tuple, list))
+    if origin is dict:
+        return isinstance(value, dict)
+    return True

@@ -1,0 +1,241 @@
+"""What ``enjoy.py`` does: load a run's model and play episodes, optionally under a perturbation, recording
+an MP4 or drawing one episode's trajectory.
+
+The loop passes the hidden state and ``episode_start`` to every ``predict``, as SB3's
+``evaluate_policy`` does: feed-forward agents ignore them, recurrent ones need them, and nothing here
+asks which kind it has.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.registry import get_algo
+from envs.factory import check_env_id, make_vec, measured
+from envs.families import family_of_id
+from envs.perturbations import PerturbationUse, check_applies
+from envs.wrapping import parse_env_wrapper, wrapper_chain
+from polebench.config.run_config import at_least
+from polebench.config.run_config import seed as check_seed
+from polebench.errors import ConfigError
+from polebench.replay import trajectory_plot
+from polebench.run import folder as runs
+from polebench.run.evaluation import mean_quality
+
+
+@dataclass
+class Episodes:
+    """True returns and lengths of the episodes played, their behaviour metrics and, when the env keeps
+    them, their trajectories (``{"states": ..., "actions": ...}``)."""
+
+    returns: list[float] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
+    quality: list[dict[str, float]] = field(default_factory=list)
+    trajectories: list[dict[str, np.ndarray]] = field(default_factory=list)
+
+    @property
+    def mean_quality(self) -> dict[str, float]:
+        return mean_quality(self.quality)
+
+
+@dataclass(frozen=True)
+class ReplayConfig:
+    """What ``enjoy.py`` replays and how.
+
+    :param exp_id: run number N of ``<env>_<N>`` (``None``: the latest)
+    :param no_render: play without a window (``video`` records headless whatever this says)
+    :param perturb: replay under this perturbation
+    :param plot: draw the first episode's trajectory here
+    """
+
+    algo: str
+    env: str = "CartPole-v1"
+    log_folder: Path = Path("logs")
+    exp_id: int | None = None
+    load_best: bool = False
+    load_checkpoint: int | None = None
+    n_episodes: int = 5
+    seed: int = 0
+    no_render: bool = False
+    video: Path | None = None
+    stochastic: bool = False
+    device: str = "cpu"
+    perturb: PerturbationUse | None = None
+    plot: Path | None = None
+
+    def __post_init__(self) -> None:
+        at_least(self.n_episodes, "-n/--n-episodes")
+        check_seed(self.seed)
+
+
+def model_file(run_dir: Path, env_id: str, load_best: bool, load_checkpoint: int | None = None) -> Path:
+    """The model a replay or export asked for: the final one, the best one, or a checkpoint."""
+    if load_checkpoint is not None:
+        path = run_dir / runs.CHECKPOINTS / f"{env_id}_{load_checkpoint}_steps.zip"
+        if not path.is_file():
+            kept = sorted(
+                int(p.stem.split("_")[-2]) for p in (run_dir / runs.CHECKPOINTS).glob(f"{env_id}_*_steps.zip")
+            )
+            listed = ", ".join(map(str, kept)) if kept else "none (train with --save-freq STEPS)"
+            raise ConfigError(f"no checkpoint at {load_checkpoint} steps in {run_dir}; checkpoints: {listed}")
+        return path
+    path = run_dir / runs.BEST_MODEL if load_best else runs.model_path(run_dir, env_id)
+    if not path.is_file():
+        hint = " (the run made no evaluation; drop --load-best)" if load_best else ""
+        raise ConfigError(f"no model at {path}{hint}")
+    return path
+
+
+def _render_mode(config: ReplayConfig) -> str | None:
+    if config.video:
+        # Frames are drawn off-screen: SDL needs no display (and would complain of a missing one).
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+        return "rgb_array"
+    if config.no_render:
+        return None
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        print("no display found: playing without a window (--video PATH records one headless)")
+        return None
+    return "human"
+
+
+def run_env(run_dir: Path, env_id: str, n_envs: int, seed: int, render_mode: str | None, inner: Any) -> Any:
+    """The env the run was evaluated on (its observation wrappers and normalisation statistics, never
+    its reward shaping), ``n_envs`` side by side, with ``inner`` around the simulator."""
+    config = runs.read_config(run_dir)
+    uses = parse_env_wrapper(config.get("hyperparams", {}).get("env_wrapper"))
+    wrap = wrapper_chain(uses, training=False)
+    kwargs = config.get("env_kwargs") or {}
+    env = make_vec(env_id, n_envs, seed, render_mode=render_mode, wrapper=wrap, inner=inner, env_kwargs=kwargs)
+    stats = run_dir / runs.VECNORMALIZE_FILE
+    if stats.is_file():
+        from stable_baselines3.common.vec_env import VecNormalize
+
+        env = VecNormalize.load(str(stats), env)
+        env.training = False
+        env.norm_reward = False
+    return env
+
+
+def format_quality(quality: dict[str, float]) -> str:
+    """Metrics as ``name=value`` pairs, as enjoy prints them.
+
+    Example:
+        >>> format_quality({"rms_pole_angle_deg": 0.2912, "action_switch_rate": 0.5})
+        'rms_pole_angle_deg=0.2912 action_switch_rate=0.5'
+    """
+    return " ".join(f"{name}={value:.4g}" for name, value in quality.items())
+
+
+def play(
+    model: Any,
+    env: Any,
+    n_episodes: int,
+    deterministic: bool,
+    on_frame: Callable[[np.ndarray], Any] | None = None,
+    echo: bool = True,
+) -> Episodes:
+    """Play ``n_episodes`` episodes; the returns come from SB3's ``Monitor``, so they are the true ones.
+
+    Each rendered frame goes straight to ``on_frame`` (a video writer), so memory stays flat however
+    long the recording. With ``echo`` each episode's return, length and metrics are printed as it ends.
+    """
+    played = Episodes()
+    obs = env.reset()
+    state = None
+    episode_start = np.ones((env.num_envs,), dtype=bool)
+    while len(played.returns) < n_episodes:
+        if on_frame is not None:
+            on_frame(env.render())
+        action, state = model.predict(obs, state=state, episode_start=episode_start, deterministic=deterministic)
+        obs, _, dones, infos = env.step(action)
+        episode_start = dones
+        if dones[0]:
+            _keep(played, infos[0])
+            if echo:
+                line = f"episode {len(played.returns)}: return {played.returns[-1]:.2f}, length {played.lengths[-1]}"
+                print(", ".join(filter(None, (line, format_quality(played.quality[-1])))))
+    return played
+
+
+def _keep(played: Episodes, info: dict[str, Any]) -> None:
+    played.returns.append(float(info["episode"]["r"]))
+    played.lengths.append(int(info["episode"]["l"]))
+    played.quality.append(dict(info.get("quality", {})))
+    if "trajectory" in info:
+        played.trajectories.append(info["trajectory"])
+
+
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi")
+
+
+def video_writer(path: Path, fps: int) -> Any:
+    """An H.264 MP4 writer at ``path``; use as a context manager and ``append_data`` each frame.
+
+    imageio writes to the exact path given; Gymnasium's ``RecordVideo`` picks its own file names.
+    """
+    import imageio.v2 as imageio
+
+    # A macro block of 2 keeps the frame size (H.264 only needs even sides) instead of rescaling.
+    return imageio.get_writer(path, fps=fps, macro_block_size=2)
+
+
+def enjoy(config: ReplayConfig) -> Episodes:
+    """Replay a trained run as ``enjoy.py`` describes; return what was played."""
+    spec = get_algo(config.algo)
+    env_id = check_env_id(config.env)
+    family = family_of_id(env_id)
+    if config.perturb is not None:
+        check_applies(config.perturb, family, env_id)
+    if config.video is not None:
+        runs.check_output_file(config.video, "--video", VIDEO_SUFFIXES)
+    if config.plot is not None:
+        trajectory_plot.check_figure_path(config.plot, "--plot")
+        if family is None:
+            raise ConfigError(f"--plot draws the state of a CartPole, Acrobot or MountainCar env, not of {env_id}")
+    run_dir = runs.find_run(config.log_folder, spec.name, env_id, config.exp_id)
+    trained_on = runs.read_config(run_dir).get("env")
+    if trained_on != env_id:
+        raise ConfigError(f"{run_dir} holds a run on {trained_on}, not {env_id}; pass --env {trained_on}")
+    path = model_file(run_dir, env_id, config.load_best, config.load_checkpoint)
+    model = runs.load_model(spec.load_class(), path, device=config.device)
+    inner = measured(config.perturb, keep_trajectory=config.plot is not None)
+    env = run_env(run_dir, env_id, 1, config.seed, _render_mode(config), inner)
+    runs.check_spaces(model, env, path, env_id)
+    print(f"replaying {path}" + (f" under {config.perturb}" if config.perturb else ""))
+    played = _play_and_record(model, env, config)
+    env.close()
+    if played.mean_quality:
+        print(f"quality: {format_quality(played.mean_quality)}")
+    if config.plot is not None and family is not None:
+        _plot(played, family, config)
+    return played
+
+
+def _play_and_record(model: Any, env: Any, config: ReplayConfig) -> Episodes:
+    deterministic = not config.stochastic
+    if config.video is None:
+        return play(model, env, config.n_episodes, deterministic)
+    config.video.parent.mkdir(parents=True, exist_ok=True)
+    # Recorded beside its target and renamed at the end: an interrupted recording leaves no half video.
+    with runs.atomic_target(config.video) as tmp, video_writer(tmp, fps=env.metadata.get("render_fps", 30)) as writer:
+        played = play(model, env, config.n_episodes, deterministic, on_frame=writer.append_data)
+    print(f"video written to {config.video}")
+    return played
+
+
+def _plot(played: Episodes, family: Any, config: ReplayConfig) -> None:
+    from polebench.replay.trajectory_plot import plot_trajectory
+
+    assert config.plot is not None
+    under = f" under {config.perturb.perturbation.name}={config.perturb.level}" if config.perturb else ""
+    title = f"{config.algo} on {config.env}{under}, episode 1 (return {played.returns[0]:.1f})"
+    plot_trajectory(played.trajectories[0], family, title, config.plot)
+    print(f"trajectory of episode 1 drawn to {config.plot}")

@@ -1,0 +1,237 @@
+"""Callbacks that add polebench's bookkeeping to Stable-Baselines3's evaluation."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from stable_baselines3.common.callbacks import (
+    BaseCallback,
+    CheckpointCallback,
+    EvalCallback,
+    StopTrainingOnRewardThreshold,
+)
+
+from polebench.atomic import atomic_target
+from polebench.run.evaluation import QualityCollector, mean_quality
+
+if TYPE_CHECKING:
+    from envs.families import BalanceTarget
+
+
+class SolveTracker(StopTrainingOnRewardThreshold):
+    """Record when an evaluation first reaches the threshold; stop training there only if asked.
+
+    Use as ``EvalCallback(callback_on_new_best=...)``: the first solved evaluation is always a new best.
+
+    :param reward_threshold: the mean evaluation return that counts as solved
+    :param stop_on_solve: stop training at the first solved evaluation
+    :param started_at: ``time.time()`` of the process start, for ``time_to_solve_s``
+    """
+
+    def __init__(self, reward_threshold: float, stop_on_solve: bool, started_at: float) -> None:
+        super().__init__(reward_threshold=reward_threshold, verbose=0)
+        self.stop_on_solve = stop_on_solve
+        self.started_at = started_at
+        self.steps_to_solve: int | None = None
+        self.time_to_solve_s: float | None = None
+
+    def _on_step(self) -> bool:
+        below = super()._on_step()
+        if not below:
+            self.mark_solved(self.num_timesteps)
+        return below or not self.stop_on_solve
+
+    def mark_solved(self, steps: int) -> None:
+        """Note a solved evaluation at ``steps`` unless an earlier one was already noted."""
+        if self.steps_to_solve is None:
+            self.steps_to_solve = int(steps)
+            self.time_to_solve_s = round(time.time() - self.started_at, 3)
+
+
+class BalanceTracker:
+    """Record the first evaluation that is both solved and balanced (``envs/families.py``); stop there
+    only if asked.
+
+    :param target: the env family's balance target (``None``: nothing counts as balanced)
+    :param threshold: the mean evaluation return that counts as solved
+    :param stop_on_balance: stop training at the first balanced evaluation
+    :param started_at: ``time.time()`` of the process start, for ``time_to_balance_s``
+    """
+
+    def __init__(
+        self, target: BalanceTarget | None, threshold: float, stop_on_balance: bool, started_at: float
+    ) -> None:
+        self.target, self.threshold, self.stop_on_balance, self.started_at = (
+            target,
+            threshold,
+            stop_on_balance,
+            started_at,
+        )
+        self.steps_to_balance: int | None = None
+        self.time_to_balance_s: float | None = None
+
+    @property
+    def balanced(self) -> bool | None:
+        """Whether an evaluation was balanced (``None``: the env has no target to judge by)."""
+        return None if self.target is None else self.steps_to_balance is not None
+
+    def observe(self, steps: int, mean_return: float, quality: Mapping[str, float]) -> bool:
+        """Take one evaluation's mean return and metrics; return whether training should go on.
+
+        Example:
+            >>> from envs.families import CARTPOLE
+            >>> tracker = BalanceTracker(CARTPOLE.balance, 475.0, stop_on_balance=True, started_at=0.0)
+            >>> still = {"rms_pole_angle_deg": 0.3, "mean_abs_cart_position_m": 0.05}
+            >>> tracker.observe(2500, 480.0, {**still, "rms_pole_angle_deg": 2.0}), tracker.balanced
+            (True, False)
+            >>> tracker.observe(5000, 400.0, still), tracker.observe(7500, 500.0, still), tracker.steps_to_balance
+            (True, False, 7500)
+        """
+        if self.target is None or mean_return < self.threshold or not self.target.met_by(quality):
+            return True
+        if self.steps_to_balance is None:
+            self.steps_to_balance = int(steps)
+            self.time_to_balance_s = round(time.time() - self.started_at, 3)
+        return not self.stop_on_balance
+
+
+class TimedEvalCallback(EvalCallback):
+    """SB3's ``EvalCallback`` that also records, per evaluation, the seconds since the process started and
+    each episode's behaviour metrics.
+
+    ``evaluations.npz`` gains ``wall_time_s`` beside SB3's ``timesteps``, ``results`` and ``ep_lengths``,
+    so learning curves can be drawn against wall time as well as against env steps, and one
+    ``quality_<metric>`` array (evaluations x episodes) per metric of the env's family. It and
+    ``best_model.zip`` are written through a temporary file and a rename, so an interrupt never leaves
+    half of either.
+
+    :param started_at: ``time.time()`` of the process start
+    :param balance: told every evaluation; stops training when it says so
+    :param best_model_save_path: the folder of ``best_model.zip`` (``None``: not kept)
+    :param kwargs: everything ``EvalCallback`` takes; its env should record quality
+        (:func:`envs.factory.measured`)
+    """
+
+    def __init__(
+        self,
+        eval_env: Any,
+        *,
+        started_at: float,
+        balance: BalanceTracker | None = None,
+        best_model_save_path: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # SB3 saves the best model in place; this class saves it atomically instead.
+        super().__init__(eval_env, best_model_save_path=None, **kwargs)
+        self.best_model_path = None if best_model_save_path is None else Path(best_model_save_path) / "best_model.zip"
+        self.npz_path: Path | None = None
+        if self.log_path is not None:
+            # SB3 writes its own npz in place, from its lists; ours, written atomically, is the one kept.
+            self.npz_path = Path(self.log_path + ".npz")
+            self.log_path = str(self.npz_path.with_name(".evaluations.sb3"))
+        self.started_at = started_at
+        self.balance = balance
+        self.evaluations_wall_s: list[float] = []
+        self.evaluations_quality: list[list[dict[str, float]]] = []
+        self._collector = QualityCollector()
+
+    def _log_success_callback(self, locals_: dict[str, Any], globals_: dict[str, Any]) -> None:
+        super()._log_success_callback(locals_, globals_)
+        self._collector(locals_, globals_)
+
+    def _on_step(self) -> bool:
+        try:
+            return self._evaluate_and_keep()
+        finally:
+            # An interrupt can land while SB3 writes its own npz, or just after: it never stays behind.
+            # (The first Ctrl-C raises; later ones are held, so this cleanup is not itself cut short.)
+            if self.npz_path is not None and self.eval_freq > 0 and self.n_calls % self.eval_freq == 0:
+                Path(str(self.log_path) + ".npz").unlink(missing_ok=True)
+
+    def _evaluate_and_keep(self) -> bool:
+        done_before, best_before = len(self.evaluations_timesteps), self.best_mean_reward
+        try:
+            keep_going = super()._on_step()
+        except OSError as err:
+            if err.filename is None and self.npz_path is not None:  # SB3's own npz (a full disk)
+                err.filename = str(self.npz_path)
+            raise
+        if self.best_mean_reward > best_before and self.best_model_path is not None:
+            with atomic_target(self.best_model_path) as tmp:
+                self.model.save(tmp)
+        if len(self.evaluations_timesteps) > done_before:
+            self.evaluations_wall_s.append(round(time.time() - self.started_at, 3))
+            self.evaluations_quality.append(self._collector.take())
+            if self.npz_path is not None:
+                self._write(self.npz_path)
+            if self.balance is not None:
+                keep_going = (
+                    self.balance.observe(self.num_timesteps, self.last_mean_reward, self.last_quality) and keep_going
+                )
+        return keep_going
+
+    @property
+    def last_quality(self) -> dict[str, float]:
+        """The mean metrics of the latest evaluation (empty before the first)."""
+        return mean_quality(self.evaluations_quality[-1]) if self.evaluations_quality else {}
+
+    def _write(self, path: Path) -> None:
+        names = list(dict.fromkeys(name for ev in self.evaluations_quality for ep in ev for name in ep))
+        quality = {
+            f"quality_{name}": np.array([[ep.get(name, np.nan) for ep in ev] for ev in self.evaluations_quality])
+            for name in names
+        }
+        arrays: dict[str, Any] = {
+            "timesteps": self.evaluations_timesteps,
+            "results": self.evaluations_results,
+            "ep_lengths": self.evaluations_length,
+            "wall_time_s": self.evaluations_wall_s,
+            **quality,
+        }
+        with atomic_target(path) as tmp:
+            np.savez(tmp, **arrays)
+
+
+class ShapedReturnLogger(BaseCallback):
+    """Log the shaped episode return as ``rollout/shaped_ep_rew_mean`` beside SB3's true ``ep_rew_mean``.
+
+    Reads the ``shaped_episode`` entry that :class:`wrappers.shaped_reward.ShapedReward` puts in the
+    info of an episode's last step, and averages the last ``window`` episodes, as SB3 does.
+    """
+
+    def __init__(self, window: int = 100) -> None:
+        super().__init__()
+        self.returns: deque[float] = deque(maxlen=window)
+
+    def _on_step(self) -> bool:
+        for info in self.locals.get("infos", ()):
+            if "shaped_episode" in info:
+                self.returns.append(float(info["shaped_episode"]["r"]))
+        if self.returns:
+            self.logger.record("rollout/shaped_ep_rew_mean", float(np.mean(self.returns)))
+        return True
+
+
+class AtomicCheckpointCallback(CheckpointCallback):
+    """SB3's ``CheckpointCallback`` (same files, same names) with every file written through a temporary
+    file and a rename, so an interrupt mid-save never leaves a truncated checkpoint behind."""
+
+    def _on_step(self) -> bool:
+        if self.n_calls % self.save_freq != 0:
+            return True
+        model: Any = self.model
+        with atomic_target(Path(self._checkpoint_path(extension="zip"))) as tmp:
+            model.save(tmp)
+        if self.save_replay_buffer and getattr(model, "replay_buffer", None) is not None:
+            with atomic_target(Path(self._checkpoint_path("replay_buffer_", extension="pkl"))) as tmp:
+                model.save_replay_buffer(tmp)
+        vec_normalize = model.get_vec_normalize_env()
+        if self.save_vecnormalize and vec_normalize is not None:
+            with atomic_target(Path(self._checkpoint_path("vecnormalize_", extension="pkl"))) as tmp:
+                vec_normalize.save(str(tmp))
+        return True

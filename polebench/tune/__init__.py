@@ -1,0 +1,1 @@
+"""Hyperparameter tuning with Optuna (``train.py --optimize``): the search spaces and the study."""
