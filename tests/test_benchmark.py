@@ -113,7 +113,6 @@ def test_resume_reruns_only_what_did_not_finish_with_the_same_configuration(
             return []
 
     monkeypatch.setattr(benchmarking, "LocalRunner", RecordingRunner)
-    monkeypatch.setattr(benchmarking, "config_hashes", lambda jobs, bench, protocol: ["current"] * len(jobs))
     monkeypatch.setattr(benchmarking, "resolve_jobs", _resolve_here)
     ended = benchmarking.run_grid([done, interrupted, missing, changed], tmp_path, PROTOCOL, workers=2)
     assert (ended.exit_code, ended.jobs, ended.unfinished) == (0, 4, 0)

@@ -77,7 +77,11 @@ def test_an_interrupt_at_any_moment_loses_nothing(tmp_path: Path, moment: float,
         process.kill()
     assert process.returncode in (0, 130, 143), err[-3000:]
     assert "Traceback" not in err, err[-3000:]
-    _check_everything_loads(logs)
+    checked, run_dirs = _check_everything_loads(logs), list(logs.glob("*/*_*"))
+    assert checked >= 3 * len(run_dirs)  # each run folder: at least its summary, config and model loaded
+    if process.returncode == 0:  # only a run that had finished before the signal may exit 0
+        summary = RunSummary.read(run_dirs[0])
+        assert summary is not None and not summary.interrupted and summary.timesteps >= 6000
 
 
 @pytest.mark.slow
