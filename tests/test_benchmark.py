@@ -275,8 +275,11 @@ def test_grid_jobs_are_the_train_py_runs_of_the_protocol(tmp_path: Path) -> None
         ("dqn-shaped", "dqn", 3, True),
     ]
     args = jobs[0].train_args(Protocol(n_timesteps=1000, stop_on_solve=True), tmp_path)
-    assert args[:6] == ["--algo", "ppo", "--env", "CartPole-v1", "--seed", "3"]
-    assert {"--stop-on-solve", "--shaped-reward"} <= set(args) and args[args.index("-n") + 1] == "1000"
+    from polebench.commands.train import build_parser
+
+    parsed = build_parser().parse_args(args)
+    assert (parsed.algo, parsed.env, parsed.seed, parsed.shaped_reward) == ("ppo", "CartPole-v1", 3, "user")
+    assert {"--stop-on-solve", "--shaped-reward"} <= set(args) and args[args.index("--n-timesteps") + 1] == "1000"
     assert existing_jobs(tmp_path) == ([], [])
 
 

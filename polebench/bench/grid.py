@@ -18,8 +18,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from envs.wrapping import DEFAULT_SHAPING
 from polebench.config.run_config import RunConfig
 from polebench.run import folder as runs
@@ -58,21 +56,6 @@ class Protocol:
     stop_on_solve: bool = False
     stop_on_balance: bool = False
     final_eval_episodes: int | None = None
-
-    def train_flags(self) -> list[str]:
-        """The ``train.py`` flags for this protocol."""
-        flags = ["--eval-freq", str(self.eval_freq)]
-        if self.n_timesteps is not None:
-            flags += ["-n", str(self.n_timesteps)]
-        if self.eval_episodes is not None:
-            flags += ["--eval-episodes", str(self.eval_episodes)]
-        if self.final_eval_episodes is not None:
-            flags += ["--final-eval-episodes", str(self.final_eval_episodes)]
-        if self.stop_on_solve:
-            flags.append("--stop-on-solve")
-        if self.stop_on_balance:
-            flags.append("--stop-on-balance")
-        return flags
 
 
 @dataclass(frozen=True)
@@ -198,22 +181,10 @@ class Job:
         )
 
     def train_args(self, protocol: Protocol, log_folder: Path) -> list[str]:
-        """The full ``train.py`` argument list of this job."""
-        args = ["--algo", self.algo, "--env", self.env, "--seed", str(self.seed), "-f", str(log_folder)]
-        args += [*protocol.train_flags(), "--num-threads", "1", "-v", "0"]
-        if self.agent.conf_file is not None:
-            args += ["--conf-file", str(self.agent.conf_file)]
-        hyperparams = dict(self.agent.hyperparams)
-        shaping = self.agent.shaping
-        if isinstance(shaping, str):
-            args += ["--shaped-reward", shaping]
-        elif shaping is not None:  # coefficients too: the shaping's own hyperparameter says them all
-            hyperparams["shaped_reward"] = dict(shaping)
-        if self.agent.train_perturb:
-            args += ["--train-perturb", ",".join(f"{k}={v}" for k, v in self.agent.train_perturb.items())]
-        if hyperparams:
-            args += ["--hyperparams", *(f"{k}={_flow(v)}" for k, v in hyperparams.items())]
-        return args
+        """The full ``train.py`` argument list of this job: its :meth:`run_config`, as flags."""
+        from polebench.commands.train import argv_of
+
+        return argv_of(self.run_config(protocol, log_folder))
 
 
 def job_label(agent: str, env: str, seed: int) -> str:
@@ -224,16 +195,6 @@ def job_label(agent: str, env: str, seed: int) -> str:
         'dqn-small CartPole-v1 seed 3'
     """
     return f"{agent} {env} seed {seed}"
-
-
-def _flow(value: Any) -> str:
-    """A value as one line of YAML, as ``--hyperparams key=value`` reads it back.
-
-    Example:
-        >>> _flow({"net_arch": [64, 64]}), _flow(0.001), _flow("lin_1e-3")
-        ('{net_arch: [64, 64]}', '0.001', 'lin_1e-3')
-    """
-    return yaml.safe_dump([value], default_flow_style=True, width=10**6).strip()[1:-1]
 
 
 def make_grid(agents: Sequence[Agent], envs: Sequence[str], seeds: Iterable[int]) -> list[Job]:

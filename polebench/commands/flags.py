@@ -67,7 +67,17 @@ def _perturbation(text: str) -> Any:
 
 
 PERTURBATION = typed(_perturbation)
-SHAPING = typed(checks.shaping)
+
+
+def _shaping(text: str) -> Any:
+    if text.lstrip().startswith("{"):  # a form with its coefficients, as YAML: {form: position, position_coef: 1.5}
+        from polebench.config.yamlfile import parse_yaml
+
+        return checks.shaping(parse_yaml(text, "--shaped-reward"))
+    return checks.shaping(text)
+
+
+SHAPING = typed(_shaping)
 TRAIN_PERTURB = typed(checks.train_perturb)
 
 

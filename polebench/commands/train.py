@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import fields
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from agents.registry import ALGOS
 from envs.wrapping import DEFAULT_SHAPING, SHAPING_FORMS
@@ -166,6 +170,48 @@ def run_config(args: argparse.Namespace, argv: Sequence[str] | None) -> RunConfi
         tensorboard_log=args.tensorboard_log,
         command=cli.command_line(argv),
     )
+
+
+def argv_of(config: RunConfig) -> list[str]:
+    """The flags that make this parser build ``config`` again (all but its ``command``): the one way a
+    benchmark job's configuration, whose digest decides its reuse, becomes the command it runs.
+
+    Every flag's long name is its field's name with dashes; a field at its default is left out.
+
+    Example:
+        >>> argv_of(RunConfig(algo="ppo", seed=3, hyperparams={"gamma": 0.9}, stop_on_solve=True))
+        ['--algo', 'ppo', '--seed', '3', '--hyperparams', 'gamma=0.9', '--stop-on-solve']
+    """
+    defaults = RunConfig(algo=config.algo)
+    argv = ["--algo", config.algo]
+    for field in fields(RunConfig):
+        value = getattr(config, field.name)
+        if field.name in ("algo", "command") or value == getattr(defaults, field.name):
+            continue
+        flag = "--" + field.name.replace("_", "-")
+        if isinstance(value, bool):
+            argv.append(flag)  # every boolean flag is a switch that is off by default
+        elif field.name in ("hyperparams", "env_kwargs"):
+            argv += [flag, *(f"{key}={_flow(item)}" for key, item in value.items())]
+        elif field.name in ("shaped_reward", "train_perturb") and isinstance(value, Mapping):
+            argv += [flag, _flow(dict(value)) if field.name == "shaped_reward" else _levels(value)]
+        else:
+            argv += [flag, str(value)]
+    return argv
+
+
+def _flow(value: Any) -> str:
+    """A value as one line of YAML, as the flags read it back.
+
+    Example:
+        >>> _flow({"net_arch": [64, 64]}), _flow(0.001), _flow("lin_1e-3")
+        ('{net_arch: [64, 64]}', '0.001', 'lin_1e-3')
+    """
+    return yaml.safe_dump([value], default_flow_style=True, width=10**6).strip()[1:-1]
+
+
+def _levels(perturbations: Mapping[str, int]) -> str:
+    return ",".join(f"{name}={level}" for name, level in perturbations.items())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
