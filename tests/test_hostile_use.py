@@ -64,7 +64,7 @@ def test_a_forked_job_that_crashes_leaves_its_traceback_in_its_log(tmp_path: Pat
     import multiprocessing
     import types
 
-    from polebench.bench.runners import preloaded as zygote
+    from polebench.bench.runners import preloaded
 
     def main(argv: Any) -> int:
         raise RuntimeError("a bug in the job")
@@ -75,7 +75,7 @@ def test_a_forked_job_that_crashes_leaves_its_traceback_in_its_log(tmp_path: Pat
     with open(log, "wb") as out:
         pid = os.fork()
         if pid == 0:
-            zygote._become_job(child, fake_train, [], out.fileno())
+            preloaded._become_job(child, fake_train, [], out.fileno())
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 1
     text = log.read_text()

@@ -18,6 +18,8 @@ import contextlib
 import os
 import signal
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,47 @@ PRELOAD = (
     "polebench.run.callbacks",
     "polebench.replay.play",
 )
+
+
+# What the driver and a worker say to each other over their pipe, one dataclass a message.
+
+
+@dataclass(frozen=True)
+class DigestRequest:
+    """Resolve these jobs' configurations and send back their digests (:class:`Digests`)."""
+
+    jobs: list[Any]
+    bench: Path
+    protocol: Any
+
+
+@dataclass(frozen=True)
+class Digests:
+    """The digests asked for, or the one-line error that refused a job."""
+
+    digests: list[str]
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """Fork this ``train`` command line, its output to ``log``; answered by :class:`Started`, then :class:`Ended`."""
+
+    argv: list[str]
+    log: Path
+
+
+@dataclass(frozen=True)
+class Started:
+    pid: int
+
+
+@dataclass(frozen=True)
+class Ended:
+    """How a forked job ended: its exit code and peak resident memory (``wait4``)."""
+
+    returncode: int
+    peak_rss_mb: float
 
 
 def available() -> bool:
@@ -64,33 +107,31 @@ def worker_main(conn: Connection, env: dict[str, str]) -> None:
             return
         if request is None:
             return
-        kind, payload = request
-        if kind == "hashes":
-            conn.send(_hashes(*payload))
+        if isinstance(request, DigestRequest):
+            conn.send(_digests(request))
         else:
-            argv, log = payload
-            _run_job(conn, train, argv, Path(log))
+            _run_job(conn, train, request)
 
 
-def _hashes(jobs: Any, bench: Path, protocol: Any) -> tuple[str, Any]:
+def _digests(request: DigestRequest) -> Digests:
     from polebench.bench.digests import config_hashes
     from polebench.errors import ConfigError
 
     try:
-        return "ok", config_hashes(jobs, bench, protocol)
+        return Digests(config_hashes(request.jobs, request.bench, request.protocol))
     except ConfigError as err:
-        return "error", str(err)
+        return Digests([], str(err))
 
 
-def _run_job(conn: Connection, train: Any, argv: list[str], log: Path) -> None:
+def _run_job(conn: Connection, train: Any, request: JobRequest) -> None:
     """Fork the job, report its pid, wait for it, and report its exit code and peak RSS."""
-    with open(log, "wb") as out:
+    with open(request.log, "wb") as out:
         pid = os.fork()
         if pid == 0:  # the job
-            _become_job(conn, train, argv, out.fileno())
-        conn.send(("started", pid))
+            _become_job(conn, train, request.argv, out.fileno())
+        conn.send(Started(pid))
     _, status, usage = os.wait4(pid, 0)
-    conn.send(("ended", os.waitstatus_to_exitcode(status), round(usage.ru_maxrss / 1024, 1)))
+    conn.send(Ended(os.waitstatus_to_exitcode(status), round(usage.ru_maxrss / 1024, 1)))
 
 
 def _become_job(conn: Connection, train: Any, argv: list[str], log_fd: int) -> None:
@@ -139,21 +180,19 @@ class Worker:
     def hashes(self, jobs: Any, bench: Path, protocol: Any) -> list[str]:
         from polebench.errors import ConfigError
 
-        self.conn.send(("hashes", (list(jobs), bench, protocol)))
-        status, value = self.conn.recv()
-        if status == "error":
-            raise ConfigError(value)
-        return list(value)
+        self.conn.send(DigestRequest(list(jobs), bench, protocol))
+        answer: Digests = self.conn.recv()
+        if answer.error is not None:
+            raise ConfigError(answer.error)
+        return answer.digests
 
-    def run(self, argv: list[str], log: Path, on_start: Any) -> tuple[int, float]:
-        """Run one job; call ``on_start(pid)`` once it runs; return its exit code and peak RSS (MB)."""
-        self.conn.send(("job", (argv, str(log))))
-        kind, pid = self.conn.recv()
-        assert kind == "started"
-        on_start(pid)
-        kind, code, rss = self.conn.recv()
-        assert kind == "ended"
-        return code, rss
+    def run(self, argv: list[str], log: Path, on_start: Callable[[int], None]) -> Ended:
+        """Run one job; call ``on_start(pid)`` once it runs; say how it ended."""
+        self.conn.send(JobRequest(argv, log))
+        started: Started = self.conn.recv()
+        on_start(started.pid)
+        ended: Ended = self.conn.recv()
+        return ended
 
     def close(self) -> None:
         with contextlib.suppress(OSError, BrokenPipeError):

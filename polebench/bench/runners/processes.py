@@ -27,7 +27,7 @@ from polebench.run import folder as runs
 from polebench.run import interrupts
 
 if TYPE_CHECKING:
-    from polebench.bench.runners import preloaded as zygote
+    from polebench.bench.runners import preloaded
 
 # A job run as a process of its own: the train command, as installed (a checkout's train.py runs the same).
 TRAIN_COMMAND = (sys.executable, "-m", "polebench", "train")
@@ -127,19 +127,19 @@ class WorkerPool:
     empty where ``fork`` is missing, and then jobs start as processes of their own."""
 
     def __init__(self, size: int) -> None:
-        from polebench.bench.runners import preloaded as zygote
+        from polebench.bench.runners import preloaded
 
-        self.idle: queue.SimpleQueue[zygote.Worker] = queue.SimpleQueue()
-        self.workers = [zygote.Worker(single_thread_env()) for _ in range(size)] if zygote.available() else []
+        self.idle: queue.SimpleQueue[preloaded.Worker] = queue.SimpleQueue()
+        self.workers = [preloaded.Worker(single_thread_env()) for _ in range(size)] if preloaded.available() else []
         for worker in self.workers:
             self.idle.put(worker)
 
-    def replace(self, dead: zygote.Worker) -> zygote.Worker:
+    def replace(self, dead: preloaded.Worker) -> preloaded.Worker:
         """A fresh worker in place of ``dead`` (killed, or out of memory), lent out like the others."""
-        from polebench.bench.runners import preloaded as zygote
+        from polebench.bench.runners import preloaded
 
         dead.close()
-        fresh = zygote.Worker(single_thread_env())
+        fresh = preloaded.Worker(single_thread_env())
         self.workers[self.workers.index(dead)] = fresh
         return fresh
 
@@ -192,7 +192,8 @@ class LocalRunner:
                     os.kill(job_pid, signal.SIGINT)
 
         try:
-            code, rss = worker.run(argv, log, on_start)
+            ended = worker.run(argv, log, on_start)
+            code, rss = ended.returncode, ended.peak_rss_mb
         except (EOFError, OSError):
             # The worker died mid-job (kill -9, the OOM killer); the job died with it (die_with_parent).
             worker.process.join(timeout=10)

@@ -46,15 +46,15 @@ NODE_LOSS_RETRIES = 2
 
 def run_packed(job: Job, protocol: Protocol, worker: Any = None) -> tuple[int, float, bytes]:
     """Run ``job`` in a temporary folder here (a Ray node), forked from ``worker`` (a preloaded
-    :class:`zygote.Worker`) or else as a ``train.py`` process; return its exit code, peak RSS and folder."""
+    :class:`preloaded.Worker`) or else as a ``train.py`` process; return its exit code, peak RSS and folder."""
     scratch = Path(tempfile.mkdtemp(prefix="polebench-job-"))
     try:
         argv = job.train_args(protocol, scratch)
         if worker is not None:
-            returncode, peak_rss_mb = worker.run(argv, scratch / JOB_LOG, on_start=lambda pid: None)
+            ended: Any = worker.run(argv, scratch / JOB_LOG, on_start=lambda pid: None)
         else:
             ended = run_process([*TRAIN_COMMAND, *argv], scratch / JOB_LOG)
-            returncode, peak_rss_mb = ended.returncode, ended.peak_rss_mb
+        returncode, peak_rss_mb = ended.returncode, ended.peak_rss_mb
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
             archive.add(scratch, arcname=".")
@@ -68,9 +68,9 @@ class JobHost:
     a time; where the node cannot fork, each job is a ``train.py`` process."""
 
     def __init__(self) -> None:
-        from polebench.bench.runners import preloaded as zygote
+        from polebench.bench.runners import preloaded
 
-        self.worker = zygote.Worker(single_thread_env()) if zygote.available() else None
+        self.worker = preloaded.Worker(single_thread_env()) if preloaded.available() else None
 
     def run(self, job: Job, protocol: Protocol) -> tuple[int, float, bytes]:
         return run_packed(job, protocol, self.worker)
