@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from envs.wrapping import DEFAULT_SHAPING
-from polebench.config.run_config import RunConfig
+from polebench.config.run_config import EVAL_FREQ, RunConfig
 from polebench.run import folder as runs
 from polebench.run.summary import RunSummary
 
@@ -51,7 +51,7 @@ class Protocol:
     """
 
     n_timesteps: int | None = None
-    eval_freq: int = 2500
+    eval_freq: int = EVAL_FREQ
     eval_episodes: int | None = None
     stop_on_solve: bool = False
     stop_on_balance: bool = False

@@ -143,7 +143,7 @@ def _protocol(value: Any, source: str) -> Protocol:
     episodes, final = value.get("eval_episodes"), value.get("final_eval_episodes")
     return Protocol(
         n_timesteps=None if n is None else checks.env_steps(n, f"{where}: n_timesteps"),
-        eval_freq=checks.env_steps(value.get("eval_freq", 2500), f"{where}: eval_freq", allow_zero=True),
+        eval_freq=checks.env_steps(value.get("eval_freq", checks.EVAL_FREQ), f"{where}: eval_freq", allow_zero=True),
         eval_episodes=None
         if episodes is None
         else checks.at_least(episodes, f"{where}: eval_episodes", maximum=MAX_EPISODES),

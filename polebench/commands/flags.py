@@ -111,8 +111,8 @@ def add_protocol_flags(p: argparse.ArgumentParser, budget_help: str) -> None:
     p.add_argument(
         "--eval-freq",
         type=steps("--eval-freq", allow_zero=True),
-        default=2500,
-        help="evaluate every this many env steps, all envs counted; 0: only at the end (default: 2500)",
+        default=checks.EVAL_FREQ,
+        help=f"evaluate every this many env steps, all envs counted; 0: only at the end (default: {checks.EVAL_FREQ})",
     )
     p.add_argument(
         "--eval-episodes",

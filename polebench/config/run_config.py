@@ -17,6 +17,8 @@ from typing import Any
 from polebench.errors import ConfigError
 from polebench.limits import MAX_ENVS, MAX_EPISODES, MAX_SEED
 
+# Evaluate every this many env steps unless told otherwise: for train.py, the API and every benchmark.
+EVAL_FREQ = 2500
 DEVICE = re.compile(r"^(cpu|auto|mps|cuda(:\d+)?)$")
 
 
@@ -176,7 +178,7 @@ class RunConfig:
     hyperparams: Mapping[str, Any] = field(default_factory=dict)
     conf_file: Path | None = None
     trained_agent: Path | None = None
-    eval_freq: int = 2500
+    eval_freq: int = EVAL_FREQ
     eval_episodes: int | None = None
     stop_on_solve: bool = False
     stop_on_balance: bool = False
