@@ -26,6 +26,9 @@ from polebench.run import folder as runs
 from polebench.run.summary import RunSummary
 from tests.conftest import ROOT, run_script, tree_hash
 
+# Every test here starts the scripts as a user would: `pytest -m "not integration"` leaves them out.
+pytestmark = pytest.mark.integration
+
 FAST = ["--eval-freq", "1500", "--eval-episodes", "2", "--final-eval-episodes", "3"]
 
 

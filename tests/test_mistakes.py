@@ -14,6 +14,9 @@ import pytest
 
 from tests.conftest import run_script, tree_hash
 
+# Every test here starts the scripts as a user would: `pytest -m "not integration"` leaves them out.
+pytestmark = pytest.mark.integration
+
 TRAIN_VALUES = [
     (["--seed", "-1"], "--seed must be a whole number from 0"),
     (["--seed", str(2**33)], "--seed must be a whole number from 0"),

@@ -15,6 +15,9 @@ import yaml
 from envs.families import CARTPOLE
 from tests.conftest import ROOT, read_summary, run_script, tree_hash
 
+# Every test here starts the scripts as a user would: `pytest -m "not integration"` leaves them out.
+pytestmark = pytest.mark.integration
+
 SUMMARY_KEYS = {
     "algo", "env", "seed", "timesteps", "solved", "steps_to_solve", "time_to_solve_s", "wall_time_s",
     "best_mean_return", "final_mean_return", "peak_rss_mb", "shaped",
