@@ -29,7 +29,9 @@ def atomic_target(path: Path) -> Iterator[Path]:
         >>> target.read_text(), sorted(p.name for p in target.parent.iterdir())
         ('complete', ['notes.txt'])
     """
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    # The process id keeps two processes that write the same file at once (two tuning workers sharing a
+    # study, both drawing its plots) from renaming each other's temporary away.
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         yield tmp
