@@ -75,7 +75,7 @@ def load_run(
         _check_count(n_envs, "n_envs", maximum=MAX_ENVS)
         if exp_id is not None:
             _check_count(exp_id, "exp_id", minimum=0)
-        _check_path(log_folder, "log_folder")
+        checks.check_path(log_folder, "log_folder")
         return load(log_folder, algo, env, exp_id, load_best, n_envs, checks.seed(seed, "seed"))
 
 
@@ -95,7 +95,6 @@ def benchmark(
         ConfigError: for a bad grid or argument (the message ``benchmark.py`` prints, naming the
             argument); nothing is written then
     """
-    import os
 
     from polebench.bench.driver import EXIT_INTERRUPTED, run_grid
     from polebench.bench.gridfile import grid_from_mapping, load_grid
@@ -104,9 +103,9 @@ def benchmark(
         workers = (os.cpu_count() or 1) if workers is None else _check_count(workers, "workers", maximum=MAX_WORKERS)
         if robustness_episodes is not None:
             _check_count(robustness_episodes, "robustness_episodes", maximum=MAX_EPISODES)
-        _check_path(log_folder, "log_folder")
+        checks.check_path(log_folder, "log_folder")
         if not isinstance(grid, Mapping):
-            _check_path(grid, "grid")
+            checks.check_path(grid, "grid")
         spec = grid_from_mapping(grid) if isinstance(grid, Mapping) else load_grid(Path(grid))
         ended = run_grid(spec.jobs(), Path(log_folder), spec.protocol, workers, None, robustness_episodes)
     assert ended.report is not None
@@ -138,11 +137,6 @@ def _check_count(value: Any, name: str, minimum: int = 1, maximum: int | None = 
     if not isinstance(value, int) or isinstance(value, bool):
         raise ConfigError(f"{name} must be a whole number, got {value!r}")
     return checks.at_least(value, name, minimum, maximum)
-
-
-def _check_path(value: Any, name: str) -> None:
-    if not isinstance(value, str | os.PathLike):
-        raise ConfigError(f"{name} must be a path (a str or a Path), got {value!r}")
 
 
 @contextmanager

@@ -33,6 +33,12 @@ def as_keywords(message: str) -> str:
     return re.sub(r"(?<![\w-])(?:-\w/)?--([a-z][a-z-]*)", lambda m: m[1].replace("-", "_"), message)
 
 
+def check_path(value: Any, name: str) -> None:
+    """Refuse anything but a path (a ``str`` or an ``os.PathLike``) for ``name``."""
+    if not isinstance(value, str | os.PathLike):
+        raise ConfigError(f"{name} must be a path (a str or a Path), got {value!r}")
+
+
 def env_steps(value: Any, flag: str, allow_zero: bool = False) -> int:
     """A number of env steps: a positive whole number (or 0 where 0 means off).
 
@@ -201,10 +207,10 @@ class RunConfig:
         for name in ("stop_on_solve", "stop_on_balance", "save_replay_buffer", "progress"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        for name in ("log_folder", "conf_file", "trained_agent", "tensorboard_log"):
-            value = getattr(self, name)
-            if not (isinstance(value, str | os.PathLike) or (value is None and name != "log_folder")):
-                raise ConfigError(f"{name} must be a path (a str or a Path), got {value!r}")
+        check_path(self.log_folder, "log_folder")
+        for name in ("conf_file", "trained_agent", "tensorboard_log"):
+            if getattr(self, name) is not None:
+                check_path(getattr(self, name), name)
         checked: dict[str, Any] = {
             "seed": seed(self.seed),
             "n_timesteps": None if self.n_timesteps is None else env_steps(self.n_timesteps, "-n/--n-timesteps"),
