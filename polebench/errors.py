@@ -47,13 +47,23 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
         print(f"{prog}: error: {describe_os_error(err)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        _leaving()
+        return _interrupted(prog)
+    except Exception as err:
         from polebench.run import interrupts
 
-        print(f"{prog}: interrupted by {interrupts.signal_name() or 'SIGINT'}; nothing more was saved", file=sys.stderr)
-        return interrupts.exit_code() or 130
+        if not interrupts.stopped_by_signal(err):  # a library's own error raised over a Ctrl-C is the Ctrl-C
+            raise
+        return _interrupted(prog)
     finally:
         _leaving()
+
+
+def _interrupted(prog: str) -> int:
+    _leaving()
+    from polebench.run import interrupts
+
+    print(f"{prog}: interrupted by {interrupts.signal_name() or 'SIGINT'}; nothing more was saved", file=sys.stderr)
+    return interrupts.exit_code() or 130
 
 
 # A full disk, a quota, a read-only or failing file system: the machine's state, not a bug, so one line.

@@ -207,10 +207,9 @@ def test_only_the_plain_env_is_evaluated_on_gymnasiums_vectorised_cartpole(
     tmp_path: Path, env: str, changes: dict[str, Any], vectorised: bool
 ) -> None:
     from polebench.run.evaluation import has_vector_env
-    from polebench.run.training import _sees_the_plain_env
 
     plan = make_plan(RunConfig(algo="ppo", env=env, log_folder=tmp_path, **changes))
-    assert (_sees_the_plain_env(plan) and has_vector_env(plan.env_id)) is vectorised
+    assert (plan.evaluation_env.is_plain and has_vector_env(plan.env_id)) is vectorised
 
 
 def test_a_recurrent_agent_plays_the_vectorised_final_evaluation(tmp_path: Path) -> None:

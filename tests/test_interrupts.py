@@ -13,12 +13,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
 import yaml
 
 from polebench.run import folder as runs
+from polebench.run import interrupts, training
 from polebench.run.summary import RunSummary
 from tests.conftest import ROOT
 
@@ -113,3 +116,31 @@ def test_a_second_ctrl_c_during_a_long_final_evaluation_still_saves(tmp_path: Pa
     from stable_baselines3 import PPO
 
     PPO.load(run / "CartPole-v1.zip")
+
+
+def _learning_that_fails(interrupt: bool) -> Any:
+    """A model whose ``learn`` fails as PyTorch's zip writer does when a Ctrl-C lands mid-save: the
+    ``KeyboardInterrupt`` turns into the ``RuntimeError`` raised by the writer's ``__exit__``."""
+
+    def learn(*args: Any, **kwargs: Any) -> None:
+        try:
+            if interrupt:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(5)
+        finally:
+            raise RuntimeError("unexpected pos 12096 vs 12048")
+
+    session = SimpleNamespace(model=SimpleNamespace(learn=learn), callbacks=[])
+    config = SimpleNamespace(log_interval=None, progress=False)
+    return session, SimpleNamespace(config=config, n_timesteps=1, trained_agent=None)
+
+
+def test_a_library_error_raised_over_a_ctrl_c_stops_training_as_the_ctrl_c_does() -> None:
+    with interrupts.handled():
+        assert training._learn(*_learning_that_fails(interrupt=True)) is True
+        assert interrupts.signal_name() == "SIGINT"
+
+
+def test_the_same_error_without_a_signal_is_not_taken_for_one() -> None:
+    with interrupts.handled(), pytest.raises(RuntimeError, match="unexpected pos"):
+        training._learn(*_learning_that_fails(interrupt=False))

@@ -80,10 +80,12 @@ def evaluate_run(run_dir: Path, algo: str, env_id: str, seed: int, episodes: int
 def _measure(run_dir: Path, algo: str, env_id: str, seed: int, episodes: int, family: EnvFamily) -> list[LevelResult]:
     from agents.registry import get_algo
     from envs.factory import measured
-    from polebench.replay.play import run_env
     from polebench.run.evaluation import evaluate
+    from polebench.run.evaluation_env import EvaluationEnv
 
-    model = runs.load_model(get_algo(algo).load_class(), runs.model_path(run_dir, env_id), device="cpu")
+    path = runs.model_path(run_dir, env_id)
+    model = runs.load_model(get_algo(algo).load_class(), path, device="cpu")
+    evaluation_env = EvaluationEnv.of_saved_model(run_dir, path)
     threshold = reward_threshold(env_id)
     results: list[LevelResult] = []
     unperturbed: LevelResult | None = None
@@ -93,7 +95,7 @@ def _measure(run_dir: Path, algo: str, env_id: str, seed: int, episodes: int, fa
             if level == 0 and unperturbed is not None:
                 results.append(LevelResult(name, 0, perturbation.values[0], *_fields(unperturbed)))
                 continue
-            env = run_env(run_dir, env_id, episodes, seed, None, measured(PerturbationUse(perturbation, level)))
+            env = evaluation_env.build(episodes, seed, measured(PerturbationUse(perturbation, level)))
             played = evaluate(model, env, episodes)
             env.close()
             success = math.nan if threshold is None else sum(r >= threshold for r in played.returns) / episodes

@@ -26,9 +26,9 @@ import torch
 from torch import nn
 
 from envs.factory import EVAL_SEED_OFFSET, make_vec, measured
-from envs.wrapping import parse_env_wrapper
 from polebench.errors import ConfigError
 from polebench.run import folder as runs
+from polebench.run.evaluation_env import EvaluationEnv
 
 FORMATS = {"onnx": (".onnx",), "torchscript": (".pt", ".pth", ".torchscript")}
 MIN_AGREEMENT = 0.999
@@ -379,38 +379,35 @@ def _timings(source: Source, exported: ExportedPolicy, to_model: Any, calls: int
 
 
 def load_source(run_dir: Path, algo: str, env_id: str, model_path: Path) -> Source:
-    """The model at ``model_path`` of the run in ``run_dir`` and what its inference needs."""
+    """The model at ``model_path`` of the run in ``run_dir`` and what its inference needs: the
+    preprocessing of the very env the model is replayed on (:class:`EvaluationEnv`)."""
     from agents.registry import get_algo
 
     spec = get_algo(algo)
-    config = runs.read_config(run_dir)
-    uses = [u for u in parse_env_wrapper(config.get("hyperparams", {}).get("env_wrapper")) if not u.kind.training_only]
-    for use in uses:
-        if use.name != "discretize":
+    evaluation_env = EvaluationEnv.of_saved_model(run_dir, model_path)
+    for use in evaluation_env.wrappers:
+        if use.name != "discretize" and not use.kind.training_only:
             raise ConfigError(f"cannot export a run that uses the env_wrapper {use.name!r}")
-    raw = _raw_env(env_id)
-    wrappers = [use.kind.load_class()(raw, **use.kwargs) for use in uses]
+    env = evaluation_env.build(1, 0)
+    wrappers, vec_normalize, obs_shape = _preprocessing_of(env)
+    env.close()
     model = runs.load_model(spec.load_class(), model_path, device="cpu")
-    stats = vecnormalize_file(run_dir, model_path)
-    vec_normalize = None
-    if stats is not None:
-        from stable_baselines3.common.vec_env import VecNormalize
-
-        vec_normalize = VecNormalize.load(str(stats), make_vec(env_id, 1, 0))
-        vec_normalize.training = False
-    obs_shape = tuple(raw.observation_space.shape or ())
     return Source(spec.name, env_id, run_dir, model, spec.recurrent, wrappers, vec_normalize, obs_shape)
 
 
-def vecnormalize_file(run_dir: Path, model_path: Path) -> Path | None:
-    """The normalisation statistics that go with ``model_path``: a checkpoint's own, else the run's."""
-    if model_path.parent.name == runs.CHECKPOINTS:
-        steps = model_path.stem.rsplit("_", 2)[-2]
-        own = model_path.parent / f"{model_path.stem.rsplit('_', 2)[0]}_vecnormalize_{steps}_steps.pkl"
-        if own.is_file():
-            return own
-    stats = run_dir / runs.VECNORMALIZE_FILE
-    return stats if stats.is_file() else None
+def _preprocessing_of(env: Any) -> tuple[list[Any], Any, tuple[int, ...]]:
+    """An evaluation VecEnv's observation wrappers (innermost first), its ``VecNormalize`` (or ``None``) and
+    the shape of one raw observation, the simulator's, as SB3's ``Monitor`` passes it on."""
+    from stable_baselines3.common.monitor import Monitor
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    vec_normalize = env if isinstance(env, VecNormalize) else None
+    sub = (env.venv if vec_normalize is not None else env).envs[0]
+    wrappers = []
+    while not isinstance(sub, Monitor):
+        wrappers.append(sub)
+        sub = sub.env
+    return wrappers[::-1], vec_normalize, tuple(sub.observation_space.shape or ())
 
 
 def export(source: Source, fmt: str, path: Path) -> Agreement:

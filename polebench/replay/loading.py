@@ -42,7 +42,8 @@ def load_run(
     """Load run ``exp_id`` (the latest when ``None``) of ``algo`` on ``env`` under ``log_folder``."""
     from agents.registry import get_algo
     from envs.factory import check_env_id, measured
-    from polebench.replay.play import model_file, run_env
+    from polebench.replay.play import model_file
+    from polebench.run.evaluation_env import EvaluationEnv
 
     spec = get_algo(algo)
     env_id = check_env_id(env)
@@ -52,6 +53,6 @@ def load_run(
         raise ConfigError(f"{run_dir} holds a run on {config.get('env')}, not {env_id}")
     path = model_file(run_dir, env_id, load_best)
     model = runs.load_model(spec.load_class(), path, device="cpu")
-    vec_env = run_env(run_dir, env_id, n_envs, seed, None, measured())
+    vec_env = EvaluationEnv.of_saved_model(run_dir, path).build(n_envs, seed, measured())
     runs.check_spaces(model, vec_env, path, env_id)
     return LoadedRun(run_dir, model, vec_env, config, RunSummary.read(run_dir))

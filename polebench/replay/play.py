@@ -18,16 +18,16 @@ from typing import Any
 import numpy as np
 
 from agents.registry import get_algo
-from envs.factory import check_env_id, make_vec, measured
+from envs.factory import check_env_id, measured
 from envs.families import family_of_id
 from envs.perturbations import PerturbationUse, check_applies
-from envs.wrapping import parse_env_wrapper, wrapper_chain
 from polebench.config.run_config import at_least
 from polebench.config.run_config import seed as check_seed
 from polebench.errors import ConfigError
 from polebench.replay import trajectory_plot
 from polebench.run import folder as runs
 from polebench.run.evaluation import mean_quality
+from polebench.run.evaluation_env import EvaluationEnv
 
 
 @dataclass
@@ -104,24 +104,6 @@ def _render_mode(config: ReplayConfig) -> str | None:
         print("no display found: playing without a window (--video PATH records one headless)")
         return None
     return "human"
-
-
-def run_env(run_dir: Path, env_id: str, n_envs: int, seed: int, render_mode: str | None, inner: Any) -> Any:
-    """The env the run was evaluated on (its observation wrappers and normalisation statistics, never
-    its reward shaping), ``n_envs`` side by side, with ``inner`` around the simulator."""
-    config = runs.read_config(run_dir)
-    uses = parse_env_wrapper(config.get("hyperparams", {}).get("env_wrapper"))
-    wrap = wrapper_chain(uses, training=False)
-    kwargs = config.get("env_kwargs") or {}
-    env = make_vec(env_id, n_envs, seed, render_mode=render_mode, wrapper=wrap, inner=inner, env_kwargs=kwargs)
-    stats = run_dir / runs.VECNORMALIZE_FILE
-    if stats.is_file():
-        from stable_baselines3.common.vec_env import VecNormalize
-
-        env = VecNormalize.load(str(stats), env)
-        env.training = False
-        env.norm_reward = False
-    return env
 
 
 def format_quality(quality: dict[str, float]) -> str:
@@ -207,7 +189,7 @@ def enjoy(config: ReplayConfig) -> Episodes:
     path = model_file(run_dir, env_id, config.load_best, config.load_checkpoint)
     model = runs.load_model(spec.load_class(), path, device=config.device)
     inner = measured(config.perturb, keep_trajectory=config.plot is not None)
-    env = run_env(run_dir, env_id, 1, config.seed, _render_mode(config), inner)
+    env = EvaluationEnv.of_saved_model(run_dir, path).build(1, config.seed, inner, _render_mode(config))
     runs.check_spaces(model, env, path, env_id)
     print(f"replaying {path}" + (f" under {config.perturb}" if config.perturb else ""))
     played = _play_and_record(model, env, config)

@@ -92,6 +92,18 @@ def rearm() -> None:
             signal.signal(signum, _raise)
 
 
+def stopped_by_signal(err: BaseException) -> bool:
+    """Whether ``err`` is our ``KeyboardInterrupt``, or an error a library raised while handling it: a
+    signal that lands inside PyTorch's zip writer (a checkpoint being saved) surfaces as its
+    ``RuntimeError`` from the writer's ``__exit__``, with the interrupt only as its context."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return bool(received)
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def take_held() -> list[int]:
     """The signals held back since the last call, forgetting them."""
     taken = list(held)

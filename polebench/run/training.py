@@ -32,6 +32,7 @@ from polebench.errors import ConfigError, describe_os_error, first_line
 from polebench.run import folder as runs
 from polebench.run import interrupts
 from polebench.run.evaluation import Score, evaluate, evaluate_vectorized, has_vector_env, sync_normalization
+from polebench.run.evaluation_env import EvaluationEnv
 from polebench.run.summary import RunSummary
 
 
@@ -60,6 +61,12 @@ class Plan:
     def balance(self) -> BalanceTarget | None:
         """When a run of this env counts as balanced (``None``: its family has no target)."""
         return self.family.balance if self.family is not None else None
+
+    @property
+    def evaluation_env(self) -> EvaluationEnv:
+        """The env this run is evaluated on (fresh normalisation statistics, synced from the model)."""
+        normalize = hpm.normalize_kwargs(self.hyperparams)
+        return EvaluationEnv(self.env_id, self.wrappers, self.config.env_kwargs, normalize=normalize)
 
     @property
     def shaping(self) -> dict[str, Any] | None:
@@ -241,34 +248,14 @@ def _make_envs(plan: Plan, seed: int, run_dir: Path) -> tuple[Any, Any]:
     return train_env, _eval_env(plan, seed, plan.eval_episodes)
 
 
-def evaluation_normalization(norm: Mapping[str, Any]) -> dict[str, Any]:
-    """``VecNormalize`` arguments for an evaluation env: the run's own (``normalize: {...}``), frozen, and
-    never scaling the reward, whatever the run's ``norm_reward`` says.
-
-    Example:
-        >>> evaluation_normalization({"norm_reward": True, "clip_obs": 5.0})
-        {'norm_reward': False, 'clip_obs': 5.0, 'training': False}
-    """
-    return {**norm, "training": False, "norm_reward": False}
-
-
 def _eval_env(plan: Plan, seed: int, episodes: int) -> Any:
     """A separately seeded, unshaped and unperturbed evaluation VecEnv for ``episodes`` episodes.
 
     It holds one sub-env per episode (up to ``--n-eval-envs``), so the episodes run side by side with
     one batched ``predict`` per step instead of one after another.
     """
-    eval_wrap = wrapper_chain(plan.wrappers, training=False)
     n_eval = min(plan.config.n_eval_envs or episodes, episodes)
-    eval_seed = seed + EVAL_SEED_OFFSET
-    kwargs = plan.config.env_kwargs
-    eval_env = make_vec(plan.env_id, n_eval, eval_seed, wrapper=eval_wrap, inner=measured(), env_kwargs=kwargs)
-    norm = hpm.normalize_kwargs(plan.hyperparams)
-    if norm is not None:
-        from stable_baselines3.common.vec_env import VecNormalize
-
-        eval_env = VecNormalize(eval_env, **evaluation_normalization(norm))
-    return eval_env
+    return plan.evaluation_env.build(n_eval, seed + EVAL_SEED_OFFSET, inner=measured())
 
 
 def _make_model(plan: Plan, device: str, train_env: Any) -> Any:
@@ -364,6 +351,10 @@ def _learn(session: Session, plan: Plan) -> bool:
         )
     except KeyboardInterrupt:
         return True
+    except Exception as err:
+        if interrupts.stopped_by_signal(err):
+            return True
+        raise
     return False
 
 
@@ -374,7 +365,7 @@ def _final_evaluation(session: Session, plan: Plan) -> Score:
     same = cb is not None and cb.n_eval_episodes == plan.final_eval_episodes
     if same and cb.evaluations_timesteps and cb.evaluations_timesteps[-1] == session.model.num_timesteps:
         return _last_evaluation(session, plan)
-    if _sees_the_plain_env(plan) and has_vector_env(plan.env_id):
+    if plan.evaluation_env.is_plain and has_vector_env(plan.env_id):
         metrics = plan.family.metrics if plan.family is not None else ()
         seed = plan.config.seed + EVAL_SEED_OFFSET
         return evaluate_vectorized(session.model, plan.env_id, plan.final_eval_episodes, seed, metrics).score(
@@ -386,16 +377,6 @@ def _final_evaluation(session: Session, plan: Plan) -> Score:
         return evaluate(session.model, env, plan.final_eval_episodes).score(plan.threshold)
     finally:
         env.close()
-
-
-def _sees_the_plain_env(plan: Plan) -> bool:
-    """Whether the agent sees the env exactly as registered: no observation wrapper, no normalisation and
-    no constructor arguments, so Gymnasium's own vectorised env can stand in for the evaluation env."""
-    return (
-        wrapper_chain(plan.wrappers, training=False) is None
-        and hpm.normalize_kwargs(plan.hyperparams) is None
-        and not plan.config.env_kwargs
-    )
 
 
 def _last_evaluation(session: Session, plan: Plan) -> Score:
@@ -413,14 +394,8 @@ def _record_trajectory(session: Session, plan: Plan) -> None:
 
     if plan.family is None:
         return
-    wrap = wrapper_chain(plan.wrappers, training=False)
-    inner = measured(keep_trajectory=True)
-    env = make_vec(plan.env_id, 1, TRAJECTORY_SEED, wrapper=wrap, inner=inner, env_kwargs=plan.config.env_kwargs)
-    if session.model.get_vec_normalize_env() is not None:
-        from stable_baselines3.common.vec_env import VecNormalize
-
-        env = VecNormalize(env, **evaluation_normalization(hpm.normalize_kwargs(plan.hyperparams) or {}))
-        sync_normalization(session.model, env)
+    env = plan.evaluation_env.build(1, TRAJECTORY_SEED, inner=measured(keep_trajectory=True))
+    sync_normalization(session.model, env)
     played = play(session.model, env, 1, deterministic=True, echo=False)
     env.close()
     if played.trajectories:
