@@ -144,3 +144,17 @@ def test_a_library_error_raised_over_a_ctrl_c_stops_training_as_the_ctrl_c_does(
 def test_the_same_error_without_a_signal_is_not_taken_for_one() -> None:
     with interrupts.handled(), pytest.raises(RuntimeError, match="unexpected pos"):
         training._learn(*_learning_that_fails(interrupt=False))
+
+
+def test_each_run_starts_with_fresh_signals_and_holding_holds() -> None:
+    with interrupts.handled() as first:
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+        assert first.phase is interrupts.Phase.HOLDING  # the first signal moved it on by itself
+        with first.holding() as arrived:
+            os.kill(os.getpid(), signal.SIGINT)  # held, not raised
+            time.sleep(0.05)
+        assert arrived == [signal.SIGINT] and first.exit_code() == 143
+    with interrupts.handled() as second:
+        assert second is not first and second.received == [] and second.phase is interrupts.Phase.STOPPABLE

@@ -1,9 +1,7 @@
 """Ctrl-C and SIGTERM: stop what is running, save what was done, and say which signal it was.
 
-A script installs :func:`install` once; training then sees a ``KeyboardInterrupt`` for the first
-SIGINT or SIGTERM, and from that moment further signals are held back (counted, not raised) so that a
-second Ctrl-C cannot cut the save that follows in half; :func:`rearm` makes them raise again (for an
-optional step such as the final evaluation). :func:`deferred` holds signals for any block of code.
+A script calls :func:`install` once (the Python API :func:`handled` for each call); the run's
+:class:`Signals` then moves between named phases: stoppable while it learns, holding while it saves.
 """
 
 from __future__ import annotations
@@ -14,39 +12,93 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import Enum
 from types import FrameType
 from typing import Any
 
 HANDLED = (signal.SIGINT, signal.SIGTERM)
-received: list[int] = []
 
 
-held: list[int] = []
+class Phase(Enum):
+    """What a SIGINT or SIGTERM does at a given moment of a run."""
+
+    STOPPABLE = "stoppable"  # the first raises KeyboardInterrupt (training, the final evaluation, extras)
+    HOLDING = "holding"  # held back and counted; the work goes on (saving, writing the summary)
 
 
-def _raise(signum: int, frame: FrameType | None) -> None:
-    received.append(signum)
-    for handled in HANDLED:  # from now on hold: the saving that follows must not be cut short
-        signal.signal(handled, _hold)
-    raise KeyboardInterrupt
+class Signals:
+    """The SIGINT and SIGTERM of one run: which arrived, which were held back, and the phase it is in.
+
+    Training starts :attr:`Phase.STOPPABLE`; the first signal raises ``KeyboardInterrupt`` and moves to
+    :attr:`Phase.HOLDING` by itself, so that a second Ctrl-C cannot cut the save that follows in half.
+    Handlers belong to the main thread: elsewhere the phases change nothing and no signal arrives.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[int] = []  # every signal, in order: the first decides the exit status
+        self.held: list[int] = []  # those held back since the last look (see holding)
+        self.phase = Phase.HOLDING
+
+    def enter(self, phase: Phase) -> None:
+        if _main_thread():
+            handler = self._raise if phase is Phase.STOPPABLE else self._hold
+            for signum in HANDLED:
+                signal.signal(signum, handler)
+        self.phase = phase
+
+    @contextmanager
+    def holding(self) -> Iterator[list[int]]:
+        """Hold signals for the block, then go back to the phase before it; yield the signals that arrived
+        since the last such look (those held after an interrupt included), as they arrive."""
+        before = self.phase
+        self.enter(Phase.HOLDING)
+        arrived = self.held
+        try:
+            yield arrived
+        finally:
+            self.held = []
+            self.enter(before)
+
+    def _raise(self, signum: int, frame: FrameType | None) -> None:
+        self.received.append(signum)
+        self.enter(Phase.HOLDING)
+        raise KeyboardInterrupt
+
+    def _hold(self, signum: int, frame: FrameType | None) -> None:
+        self.received.append(signum)
+        self.held.append(signum)
+
+    def exit_code(self) -> int:
+        """The conventional exit status of a process stopped by the first signal (128 + number), or 0
+        when none arrived: 130 for Ctrl-C, 143 for SIGTERM."""
+        return 128 + self.received[0] if self.received else 0
+
+    def signal_name(self) -> str:
+        """The name of the first signal received (e.g. ``SIGINT``), or an empty string."""
+        return signal.Signals(self.received[0]).name if self.received else ""
 
 
-def _hold(signum: int, frame: FrameType | None) -> None:
-    received.append(signum)
-    held.append(signum)
+_current = Signals()
 
 
-def install() -> None:
-    """Make the first SIGINT or SIGTERM raise ``KeyboardInterrupt`` here (and hold later ones back),
-    remembering which arrived.
+def current() -> Signals:
+    """The signals of the run under way (a fresh :class:`Signals` for each :func:`install`)."""
+    return _current
+
+
+def install() -> Signals:
+    """Start a fresh :class:`Signals`, stoppable: the first SIGINT or SIGTERM raises ``KeyboardInterrupt``.
 
     SIGINT is set explicitly because a process started in the background by a shell inherits it ignored.
     """
-    rearm()
+    global _current
+    _current = Signals()
+    _current.enter(Phase.STOPPABLE)
     if sys.unraisablehook is not _redeliver:
         global _default_unraisablehook
         _default_unraisablehook = sys.unraisablehook
         sys.unraisablehook = _redeliver
+    return _current
 
 
 _default_unraisablehook = sys.unraisablehook
@@ -57,39 +109,29 @@ def _redeliver(unraisable: Any) -> None:
     say) raises there, where the exception is printed and dropped, and the Ctrl-C would be lost: send
     it again, a moment later, so that it is raised in the code that runs next (this hook has returned
     by then: the thread is started while signals are still held, and only then re-armed)."""
-    if isinstance(unraisable.exc_value, KeyboardInterrupt) and received and _main_thread():
-        signum = received.pop()
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and _current.received and _main_thread():
+        signum = _current.received.pop()
         threading.Timer(0.05, os.kill, (os.getpid(), signum)).start()
-        rearm()
+        _current.enter(Phase.STOPPABLE)
         return
     _default_unraisablehook(unraisable)
 
 
 @contextmanager
-def handled() -> Iterator[None]:
-    """:func:`install` for a block (a library call such as ``polebench.train``), from a clean slate, then
-    the caller's own handlers back: SIGTERM then saves as Ctrl-C does, instead of killing the process."""
+def handled() -> Iterator[Signals]:
+    """:func:`install` for a block (a library call such as ``polebench.train``), then the caller's own
+    handlers back: SIGTERM then saves as Ctrl-C does, instead of killing the process."""
     if not _main_thread():
-        yield
+        yield _current
         return
     previous = {signum: signal.getsignal(signum) for signum in HANDLED}
     hook = sys.unraisablehook
-    received.clear()
-    held.clear()
-    install()
     try:
-        yield
+        yield install()
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
         sys.unraisablehook = hook
-
-
-def rearm() -> None:
-    """Let the next SIGINT or SIGTERM raise ``KeyboardInterrupt`` again (main thread only)."""
-    if _main_thread():
-        for signum in HANDLED:
-            signal.signal(signum, _raise)
 
 
 def stopped_by_signal(err: BaseException) -> bool:
@@ -99,40 +141,13 @@ def stopped_by_signal(err: BaseException) -> bool:
     seen: BaseException | None = err
     while seen is not None:
         if isinstance(seen, KeyboardInterrupt):
-            return bool(received)
+            return bool(_current.received)
         seen = seen.__cause__ or seen.__context__
     return False
 
 
-def take_held() -> list[int]:
-    """The signals held back since the last call, forgetting them."""
-    taken = list(held)
-    held.clear()
-    return taken
-
-
 def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
-
-
-@contextmanager
-def deferred() -> Iterator[list[int]]:
-    """Hold SIGINT and SIGTERM back for the block; yield the list of those that arrived meanwhile."""
-    arrived: list[int] = []
-    if not _main_thread():  # signal handlers belong to the main thread; elsewhere nothing can arrive
-        yield arrived
-        return
-
-    def hold(signum: int, frame: FrameType | None) -> None:
-        _hold(signum, frame)
-        arrived.append(signum)
-
-    previous = {signum: signal.signal(signum, hold) for signum in HANDLED}
-    try:
-        yield arrived
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 PARENT_VARIABLE = "POLEBENCH_DIE_WITH_PARENT"
@@ -158,11 +173,10 @@ def die_with_parent() -> None:
 
 
 def exit_code() -> int:
-    """The conventional exit status of a process stopped by the first signal received (128 + number),
-    or 0 when none arrived: 130 for Ctrl-C, 143 for SIGTERM."""
-    return 128 + received[0] if received else 0
+    """:meth:`Signals.exit_code` of the run under way."""
+    return _current.exit_code()
 
 
 def signal_name() -> str:
-    """The name of the first signal received (e.g. ``SIGINT``), or an empty string."""
-    return signal.Signals(received[0]).name if received else ""
+    """:meth:`Signals.signal_name` of the run under way."""
+    return _current.signal_name()

@@ -33,6 +33,7 @@ from polebench.run import folder as runs
 from polebench.run import interrupts
 from polebench.run.evaluation import Score, evaluate, evaluate_vectorized, has_vector_env, sync_normalization
 from polebench.run.evaluation_env import EvaluationEnv
+from polebench.run.interrupts import Phase
 from polebench.run.summary import RunSummary
 
 
@@ -479,20 +480,19 @@ def train(
         interrupted = _learn(session, plan)
     except OSError as err:
         failure, interrupted = _released(err), True
+    signals = interrupts.current()
     # Save first: a second signal while saving is held back, and then skips the final evaluation.
-    with interrupts.deferred() as arrived:
+    with signals.holding() as arrived:
         if interrupted and failure is None:
             print(f"interrupted at {session.model.num_timesteps} steps: saving what was learned so far")
         try:
             _save(session, plan)
         except OSError as err:
             failure = failure or _released(err)
-    arrived += interrupts.take_held()
     final = _last_evaluation(session, plan)
     if not arrived and failure is None:
-        if interrupted:
-            interrupts.rearm()  # a second signal during the final evaluation skips it
         try:
+            signals.enter(Phase.STOPPABLE)  # a (second) signal during the final evaluation skips it
             final = _final_evaluation(session, plan)
         except KeyboardInterrupt:
             interrupted = True
@@ -500,7 +500,7 @@ def train(
     if plan.threshold is not None and final.mean_return >= plan.threshold:
         session.solve.mark_solved(session.model.num_timesteps)
         session.balance.observe(session.model.num_timesteps, final.mean_return, final.quality)
-    with interrupts.deferred() as arrived_late:
+    with signals.holding() as arrived_late:
         summary = _summary(session, plan, started_at, final, interrupted or bool(arrived))
         if failure is not None:
             summary = replace(summary, error=describe_os_error(failure))
