@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import resource
 import shutil
 import time
 from collections.abc import Mapping
@@ -29,6 +28,7 @@ from envs.wrapping import WrapperUse, check_wrappers, parse_env_wrapper, parse_s
 from polebench.config import hyperparams as hpm
 from polebench.config.run_config import RunConfig
 from polebench.errors import ConfigError, describe_os_error, first_line
+from polebench.memory import own_peak_rss_mb
 from polebench.run import folder as runs
 from polebench.run import interrupts
 from polebench.run.evaluation import Score, evaluate, evaluate_vectorized, has_vector_env, sync_normalization
@@ -403,15 +403,6 @@ def _record_trajectory(session: Session, plan: Plan) -> None:
         runs.write_npz(session.run_dir / runs.TRAJECTORY_FILE, **played.trajectories[0], ret=played.returns[0])
 
 
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process, in MB.
-
-    Children are left out on purpose: a forked helper (``uname`` behind ``platform``) reports the
-    parent's resident pages at fork as its own peak, which would count the same memory twice.
-    """
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
 def _save(session: Session, plan: Plan) -> None:
     """The model, and what resuming it needs: the replay buffer (if asked) and normalisation statistics."""
     runs.atomic_save(session.model, runs.model_path(session.run_dir, plan.env_id))
@@ -446,7 +437,7 @@ def _summary(session: Session, plan: Plan, started_at: float, final: Score, inte
         time_to_balance_s=session.balance.time_to_balance_s,
         quality=quality,
         threshold=plan.threshold,
-        peak_rss_mb=peak_rss_mb(),
+        peak_rss_mb=own_peak_rss_mb(),
         shaped=plan.shaping is not None,
         shaping=plan.shaping,
         train_perturb=plan.train_perturb,

@@ -24,6 +24,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from polebench.bench.runners.ended import Ended, wait_for
+
 PRELOAD = (
     "torch",
     "stable_baselines3",
@@ -69,14 +71,6 @@ class JobRequest:
 @dataclass(frozen=True)
 class Started:
     pid: int
-
-
-@dataclass(frozen=True)
-class Ended:
-    """How a forked job ended: its exit code and peak resident memory (``wait4``)."""
-
-    returncode: int
-    peak_rss_mb: float
 
 
 def available() -> bool:
@@ -130,8 +124,7 @@ def _run_job(conn: Connection, train: Any, request: JobRequest) -> None:
         if pid == 0:  # the job
             _become_job(conn, train, request.argv, out.fileno())
         conn.send(Started(pid))
-    _, status, usage = os.wait4(pid, 0)
-    conn.send(Ended(os.waitstatus_to_exitcode(status), round(usage.ru_maxrss / 1024, 1)))
+    conn.send(wait_for(pid))
 
 
 def _become_job(conn: Connection, train: Any, argv: list[str], log_fd: int) -> None:

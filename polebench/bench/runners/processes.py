@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from polebench.bench.grid import ERROR_FILE, JOB_LOG, Job, JobStatus, Protocol, finished_run
+from polebench.bench.runners.ended import Ended, wait_for
 from polebench.run import folder as runs
 from polebench.run import interrupts
 
@@ -52,29 +52,19 @@ def single_thread_env() -> dict[str, str]:
     return {**os.environ, **one, **parent, "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg"}
 
 
-@dataclass
-class Finished:
-    """A child process that ended: its exit code, wall time from start to exit, and peak RSS."""
-
-    returncode: int
-    elapsed_s: float
-    peak_rss_mb: float
-
-
 def run_process(
     command: Sequence[str],
     log: Path,
     on_start: Callable[[subprocess.Popen[bytes]], None] | None = None,
     on_end: Callable[[subprocess.Popen[bytes]], None] | None = None,
     single_thread: bool = True,
-) -> Finished:
+) -> Ended:
     """Run ``command`` (with one thread per numeric library unless told otherwise), output to ``log``,
     and measure it whole.
 
     The peak RSS is never below this process's own resident memory at the spawn: Linux carries the
     spawning copy's peak across ``exec``. Spawn from a small process (the benchmark driver is one).
     """
-    started = time.perf_counter()
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             command,
@@ -85,12 +75,11 @@ def run_process(
         )
         if on_start is not None:
             on_start(proc)
-        # wait4 gives this child's own resource usage: its peak RSS, including anything it spawned.
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        ended = wait_for(proc.pid)
+        proc.returncode = ended.returncode
         if on_end is not None:
             on_end(proc)
-    return Finished(proc.returncode, time.perf_counter() - started, round(usage.ru_maxrss / 1024, 1))
+    return ended
 
 
 # A train.py stopped by Ctrl-C or SIGTERM saves, says so, and exits 128 + the signal's number; one
@@ -98,7 +87,7 @@ def run_process(
 INTERRUPTED_EXITS = {130, 143, -signal.SIGINT, -signal.SIGTERM}
 
 
-def judge(job: Job, bench: Path, ended: Finished, stopping: bool) -> Outcome:
+def judge(job: Job, bench: Path, ended: Ended, stopping: bool) -> Outcome:
     """How a job's ``train.py`` process ended, from what it left in the job's folder."""
     folder = job.folder(bench)
     run_dir = finished_run(job, bench)
@@ -176,10 +165,9 @@ class LocalRunner:
             ended = self._forked(argv, folder / JOB_LOG)
         return judge(job, self.bench, ended, self._stopping.is_set())
 
-    def _forked(self, argv: list[str], log: Path) -> Finished:
+    def _forked(self, argv: list[str], log: Path) -> Ended:
         assert self.pool is not None
         worker = self.pool.idle.get()
-        started = time.perf_counter()
         pid = 0
 
         def on_start(job_pid: int) -> None:
@@ -193,11 +181,10 @@ class LocalRunner:
 
         try:
             ended = worker.run(argv, log, on_start)
-            code, rss = ended.returncode, ended.peak_rss_mb
         except (EOFError, OSError):
             # The worker died mid-job (kill -9, the OOM killer); the job died with it (die_with_parent).
             worker.process.join(timeout=10)
-            code, rss = worker.process.exitcode or 1, 0.0
+            ended = Ended(worker.process.exitcode or 1, 0.0)
             with open(log, "a") as out:
                 out.write(f"\nthe benchmark worker running this job died (exit {worker.process.exitcode})\n")
             worker = self.pool.replace(worker)
@@ -205,7 +192,7 @@ class LocalRunner:
             with self._lock:
                 self._running.discard(pid)
             self.pool.idle.put(worker)
-        return Finished(code, time.perf_counter() - started, rss)
+        return ended
 
     def _started(self, proc: subprocess.Popen[bytes]) -> None:
         with self._lock:

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from polebench.bench.grid import JOB_LOG, Job, Protocol
+from polebench.bench.runners.ended import Ended
 from polebench.bench.runners.processes import (
     TRAIN_COMMAND,
-    Finished,
     Outcome,
     judge,
     record_failure,
@@ -37,28 +37,28 @@ from polebench.errors import ConfigError
 from polebench.run import folder as runs
 from polebench.run.summary import RunSummary
 
-ROOT = Path(__file__).resolve().parents[3]  # the folder that holds polebench, agents, envs and wrappers
-# What the nodes need of the checkout is its code; run outputs and environments stay behind.
-SHIPPING_EXCLUDES = [".git", ".venv", "logs", "bench", "*.egg-info", "__pycache__", ".ci"]
+# What the nodes need is the project's code, shipped as the installed packages (an editable install
+# or a wheel alike); Ray puts them on the PYTHONPATH of its workers and of the jobs they start.
+SHIPPED_PACKAGES = ("polebench", "agents", "envs", "wrappers")
+SHIPPING_EXCLUDES = ["__pycache__", "*.pyc"]
 # Ray retries a task whose node or worker process died; a job that fails on its own is not retried.
 NODE_LOSS_RETRIES = 2
 
 
-def run_packed(job: Job, protocol: Protocol, worker: Any = None) -> tuple[int, float, bytes]:
+def run_packed(job: Job, protocol: Protocol, worker: Any = None) -> tuple[Ended, bytes]:
     """Run ``job`` in a temporary folder here (a Ray node), forked from ``worker`` (a preloaded
-    :class:`preloaded.Worker`) or else as a ``train.py`` process; return its exit code, peak RSS and folder."""
+    :class:`preloaded.Worker`) or else as a ``train`` process; return how it ended and its folder, packed."""
     scratch = Path(tempfile.mkdtemp(prefix="polebench-job-"))
     try:
         argv = job.train_args(protocol, scratch)
         if worker is not None:
-            ended: Any = worker.run(argv, scratch / JOB_LOG, on_start=lambda pid: None)
+            ended = worker.run(argv, scratch / JOB_LOG, on_start=lambda pid: None)
         else:
             ended = run_process([*TRAIN_COMMAND, *argv], scratch / JOB_LOG)
-        returncode, peak_rss_mb = ended.returncode, ended.peak_rss_mb
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
             archive.add(scratch, arcname=".")
-        return returncode, peak_rss_mb, buffer.getvalue()
+        return ended, buffer.getvalue()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -72,7 +72,7 @@ class JobHost:
 
         self.worker = preloaded.Worker(single_thread_env()) if preloaded.available() else None
 
-    def run(self, job: Job, protocol: Protocol) -> tuple[int, float, bytes]:
+    def run(self, job: Job, protocol: Protocol) -> tuple[Ended, bytes]:
         return run_packed(job, protocol, self.worker)
 
 
@@ -104,6 +104,12 @@ def _check_reachable(address: str) -> None:
         raise ConfigError(f"cannot reach the Ray cluster at {address}: {err.strerror or err}") from None
 
 
+def _shipped_modules() -> list[Any]:
+    import importlib
+
+    return [importlib.import_module(name) for name in SHIPPED_PACKAGES]
+
+
 class RayRunner:
     """Runs jobs as Ray tasks on the cluster at ``address`` (``auto``, ``host:port`` or ``ray://host:10001``)."""
 
@@ -119,7 +125,7 @@ class RayRunner:
         try:
             ray.init(
                 address=address,
-                runtime_env={"working_dir": str(ROOT), "excludes": SHIPPING_EXCLUDES},
+                runtime_env={"py_modules": _shipped_modules(), "excludes": SHIPPING_EXCLUDES},
                 log_to_driver=False,
                 logging_level=logging.ERROR,
             )
@@ -158,8 +164,8 @@ class RayRunner:
 
     def _collect(self, job: Job, ref: Any) -> Outcome:
         try:
-            returncode, peak, packed = self.ray.get(ref)
+            ended, packed = self.ray.get(ref)
         except self.ray.exceptions.RayError as err:
             return record_failure(job, self.bench, f"lost on the cluster: {str(err).strip().splitlines()[0]}")
         unpack(job, self.bench, packed)
-        return judge(job, self.bench, Finished(returncode, 0.0, peak), stopping=False)
+        return judge(job, self.bench, ended, stopping=False)
