@@ -8,9 +8,9 @@ the others on CartPole-v1.
     python scripts/time_to_solve.py --throughput          # DQN env steps/s over 100k steps, early vs late
 
 Each run is one ``train.py --stop-on-solve --eval-freq 2500 --eval-episodes 10`` process, timed from
-start to exit, with its peak RSS from the kernel. The zoo's side runs ``../shared/anchor/zoo_ref.py``
-(the same protocol) with the anchor environment's Python, seed by seed right after ours, so both see
-the same machine. The table goes to stdout and to ``<folder>/time_to_solve.md``.
+start to exit, with its peak RSS from the kernel. The zoo's side runs ``scripts/zoo_reference.py`` (the
+same protocol) in the zoo's own environment, made once by ``scripts/setup_zoo.sh``, seed by seed right
+after ours, so both see the same machine. The table goes to stdout and to ``<folder>/time_to_solve.md``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import os
 import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agents.registry import ALGOS  # noqa: E402
+from polebench.bench.runners.ended import Ended  # noqa: E402
 from polebench.bench.runners.processes import TRAIN_COMMAND, run_process  # noqa: E402
 from polebench.errors import ConfigError, run_cli  # noqa: E402
 from polebench.run.summary import RunSummary  # noqa: E402
@@ -37,8 +39,8 @@ PROTOCOL = ["--stop-on-solve", "--eval-freq", "2500", "--eval-episodes", "10"]
 ENVS = {"ppo_lstm": "CartPoleNoVel-v1", "ppo_gru": "CartPoleNoVel-v1"}
 # The zoo's algorithm each of ours is compared with; the others are compared with polebench's DQN.
 ZOO_COUNTERPART = {"ppo": "ppo", "dqn": "dqn", "ppo_lstm": "ppo_lstm", "ppo_gru": "ppo_lstm"}
-ZOO_SCRIPT = ROOT.parent / "shared" / "anchor" / "zoo_ref.py"
-ZOO_PYTHON = Path.home() / ".cache" / "polebench-anchor" / "bin" / "python"
+ZOO_SCRIPT = ROOT / "scripts" / "zoo_reference.py"
+ZOO_PYTHON = Path.home() / ".cache" / "polebench-zoo" / "bin" / "python"  # where scripts/setup_zoo.sh puts it
 
 
 @dataclass
@@ -51,27 +53,35 @@ class Timing:
     solved: bool
 
 
+def timed(command: list[str], log: Path, single_thread: bool = True) -> tuple[Ended, float]:
+    """Run ``command`` whole; how it ended and its wall time from start to exit."""
+    started = time.perf_counter()
+    ended = run_process(command, log, single_thread=single_thread)
+    return ended, time.perf_counter() - started
+
+
 def ours(algo: str, seed: int, folder: Path) -> Timing:
     """One polebench run, timed whole."""
     logs, env = folder / "polebench", ENVS.get(algo, "CartPole-v1")
     command = [*TRAIN_COMMAND, "--algo", algo, "--env", env, "--seed", str(seed), "-f", str(logs)]
-    ended = run_process([*command, "-v", "0", *PROTOCOL], folder / f"{algo}-{seed}.log")
+    ended, seconds = timed([*command, "-v", "0", *PROTOCOL], folder / f"{algo}-{seed}.log")
     if ended.returncode != 0:
         raise ConfigError(f"train.py --algo {algo} --seed {seed} failed; see {folder / f'{algo}-{seed}.log'}")
     run_dir = max((logs / algo).glob(f"{env}_*"), key=lambda p: int(p.name.rsplit("_", 1)[1]))
     summary = RunSummary.read(run_dir)
     if summary is None:
         raise ConfigError(f"{run_dir} has no readable summary.json")
-    return Timing(summary.steps_to_solve, ended.elapsed_s, ended.peak_rss_mb, summary.solved)
+    return Timing(summary.steps_to_solve, seconds, ended.peak_rss_mb, summary.solved)
 
 
 def zoo(python: Path, algo: str, seed: int, folder: Path) -> Timing:
     """One reference run of the zoo's tuned SB3, timed whole the same way."""
     log = folder / f"zoo-{algo}-{seed}.log"
-    command = [str(python), str(ZOO_SCRIPT), algo, ENVS.get(algo, "CartPole-v1"), str(seed), "2500", "10"]
-    ended = run_process(command, log, single_thread=False)  # as the zoo runs out of the box
+    command = [str(python), str(ZOO_SCRIPT), algo, ENVS.get(algo, "CartPole-v1"), str(seed)]
+    command += ["--eval-freq", "2500", "--eval-episodes", "10"]
+    ended, seconds = timed(command, log, single_thread=False)  # as the zoo runs out of the box
     result = json.loads(log.read_text().strip().splitlines()[-1]) if ended.returncode == 0 else {}
-    return Timing(result.get("steps"), ended.elapsed_s, ended.peak_rss_mb, bool(result.get("solved")))
+    return Timing(result.get("steps"), seconds, ended.peak_rss_mb, bool(result.get("solved")))
 
 
 def _cell(t: Timing | None) -> str:
@@ -150,7 +160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--algos", nargs="+", default=list(ALGOS), help="algorithms (default: every registered one)")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds (default: 0 1 2)")
-    p.add_argument("--zoo-python", type=Path, default=ZOO_PYTHON, help="Python of the anchor env (rl_zoo3)")
+    p.add_argument(
+        "--zoo-python", type=Path, default=ZOO_PYTHON, help="Python of the zoo's environment (scripts/setup_zoo.sh)"
+    )
     p.add_argument("--no-zoo", action="store_true", help="time polebench only")
     p.add_argument("--throughput", action="store_true", help="also measure DQN throughput over 100k steps")
     p.add_argument("-f", "--folder", type=Path, help="where runs and the table go (default: a temporary folder)")
@@ -170,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _zoo_python(python: Path) -> Path | None:
     if python.is_file() and os.access(python, os.X_OK) and ZOO_SCRIPT.is_file():
         return python
-    print(f"zoo anchor not found ({python}, {ZOO_SCRIPT}): timing polebench only; see ../shared/anchor/README.md")
+    print(f"no zoo environment at {python}: timing polebench only; make one with scripts/setup_zoo.sh")
     return None
 
 
