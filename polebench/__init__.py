@@ -72,9 +72,9 @@ def load_run(
     from polebench.replay.loading import load_run as load
 
     with _config_errors():
-        _check_count(n_envs, "n_envs", maximum=MAX_ENVS)
+        checks.count(n_envs, "n_envs", maximum=MAX_ENVS)
         if exp_id is not None:
-            _check_count(exp_id, "exp_id", minimum=0)
+            checks.count(exp_id, "exp_id", minimum=0)
         checks.check_path(log_folder, "log_folder")
         return load(log_folder, algo, env, exp_id, load_best, n_envs, checks.seed(seed, "seed"))
 
@@ -100,9 +100,9 @@ def benchmark(
     from polebench.bench.gridfile import grid_from_mapping, load_grid
 
     with _config_errors():
-        workers = (os.cpu_count() or 1) if workers is None else _check_count(workers, "workers", maximum=MAX_WORKERS)
+        workers = (os.cpu_count() or 1) if workers is None else checks.count(workers, "workers", maximum=MAX_WORKERS)
         if robustness_episodes is not None:
-            _check_count(robustness_episodes, "robustness_episodes", maximum=MAX_EPISODES)
+            checks.count(robustness_episodes, "robustness_episodes", maximum=MAX_EPISODES)
         checks.check_path(log_folder, "log_folder")
         if not isinstance(grid, Mapping):
             checks.check_path(grid, "grid")
@@ -131,12 +131,6 @@ class BenchmarkResult:
     def ok(self) -> bool:
         """Every job finished."""
         return self.failed == 0 and not self.interrupted
-
-
-def _check_count(value: Any, name: str, minimum: int = 1, maximum: int | None = None) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ConfigError(f"{name} must be a whole number, got {value!r}")
-    return checks.at_least(value, name, minimum, maximum)
 
 
 @contextmanager

@@ -67,13 +67,20 @@ def _interrupted(prog: str) -> int:
 
 
 # A full disk, a quota, a read-only or failing file system: the machine's state, not a bug, so one line.
-DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG}
+WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
+DISK_ERRORS = WRITE_ERRORS | {errno.EIO}
 
 
 def describe_os_error(err: OSError) -> str:
-    """One line: the file that could not be written or read, and why (``No space left on device``)."""
+    """One line: the file that could not be written (or, on a failing disk, read or written), and why.
+
+    Example:
+        >>> describe_os_error(OSError(errno.ENOSPC, "No space left on device", "logs/run/model.zip"))
+        'cannot write logs/run/model.zip: No space left on device'
+    """
     where = f" {err.filename}" if err.filename else ""
-    return f"cannot write{where}: {err.strerror or err}"
+    verb = "cannot write" if err.errno in WRITE_ERRORS else "cannot read or write"
+    return f"{verb}{where}: {err.strerror or err}"
 
 
 def _one_line_for_disk_errors(prog: str, fallback: Any) -> Any:

@@ -70,6 +70,20 @@ def at_least(value: Any, flag: str, minimum: int = 1, maximum: int | None = None
     return number
 
 
+def count(value: Any, name: str, minimum: int = 1, maximum: int | None = None) -> int:
+    """:func:`at_least` for a value given from Python, which must be an ``int`` already (not ``"3"``).
+
+    Example:
+        >>> count("3", "workers")
+        Traceback (most recent call last):
+        ...
+        polebench.errors.ConfigError: workers must be a whole number, got '3'
+    """
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ConfigError(f"{name} must be a whole number, got {value!r}")
+    return at_least(value, name, minimum, maximum)
+
+
 def seed(value: Any, flag: str = "--seed") -> int:
     """A seed: a whole number from 0 to 2**32 - 1 (NumPy's range)."""
     number = whole_number(value, flag)
