@@ -3,6 +3,8 @@
 Adding an algorithm means adding an :class:`AlgoSpec` here and a ``polebench/hyperparams/<name>.yml`` file;
 no script branches on the name. Classes are named by import path and imported only when used, so
 listing the names (``train.py --help``, an unknown-name error) never pays for importing PyTorch.
+Agents of your own need neither: ``--algo package.module:Class`` or an entry point (see
+:mod:`agents.plugins`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ class AlgoSpec:
     :param recurrent: whether ``predict`` carries a hidden state between steps
     :param off_policy: whether the algorithm keeps a replay buffer worth saving
     :param reference: a controller computed rather than learned, shown as the yardstick in benchmark reports
+    :param plugin: an agent of the user's own (:mod:`agents.plugins`): its hyperparameters come from
+        ``--hyperparams``/``--conf-file`` over the class's ``default_hyperparams``, and it cannot be exported
     """
 
     name: str
@@ -32,10 +36,24 @@ class AlgoSpec:
     recurrent: bool = False
     off_policy: bool = False
     reference: bool = False
+    plugin: bool = False
 
     def load_class(self) -> Any:
-        """Import and return the algorithm class (the first call imports PyTorch)."""
+        """Import and return the algorithm class (the first call imports PyTorch); a plugin's comes checked
+        and wrapped (:class:`agents.plugins.PluginAgent`)."""
+        if self.plugin:
+            from agents.plugins import adapter_for, plugin_class
+
+            return adapter_for(plugin_class(self.class_path))
         return import_attribute(self.class_path)
+
+    def default_hyperparams(self) -> dict[str, Any] | None:
+        """A plugin's hyperparameters when nothing else names them; ``None`` for a shipped algorithm, whose
+        defaults are its ``polebench/hyperparams/<name>.yml``."""
+        if not self.plugin:
+            return None
+        defaults = getattr(self.load_class().agent_class, "default_hyperparams", None)
+        return dict(defaults) if isinstance(defaults, dict) else {}
 
 
 ALGOS: dict[str, AlgoSpec] = {
@@ -63,13 +81,46 @@ def is_reference(name: str) -> bool:
 
 
 def get_algo(name: str) -> AlgoSpec:
-    """Return the spec registered as ``name``, or raise a :class:`ConfigError` listing the valid names.
+    """The spec registered as ``name``, a package's entry point of that name, or a plugin's
+    ``package.module:Class``; otherwise a :class:`ConfigError` listing the valid names.
 
     Example:
         >>> get_algo("ppo").class_path
         'stable_baselines3:PPO'
+        >>> get_algo("collections:OrderedDict").plugin
+        True
     """
-    try:
+    if name in ALGOS:
         return ALGOS[name]
-    except KeyError:
-        raise ConfigError(f"unknown algorithm {name!r}; choose one of: {', '.join(sorted(ALGOS))}") from None
+    found = _registered(name)
+    if found is not None:
+        return found
+    if ":" in name:
+        return AlgoSpec(name, name, plugin=True)
+    raise ConfigError(
+        f"unknown algorithm {name!r}; choose one of: {', '.join(sorted(ALGOS))}, or an agent of your own "
+        "as package.module:Class"
+    )
+
+
+def _registered(name: str) -> Any:
+    """The :class:`agents.registry.AlgoSpec` that an installed package registers as ``name`` in the
+    ``polebench.algos`` entry-point group, or ``None``; an entry point that fails to load is one line."""
+    from importlib.metadata import entry_points
+
+    from agents.plugins import ENTRY_POINT_GROUP, check_agent_class
+
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        if point.name != name:
+            continue
+        try:
+            loaded = point.load()
+        except Exception as err:  # the plugin package's own error, whatever it is
+            raise ConfigError(
+                f"the entry point {name} = {point.value} ({ENTRY_POINT_GROUP}) fails to load: {err}"
+            ) from None
+        if isinstance(loaded, AlgoSpec):
+            return loaded
+        check_agent_class(loaded, f"the entry point {name} = {point.value}")
+        return AlgoSpec(name, point.value, plugin=True)
+    return None

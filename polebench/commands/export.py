@@ -55,6 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from polebench.replay.play import model_file
 
     spec = get_algo(args.algo)
+    if spec.plugin:
+        raise ConfigError(
+            f"cannot export {spec.name}: an agent of your own keeps its network in its own format; "
+            "export works for the registered algorithms"
+        )
     env_id = check_env_id(args.env)
     run_dir = runs.find_run(Path(args.log_folder), spec.name, env_id, args.exp_id or None)
     path = model_file(run_dir, env_id, args.load_best, args.load_checkpoint)

@@ -215,9 +215,12 @@ def check_kwargs(algo_cls: type, kwargs: Mapping[str, Any]) -> None:
     """Refuse keys the constructor does not take and values of the wrong type, before anything runs."""
     params = inspect.signature(algo_cls).parameters
     accepted = sorted(k for k in params if k not in NOT_SETTABLE and k not in FLAG_ARGS and k != "policy")
+    open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())  # a plugin's **kwargs
     for key, value in kwargs.items():
         if key in FLAG_ARGS:
             raise ConfigError(f"hyperparameter {key!r} is set by {FLAG_ARGS[key]}, not in the config")
+        if key not in params and open_ended:
+            continue
         if key not in params or key in NOT_SETTABLE:
             raise ConfigError(
                 f"{algo_cls.__name__} takes no hyperparameter {key!r}; accepted: {', '.join([*RUN_KEYS, *accepted])}"

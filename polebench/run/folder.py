@@ -205,7 +205,7 @@ def load_model(algo_cls: Any, path: Path, env: Any = None, **kwargs: Any) -> Any
 def check_spaces(model: Any, env: Any, path: Path, env_id: str) -> None:
     """Refuse a model whose observation or action space differs from the env it is about to play."""
     for what in ("observation_space", "action_space"):
-        if getattr(model, what) != getattr(env, what):
+        if getattr(model, what) is not None and getattr(model, what) != getattr(env, what):  # plugins: None
             raise ConfigError(
                 f"the model {path} was trained with {what} {getattr(model, what)}, "
                 f"but {env_id} has {getattr(env, what)}; replay it on the env it was trained for"

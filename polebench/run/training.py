@@ -134,7 +134,7 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
     check_env_kwargs(env_id, config.env_kwargs)
     runs.check_writable_folder(config.log_folder, "-f/--log-folder")
     trained = config.trained_agent
-    base = _trained_agent_config(trained, spec.name, env_id) if trained else None
+    base = _trained_agent_config(trained, spec.name, env_id) if trained else spec.default_hyperparams()
     overrides = dict(config.hyperparams)
     if config.n_timesteps is not None:
         overrides["n_timesteps"] = config.n_timesteps
@@ -154,7 +154,8 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
         raise ConfigError(f"unknown policy {hp['policy']!r}; choose one of: {', '.join(algo_cls.policy_aliases)}")
     kwargs = hpm.constructor_kwargs(hp)
     hpm.check_kwargs(algo_cls, kwargs)
-    hpm.check_policy_kwargs(algo_cls.policy_aliases[hp["policy"]], kwargs.get("policy_kwargs"))
+    if algo_cls.policy_aliases[hp["policy"]] is not None:  # a plugin's policy is its own business
+        hpm.check_policy_kwargs(algo_cls.policy_aliases[hp["policy"]], kwargs.get("policy_kwargs"))
     hpm.normalize_kwargs(hp)
     stops = config.stop_on_solve or config.stop_on_balance
     threshold = require_threshold(env_id) if stops else reward_threshold(env_id)

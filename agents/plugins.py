@@ -1,0 +1,237 @@
+"""Agents of your own, from any package: ``--algo package.module:Class``, or a name that a package
+registers in the ``polebench.algos`` entry-point group.
+
+What such a class must provide is :class:`Agent`, and nothing more: SB3's ``learn / predict / save /
+load`` and a constructor that takes ``policy, env, seed, verbose`` and the hyperparameters as keywords.
+polebench wraps it in :class:`PluginAgent`, which gives it the rest of the surface that training,
+evaluation, replay and benchmarks use, so none of them asks what kind of agent it holds.
+
+A package registers names in its ``pyproject.toml``; each entry point loads either an
+:class:`agents.registry.AlgoSpec` or an agent class (then registered under the entry point's name)::
+
+    [project.entry-points."polebench.algos"]
+    my_dqn = "my_package.agents:MyDQN"
+
+Example (a plugin that always pushes left: it trains, and is judged, like any agent):
+    >>> import numpy as np
+    >>> class PushLeft:
+    ...     def __init__(self, policy, env, seed=None, verbose=0):
+    ...         self.num_timesteps = 0
+    ...     def learn(self, total_timesteps, callback=None):
+    ...         self.num_timesteps += total_timesteps
+    ...         return self
+    ...     def predict(self, observation, state=None, episode_start=None, deterministic=False):
+    ...         return np.zeros(len(observation), dtype=int), state
+    ...     def save(self, path): open(path, "w").close()
+    ...     @classmethod
+    ...     def load(cls, path, env=None): return cls(None, env)
+    >>> check_agent_class(PushLeft, "PushLeft") is PushLeft
+    True
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+
+from polebench.errors import ConfigError
+
+ENTRY_POINT_GROUP = "polebench.algos"
+
+
+class Agent(Protocol):
+    """The contract of an agent class of your own (checked when it is loaded).
+
+    ``default_hyperparams`` (a class attribute, optional) supplies hyperparameters that no file or flag
+    names, such as a budget ``n_timesteps``; everything else comes from ``--hyperparams`` and
+    ``--conf-file``, since there is no shipped YAML for a plugin. ``num_timesteps`` (optional) is the
+    number of env steps taken so far; without it polebench counts the ``callback.on_step()`` calls.
+    """
+
+    def __init__(self, policy: Any, env: Any, seed: int | None = None, verbose: int = 0, **hyperparams: Any) -> None:
+        """``env`` is an SB3 ``VecEnv`` (``reset()`` returns observations only, ``step()`` four arrays and
+        resets finished sub-envs by itself), every sub-env inside SB3's ``Monitor``, so the returns that
+        polebench reports are the true ones whatever the agent does. ``policy`` is the YAML's ``policy``
+        (default ``"MlpPolicy"``): use it or ignore it."""
+
+    def learn(self, total_timesteps: int, callback: Any = None) -> Any:
+        """Take ``total_timesteps`` env steps. Call ``callback.on_step()`` after each step of the VecEnv
+        (all its sub-envs at once) and stop when it returns ``False``: that gives periodic evaluations,
+        early stopping and checkpoints. An agent that ignores ``callback`` still gets its final evaluation."""
+
+    def predict(
+        self, observation: np.ndarray, state: Any = None, episode_start: Any = None, deterministic: bool = False
+    ) -> tuple[np.ndarray, Any]:
+        """Actions for a batch of observations (one row per sub-env), and the next hidden state (``None``
+        for an agent without one), as SB3's ``predict``."""
+
+    def save(self, path: str) -> None:
+        """Write the agent to exactly ``path``, in any format of its own."""
+
+    @classmethod
+    def load(cls, path: str, env: Any = None) -> Agent:
+        """The agent that :meth:`save` wrote to ``path``."""
+
+
+REQUIRED_METHODS = ("learn", "predict", "save", "load")
+# How polebench calls each method: an agent whose method cannot take these arguments does not fit.
+CALLS: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
+    "learn": ((None, 1), {"callback": None}),
+    "predict": ((None, np.zeros(1)), {"state": None, "episode_start": None, "deterministic": True}),
+    "save": ((None, "agent.zip"), {}),
+}
+
+
+def check_agent_class(cls: Any, what: str) -> Any:
+    """Refuse, in one line naming ``what``, anything that is not a class with :class:`Agent`'s methods."""
+    if not inspect.isclass(cls):
+        raise ConfigError(f"{what} is not a class but {type(cls).__name__}; --algo takes package.module:Class")
+    for name in REQUIRED_METHODS:
+        if not callable(getattr(cls, name, None)):
+            raise ConfigError(
+                f"{what} is not an agent: it has no {name}() (an agent needs {', '.join(REQUIRED_METHODS)}; "
+                "see agents/plugins.py)"
+            )
+    for name, (args, kwargs) in CALLS.items():
+        try:
+            inspect.signature(getattr(cls, name)).bind(*args, **kwargs)
+        except TypeError as err:
+            raise ConfigError(f"{what}.{name}() cannot be called as polebench calls it ({err})") from None
+        except ValueError:
+            continue  # a builtin without a signature: trust it
+    return cls
+
+
+def plugin_class(path: str) -> Any:
+    """The agent class at ``"package.module:Class"``, checked; a module that does not import, a missing
+    class or a class that is not an agent is one line naming the plugin."""
+    import importlib
+
+    module_name, _, attr = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as err:  # the plugin's own import error, whatever it is, is the user's to fix
+        raise ConfigError(f"cannot import the agent module {module_name!r} of {path}: {err}") from None
+    if not hasattr(module, attr):
+        raise ConfigError(f"module {module_name!r} has no {attr!r}; --algo takes package.module:Class")
+    return check_agent_class(getattr(module, attr), path)
+
+
+class _Steps:
+    """What the plugin's ``learn`` is given as ``callback``: SB3's callbacks, stepped."""
+
+    def __init__(self, wrapper: PluginAgent, callbacks: Any) -> None:
+        self.wrapper, self.callbacks = wrapper, callbacks
+
+    def on_step(self) -> bool:
+        self.wrapper.counted_steps += self.wrapper.n_envs
+        return bool(self.callbacks.on_step())
+
+    def __call__(self, *args: Any, **kwargs: Any) -> bool:  # SB3 also accepts a function as a callback
+        return self.on_step()
+
+
+class PluginAgent:
+    """An :class:`Agent` with the rest of SB3's surface that polebench uses (spaces, step count, logger,
+    normalisation, callbacks). Made for each plugin class by :func:`adapter_for`."""
+
+    agent_class: ClassVar[Any] = None
+    policy_aliases: ClassVar[dict[str, Any]] = {}
+
+    def __init__(
+        self,
+        policy: Any,
+        env: Any,
+        seed: int | None = None,
+        device: str = "cpu",
+        verbose: int = 0,
+        _agent: Any = None,
+        **hyperparams: Any,
+    ) -> None:
+        self.env = env
+        self.observation_space = getattr(env, "observation_space", None)
+        self.action_space = getattr(env, "action_space", None)
+        self.n_envs = getattr(env, "num_envs", 1)
+        self.device = "cpu"  # what polebench reports; the agent picks its own device
+        self.counted_steps = 0
+        self.logger: Any = None
+        self.agent = (
+            _agent if _agent is not None else self.agent_class(policy, env, seed=seed, verbose=verbose, **hyperparams)
+        )
+
+    @property
+    def num_timesteps(self) -> int:
+        own = getattr(self.agent, "num_timesteps", None)
+        return int(own) if isinstance(own, (int, np.integer)) and not isinstance(own, bool) else self.counted_steps
+
+    def learn(self, total_timesteps: int, callback: Any = None, progress_bar: bool = False, **_: Any) -> PluginAgent:
+        from stable_baselines3.common.callbacks import CallbackList
+
+        callbacks = CallbackList(list(callback or [])) if not hasattr(callback, "init_callback") else callback
+        callbacks.init_callback(self)  # type: ignore[arg-type]
+        callbacks.on_training_start(locals(), globals())
+        self.agent.learn(total_timesteps, callback=_Steps(self, callbacks))
+        callbacks.on_training_end()
+        return self
+
+    def predict(
+        self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = False
+    ) -> tuple[np.ndarray, Any]:
+        return self.agent.predict(observation, state=state, episode_start=episode_start, deterministic=deterministic)
+
+    def save(self, path: str | Path) -> None:
+        self.agent.save(str(path))
+        if not Path(path).is_file():
+            raise ConfigError(
+                f"{_name(self.agent_class)}.save({str(path)!r}) wrote nothing at that path; an agent's save "
+                "must write exactly the path it is given"
+            )
+
+    @classmethod
+    def load(cls, path: str | Path, env: Any = None, **_: Any) -> PluginAgent:
+        """The saved agent, with ``env`` (or ``None``: replay gives it the env later through predict alone)."""
+        return cls(None, env, _agent=cls.agent_class.load(str(path), env=env))
+
+    def set_logger(self, logger: Any) -> None:
+        self.logger = logger
+
+    def set_random_seed(self, seed: int | None = None) -> None:
+        own: Callable[..., Any] | None = getattr(self.agent, "set_random_seed", None)
+        if own is not None:
+            own(seed)
+
+    def get_env(self) -> Any:
+        return self.env
+
+    def get_vec_normalize_env(self) -> Any:
+        from stable_baselines3.common.vec_env import VecNormalize, unwrap_vec_wrapper
+
+        return unwrap_vec_wrapper(self.env, VecNormalize) if self.env is not None else None
+
+
+@functools.cache
+def adapter_for(cls: Any) -> type[PluginAgent]:
+    """A :class:`PluginAgent` class for the agent class ``cls``: building it checks the hyperparameters
+    against ``cls``'s own constructor."""
+    policies = getattr(cls, "policy_aliases", None)
+    signature = inspect.signature(cls)
+    adapter = type(
+        f"{cls.__name__}Agent",
+        (PluginAgent,),
+        {
+            "agent_class": cls,
+            "policy_aliases": dict(policies) if isinstance(policies, dict) else {"MlpPolicy": None},
+            "__signature__": signature,
+            "__doc__": cls.__doc__,
+        },
+    )
+    return adapter
+
+
+def _name(cls: Any) -> str:
+    return getattr(cls, "__qualname__", repr(cls))
