@@ -26,8 +26,9 @@ class AlgoSpec:
     :param recurrent: whether ``predict`` carries a hidden state between steps
     :param off_policy: whether the algorithm keeps a replay buffer worth saving
     :param reference: a controller computed rather than learned, shown as the yardstick in benchmark reports
-    :param plugin: an agent of the user's own (:mod:`agents.plugins`): its hyperparameters come from
-        ``--hyperparams``/``--conf-file`` over the class's ``default_hyperparams``, and it cannot be exported
+    :param plugin: a class with :class:`agents.plugins.Agent`'s methods rather than an SB3 algorithm (an
+        agent of the user's own, or the PID loop): it keeps its own save format, so it cannot be exported,
+        and without a shipped YAML its hyperparameters start from the class's ``default_hyperparams``
     """
 
     name: str
@@ -66,6 +67,7 @@ ALGOS: dict[str, AlgoSpec] = {
         AlgoSpec("ppo_gru", "agents.recurrent:SequencePPO", policy="MlpGruPolicy", recurrent=True),
         AlgoSpec("qlearning", "agents.tabular_q:QLearning", policy="TabularPolicy"),
         AlgoSpec("lqr", "agents.lqr:LQR", policy="LinearGainPolicy", reference=True),
+        AlgoSpec("pid", "agents.pid:PID", reference=True, plugin=True),
     )
 }
 

@@ -15,6 +15,7 @@ CLASSIC_DISCRETE = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0")
 SHIPPED_ENVS = {
     "qlearning": ("CartPole-v1", "Taxi-v4"),
     "lqr": ("CartPole-v1",),
+    "pid": ("CartPole-v1",),
     "ppo_lstm": ("CartPoleNoVel-v1", "CartPole-v1"),
     "ppo_gru": ("CartPoleNoVel-v1", "CartPole-v1"),
 }

@@ -95,7 +95,7 @@ def test_a_crashing_trial_is_recorded_and_the_study_goes_on(tmp_path: Path, monk
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--algo", "ppo"], "--optimize needs -n"),
+        (["--algo", "ppo"], "--optimize needs -n/--n-timesteps"),
         (["--algo", "lqr", "-n", "100"], "lqr has no search space"),
         (["--algo", "ppo", "-n", "100", "--n-trials", "0"], "--n-trials must be at least 1"),
         (["--algo", "ppo", "-n", "100", "--storage", "nosuchdb://x"], "cannot open the study storage nosuchdb://x"),

@@ -46,11 +46,12 @@ def _row(cell: CellStats) -> str:
     rss = f"{cell.max_peak_rss_mb:.0f}" if cell.max_peak_rss_mb is not None else "-"
     balanced = "-" if cell.balanced is None else f"{cell.balanced}/{cell.runs}"
     success = "-" if cell.final_success_rate is None else f"{cell.final_success_rate:.2f}"
+    throughput = "-" if cell.steps_per_s is None else f"{cell.steps_per_s[0]:,.0f} → {cell.steps_per_s[1]:,.0f}"
     return (
         f"| {name} | {cell.algo} | {cell.solved}/{cell.runs} | {_fmt(cell.steps_to_solve)} "
         f"| {_fmt(cell.time_to_solve_s, 1)} | {balanced} | {_fmt(cell.time_to_balance_s, 1)} "
         f"| {cell.final_iqm:.1f} [{cell.final_ci[0]:.1f}, {cell.final_ci[1]:.1f}] | {success} | {rss} "
-        f"| {cell.median_wall_time_s:.1f} |"
+        f"| {cell.median_wall_time_s:.1f} | {throughput} |"
     )
 
 
@@ -58,8 +59,9 @@ def _table(cells: Sequence[CellStats]) -> list[str]:
     return [
         "| agent | algorithm | solved | steps to solve: median [IQR] | time to solve (s): median [IQR] "
         "| balanced | time to balance (s): median [IQR] | final true return: IQM [95% CI] "
-        "| final success rate, median | peak RSS (MB), max | wall time (s), median |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| final success rate, median | peak RSS (MB), max | wall time (s), median "
+        "| env steps/s, early → late: median |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
         *(_row(c) for c in _reference_first(cells)),
     ]
 

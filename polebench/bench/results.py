@@ -22,11 +22,13 @@ from scipy.stats import trim_mean
 from envs.families import METRIC_NAMES
 from polebench.atomic import atomic_target
 from polebench.bench.grid import JOB_FILE, Job, JobStatus, finished_summary, read_job_file, recorded_error
+from polebench.bench.throughput import early_and_late
 
 COLUMNS = (
     "agent", "algo", "env", "seed", "shaped", "shaping", "train_perturb", "status", "solved", "steps_to_solve",
     "time_to_solve_s", "balanced", "steps_to_balance", "time_to_balance_s", "wall_time_s", "timesteps",
-    "final_mean_return", "final_success_rate", "final_eval_episodes", "best_mean_return", "peak_rss_mb", "threshold",
+    "final_mean_return", "final_success_rate", "final_eval_episodes", "best_mean_return", "peak_rss_mb",
+    "early_steps_per_s", "late_steps_per_s", "threshold",
     "error", "run_dir", "hyperparams", "conf_file", "config_hash",
 )  # fmt: skip
 BOOTSTRAP_REPS = 2000
@@ -55,6 +57,8 @@ def job_row(job: Job, bench: Path) -> dict[str, Any]:
     if isinstance(tree, int | float) and not isinstance(tree, bool):  # a damaged job file may hold anything
         # The process tree's peak (the job and anything it spawned) is the one the driver measured.
         row["peak_rss_mb"] = max(row.get("peak_rss_mb") or 0.0, tree)
+    # Env steps per second early and late in training: does the agent slow down as it goes?
+    row["early_steps_per_s"], row["late_steps_per_s"] = early_and_late(Path(summary.run_dir))
     return {**row, "status": JobStatus.FINISHED.value}
 
 
@@ -105,6 +109,7 @@ class CellStats:
     final_ci: tuple[float, float]
     max_peak_rss_mb: float | None
     median_wall_time_s: float
+    steps_per_s: tuple[float, float] | None  # median env steps per second early and late in training
     final_returns: np.ndarray = field(repr=False)
     shaping: str = ""
     balanced: int | None = None
@@ -188,6 +193,7 @@ def cell_stats(rows: Sequence[dict[str, Any]]) -> CellStats:
         final_iqm=iqm,
         final_ci=ci,
         max_peak_rss_mb=max(rss) if rss else None,
+        steps_per_s=_median_throughput(rows),
         median_wall_time_s=float(np.median([float(r["wall_time_s"]) for r in rows])),
         final_returns=finals,
         quality={
@@ -195,6 +201,16 @@ def cell_stats(rows: Sequence[dict[str, Any]]) -> CellStats:
             for name in metric_columns(rows)
         },
     )
+
+
+def _median_throughput(rows: Sequence[dict[str, Any]]) -> tuple[float, float] | None:
+    measured = [
+        r for r in rows if r.get("early_steps_per_s") not in (None, "") and r.get("late_steps_per_s") not in (None, "")
+    ]
+    if not measured:
+        return None
+    early = float(np.median([float(r["early_steps_per_s"]) for r in measured]))
+    return early, float(np.median([float(r["late_steps_per_s"]) for r in measured]))
 
 
 def aggregate(rows: Sequence[dict[str, Any]]) -> list[CellStats]:

@@ -13,6 +13,8 @@ import numpy as np
 
 from polebench.run import folder as runs
 
+MIN_EPISODES = 10  # fewer finished episodes than this: no throughput is reported
+
 
 def steps_over_time(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     """Seconds since start and the cumulative env steps (all envs) at the end of every episode."""
@@ -20,7 +22,7 @@ def steps_over_time(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
         np.loadtxt(path, delimiter=",", skiprows=2, usecols=(1, 2), ndmin=2)
         for path in sorted(run_dir.glob("*.monitor.csv"))
     ]
-    episodes = np.concatenate(rows)
+    episodes = np.concatenate(rows) if rows else np.zeros((0, 2))
     episodes = episodes[np.argsort(episodes[:, 1])]
     return episodes[:, 1], np.cumsum(episodes[:, 0])
 
@@ -46,3 +48,17 @@ def steps_per_second(run_dir: Path, fraction: float = 0.2) -> tuple[float, float
         return span / float(np.interp(hi, steps, seconds) - np.interp(lo, steps, seconds))
 
     return rate(start, start + span), rate(end - span, end)
+
+
+def early_and_late(run_dir: Path) -> tuple[float | None, float | None]:
+    """:func:`steps_per_second`, or ``None`` twice where there is nothing to measure: a controller takes
+    no env steps, and a run of a handful of episodes has no early and late stretch to tell apart."""
+    try:
+        _, steps = steps_over_time(run_dir)
+        if len(steps) < MIN_EPISODES:
+            return None, None
+        early, late = steps_per_second(run_dir)
+    except (OSError, ValueError, IndexError, ZeroDivisionError):  # a damaged or foreign monitor.csv
+        return None, None
+    finite = np.isfinite([early, late]).all() and min(early, late) > 0
+    return (round(early, 1), round(late, 1)) if finite else (None, None)

@@ -44,6 +44,11 @@ SCHEDULE = re.compile(r"^lin_(?P<start>[-+0-9.eE]+)$")
 EXPONENT_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
 
 
+def shipped_file(algo: str) -> Path:
+    """Where the hyperparameters shipped for ``algo`` live (the file may not exist: a plugin has none)."""
+    return HYPERPARAMS_DIR / f"{algo}.yml"
+
+
 def read_table(path: Path, what: str = "config file") -> dict[str, Any]:
     """Read a hyperparameter file: a mapping from env id (or ``default``) to a mapping of values."""
     table = load_yaml(path, what)
@@ -85,9 +90,10 @@ def resolve(
 ) -> dict[str, Any]:
     """The merged hyperparameters of ``algo`` on ``env_id``, as plain YAML data.
 
-    :param base: used instead of the shipped ``hyperparams/<algo>.yml`` (a resumed run's own config)
+    :param base: used instead of the shipped ``hyperparams/<algo>.yml`` (a resumed run's own config, or
+        a plugin's ``default_hyperparams``)
     """
-    tables = [{env_id: dict(base)} if base is not None else read_table(HYPERPARAMS_DIR / f"{algo}.yml")]
+    tables = [{env_id: dict(base)} if base is not None else read_table(shipped_file(algo))]
     if conf_file is not None:
         tables.append(read_table(conf_file))
     merged: dict[str, Any] = {}

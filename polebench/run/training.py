@@ -134,7 +134,11 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
     check_env_kwargs(env_id, config.env_kwargs)
     runs.check_writable_folder(config.log_folder, "-f/--log-folder")
     trained = config.trained_agent
-    base = _trained_agent_config(trained, spec.name, env_id) if trained else spec.default_hyperparams()
+    base: dict[str, Any] | None
+    if trained:
+        base = _trained_agent_config(trained, spec.name, env_id)
+    else:  # a plugin without a shipped file: the class's own defaults
+        base = None if hpm.shipped_file(spec.name).is_file() else spec.default_hyperparams()
     overrides = dict(config.hyperparams)
     if config.n_timesteps is not None:
         overrides["n_timesteps"] = config.n_timesteps

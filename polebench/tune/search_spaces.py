@@ -94,6 +94,17 @@ def qlearning(trial: Trial) -> dict[str, Any]:
     }
 
 
+def pid(trial: Trial) -> dict[str, Any]:
+    """The PID loop's gains (agents/pid.py): each trial is only its evaluations, no env steps are learned."""
+    return {
+        "kp": trial.suggest_float("kp", 0.1, 10.0, log=True),
+        "ki": trial.suggest_float("ki", 0.0, 2.0),
+        "kd": trial.suggest_float("kd", 0.01, 3.0, log=True),
+        "kx": trial.suggest_float("kx", 0.0, 1.0),
+        "kv": trial.suggest_float("kv", 0.0, 1.0),
+    }
+
+
 SEARCH_SPACES: dict[str, Callable[[Trial], dict[str, Any]]] = {
     "ppo": ppo,
     "ppo_lstm": recurrent_ppo,
@@ -101,6 +112,7 @@ SEARCH_SPACES: dict[str, Callable[[Trial], dict[str, Any]]] = {
     "dqn": dqn,
     "sacd": sacd,
     "qlearning": qlearning,
+    "pid": pid,
 }
 
 

@@ -156,17 +156,15 @@ def _report_callback(trial: Any, metric: Metric | None) -> Any:
     return ReportToTrial()
 
 
-def _objective(config: RunConfig, tune: TuneConfig, folder: Path, worker: str) -> Any:
+def _objective(config: RunConfig, tune: TuneConfig, folder: Path, worker: str, budget: int) -> Any:
+    """The trial function: ``budget`` env steps of training (0 for a controller: only its evaluation)."""
     import optuna
 
     from polebench.run.training import train
 
     sample = search_space(config.algo)
     metric = objective_metric(tune.objective, config.env)
-    assert config.n_timesteps is not None  # checked by check_optimize
-    trial_config = config.but(
-        log_folder=folder / "trials", eval_freq=max(config.n_timesteps // tune.n_evaluations, 1), verbose=0
-    )
+    trial_config = config.but(log_folder=folder / "trials", eval_freq=max(budget // tune.n_evaluations, 1), verbose=0)
 
     def objective(trial: optuna.Trial) -> float:
         trial.set_user_attr("worker", worker)  # first: a trial whose sampling fails is this worker's too
@@ -205,8 +203,6 @@ def _value(summary: RunSummary, metric: Metric | None, trial: Any) -> float:
 def check_optimize(config: RunConfig, tune: TuneConfig | None = None) -> None:
     """Refuse a tuning request that cannot work, before anything is written."""
     search_space(config.algo)
-    if config.n_timesteps is None:
-        raise ConfigError("--optimize needs -n/--n-timesteps, the budget of each trial")
     if config.trained_agent:
         raise ConfigError("--optimize starts every trial from scratch; drop -i/--trained-agent")
     if tune is not None:
@@ -218,7 +214,11 @@ def optimize(config: RunConfig, tune: TuneConfig) -> int:
     check_optimize(config, tune)
     from polebench.run.training import make_plan
 
-    make_plan(config)  # the algorithm, env and every shipped or given hyperparameter, checked before any trial
+    plan = make_plan(config)  # the algorithm, env and every shipped or given hyperparameter, checked before any trial
+    # Each trial's budget is -n; a controller's shipped 0 steps need none (its trials are evaluations).
+    if config.n_timesteps is None and plan.n_timesteps > 0:
+        raise ConfigError("--optimize needs -n/--n-timesteps, the budget of each trial")
+    budget = plan.n_timesteps
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -230,7 +230,7 @@ def optimize(config: RunConfig, tune: TuneConfig) -> int:
     sampler_seed = tune.sampler_seed if tune.sampler_seed is not None else secrets.randbelow(2**32)
     study = _open_study(tune, name, folder, sampler_seed, _direction(metric))
     worker = f"{socket.gethostname()}:{os.getpid()} (sampler seed {sampler_seed})"
-    objective = _objective(config, tune, folder, worker)
+    objective = _objective(config, tune, folder, worker, budget)
     interrupted = False
     try:
         study.optimize(objective, n_trials=tune.n_trials, n_jobs=tune.n_jobs, catch=(Exception,))
