@@ -5,7 +5,7 @@
     python train.py --algo examples.handwritten_dqn:HandwrittenDQN --hyperparams classic_mistakes=true
 
 Everything a DQN needs is here and nothing else: a Q-network, a target network copied every few hundred
-steps, a replay buffer, an epsilon that decays linearly, one gradient step on a Huber loss per env step.
+steps, a replay buffer, an epsilon that decays linearly, a gradient step on a Huber loss every few env steps.
 What makes it a polebench agent is only the four methods of ``agents.plugins.Agent`` (``learn``,
 ``predict``, ``save``, ``load``) and calling ``callback.on_step()`` after each step, which gives it
 polebench's evaluations, early stop, checkpoints and interrupts.
@@ -88,6 +88,7 @@ class HandwrittenDQN:
     :param batch_size: transitions per gradient step
     :param buffer_size: transitions kept (ignored with ``classic_mistakes``: the list keeps them all)
     :param learning_starts: env steps of pure exploration before the first gradient step
+    :param train_freq: env steps between gradient steps
     :param target_update_interval: env steps between copies of the Q-network into the target network
     :param exploration_steps: env steps over which epsilon falls from 1 to ``final_epsilon``
     :param final_epsilon: the exploration rate after that
@@ -110,6 +111,7 @@ class HandwrittenDQN:
         batch_size: int = 64,
         buffer_size: int = 50_000,
         learning_starts: int = 1_000,
+        train_freq: int = 4,
         target_update_interval: int = 500,
         exploration_steps: int = 10_000,
         final_epsilon: float = 0.05,
@@ -118,9 +120,10 @@ class HandwrittenDQN:
         classic_mistakes: bool = False,
     ) -> None:
         self.env = env
-        self.settings = {
+        self.settings: dict[str, Any] = {
             "learning_rate": learning_rate, "gamma": gamma, "batch_size": batch_size, "buffer_size": buffer_size,
-            "learning_starts": learning_starts, "target_update_interval": target_update_interval,
+            "learning_starts": learning_starts, "train_freq": train_freq,
+            "target_update_interval": target_update_interval,
             "exploration_steps": exploration_steps, "final_epsilon": final_epsilon, "hidden": hidden or [128, 128],
             "double_dqn": double_dqn, "classic_mistakes": classic_mistakes,
         }  # fmt: skip
@@ -159,7 +162,8 @@ class HandwrittenDQN:
                 self.memory.add(obs[i], int(actions[i]), float(rewards[i]), last, terminated)
             obs = next_obs
             self.num_timesteps += env.num_envs
-            if self.num_timesteps >= s["learning_starts"] and self.memory.size >= s["batch_size"]:
+            learning = self.num_timesteps >= s["learning_starts"] and self.memory.size >= s["batch_size"]
+            if learning and self.num_timesteps % s["train_freq"] < env.num_envs:
                 self._train_step()
             if self.num_timesteps % s["target_update_interval"] < env.num_envs:
                 self.target.load_state_dict(self.q.state_dict())

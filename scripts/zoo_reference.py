@@ -51,6 +51,8 @@ def main() -> int:
     assert setup is not None
     model, _ = setup
     threshold = THRESHOLDS.get(args.env) or gym.spec(args.env).reward_threshold
+    if threshold is None:
+        parser.error(f"{args.env} has no reward threshold to stop at")
     evaluation = next(cb for cb in manager.callbacks if isinstance(cb, EvalCallback))
     stop = StopTrainingOnRewardThreshold(threshold)
     # The zoo's own callback on a new best (saving its VecNormalize statistics) keeps running beside the stop.

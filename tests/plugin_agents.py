@@ -1,0 +1,94 @@
+"""Agents of a user's own, as tests load them: ``--algo tests.plugin_agents:Const``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+
+class Const:
+    """Always the same action; learns nothing, never calls its callback."""
+
+    def __init__(self, policy: Any = None, env: Any = None, action: int = 0, seed: int | None = None, verbose: int = 0):
+        self.action, self.num_timesteps = int(action), 0
+
+    def learn(self, total_timesteps: int, callback: Any = None) -> Const:
+        self.num_timesteps += int(total_timesteps)
+        return self
+
+    def predict(self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = False):
+        return np.full(len(np.atleast_2d(observation)), self.action), state
+
+    def save(self, path: str) -> None:
+        with open(path, "w") as f:
+            json.dump({"action": self.action, "num_timesteps": self.num_timesteps}, f)
+
+    @classmethod
+    def load(cls, path: str, env: Any = None) -> Const:
+        with open(path) as f:
+            saved = json.load(f)
+        agent = cls(action=saved["action"])
+        agent.num_timesteps = saved["num_timesteps"]
+        return agent
+
+
+class Stepping(Const):
+    """Plays the env itself, pushing towards the pole's lean, and calls ``callback.on_step()`` each step;
+    counts no steps of its own (polebench counts the calls)."""
+
+    default_hyperparams = {"n_timesteps": 3000}  # noqa: RUF012
+
+    def __init__(self, policy: Any = None, env: Any = None, seed: int | None = None, verbose: int = 0, **kw: Any):
+        super().__init__(policy, env)
+        self.env = env
+        del self.num_timesteps
+
+    def learn(self, total_timesteps: int, callback: Any = None) -> Stepping:
+        obs = self.env.reset()
+        for _ in range(total_timesteps // self.env.num_envs):
+            obs, _, _, _ = self.env.step(self.predict(obs)[0])
+            if callback is not None and not callback.on_step():
+                break
+        return self
+
+    def predict(self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = False):
+        return (np.atleast_2d(observation)[:, 2] > 0).astype(int), state
+
+    def save(self, path: str) -> None:
+        with open(path, "w") as f:
+            f.write("{}")
+
+    @classmethod
+    def load(cls, path: str, env: Any = None) -> Stepping:
+        return cls(None, env)
+
+
+class Failing(Const):
+    """Its own bug: learning raises."""
+
+    def learn(self, total_timesteps: int, callback: Any = None) -> Failing:
+        raise RuntimeError("the plugin's own bug")
+
+
+class NoPredict:
+    def learn(self, total_timesteps: int, callback: Any = None) -> NoPredict:
+        return self
+
+    def save(self, path: str) -> None: ...
+
+    @classmethod
+    def load(cls, path: str, env: Any = None) -> NoPredict:
+        return cls()
+
+
+class LearnTakesNothing(Const):
+    def learn(self) -> LearnTakesNothing:  # type: ignore[override]
+        return self
+
+
+class SavesElsewhere(Const):
+    def save(self, path: str) -> None:
+        with open(path + ".json", "w") as f:
+            f.write("{}")
