@@ -146,3 +146,13 @@ def test_bad_counts() -> None:
         hpm.n_envs({"n_envs": 0})
     with pytest.raises(ConfigError, match="pass -n"):
         hpm.n_timesteps({})
+
+
+def test_a_train_freq_in_episodes_reaches_sb3_as_its_tuple() -> None:
+    kwargs = hpm.constructor_kwargs({"train_freq": [1, "episode"], "gradient_steps": 1})
+    assert kwargs["train_freq"] == (1, "episode")
+    from stable_baselines3 import DQN
+
+    from envs.factory import make_vec
+
+    DQN("MlpPolicy", make_vec("CartPole-v1", 1, 0), **kwargs)  # SB3 refuses a list here

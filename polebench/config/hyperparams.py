@@ -212,6 +212,8 @@ def constructor_kwargs(hp: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in hp.items():
         _check_finite(key, value)
     kwargs = {k: _schedule(v) for k, v in hp.items() if k not in RUN_KEYS}
+    if isinstance(kwargs.get("train_freq"), list):  # YAML has no tuples; SB3 takes (1, "episode") only as one
+        kwargs["train_freq"] = tuple(kwargs["train_freq"])
     if "policy_kwargs" in kwargs:
         kwargs["policy_kwargs"] = _policy_kwargs(kwargs["policy_kwargs"])
     return kwargs
