@@ -7,6 +7,7 @@ steps per second of any stretch of the run can be read off without touching the 
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +19,12 @@ MIN_EPISODES = 10  # fewer finished episodes than this: no throughput is reporte
 
 def steps_over_time(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     """Seconds since start and the cumulative env steps (all envs) at the end of every episode."""
-    rows = [
-        np.loadtxt(path, delimiter=",", skiprows=2, usecols=(1, 2), ndmin=2)
-        for path in sorted(run_dir.glob("*.monitor.csv"))
-    ]
+    with warnings.catch_warnings():  # a controller's monitor.csv has a header and no episode: no rows, no warning
+        warnings.filterwarnings("ignore", message=".*input contained no data")
+        rows = [
+            np.loadtxt(path, delimiter=",", skiprows=2, usecols=(1, 2), ndmin=2)
+            for path in sorted(run_dir.glob("*.monitor.csv"))
+        ]
     episodes = np.concatenate(rows) if rows else np.zeros((0, 2))
     episodes = episodes[np.argsort(episodes[:, 1])]
     return episodes[:, 1], np.cumsum(episodes[:, 0])
