@@ -170,9 +170,12 @@ class PluginAgent:
         return int(own) if isinstance(own, (int, np.integer)) and not isinstance(own, bool) else self.counted_steps
 
     def learn(self, total_timesteps: int, callback: Any = None, progress_bar: bool = False, **_: Any) -> PluginAgent:
-        from stable_baselines3.common.callbacks import CallbackList
+        # As SB3's own _init_callback turns what learn() was given into one callback.
+        from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ConvertCallback, ProgressBarCallback
 
-        callbacks = CallbackList(list(callback or [])) if not hasattr(callback, "init_callback") else callback
+        given = callback if isinstance(callback, list) else [] if callback is None else [callback]
+        chosen = [c if isinstance(c, BaseCallback) else ConvertCallback(c) for c in given]
+        callbacks = CallbackList(chosen + ([ProgressBarCallback()] if progress_bar else []))
         callbacks.init_callback(self)  # type: ignore[arg-type]
         callbacks.on_training_start(locals(), globals())
         self.agent.learn(total_timesteps, callback=_Steps(self, callbacks))
