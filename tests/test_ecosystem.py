@@ -9,6 +9,7 @@ import pytest
 
 from agents.registry import ALGOS
 from polebench.commands.train import build_parser, run_config
+from polebench.export.formats import FORMATS
 from polebench.run.training import make_plan
 from tests.conftest import run_script, tree_hash
 
@@ -21,7 +22,9 @@ TINY = {
     "ppo_gru": ["-n", "256"],
     "qlearning": ["-n", "2000"],
     "lqr": ["-n", "1"],
+    "pid": [],
 }
+EXPORTABLE = sorted(name for name, spec in ALGOS.items() if not spec.plugin)
 
 
 def _config(*argv: str):  # type: ignore[no-untyped-def]
@@ -84,21 +87,29 @@ def tiny_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("algo", sorted(ALGOS))
+@pytest.mark.parametrize("algo", EXPORTABLE)
 def test_every_algorithm_exports_and_agrees(tiny_runs: Path, tmp_path: Path, algo: str) -> None:
-    formats = ["onnx", "torchscript"] if algo in ("ppo", "ppo_lstm") else ["onnx"]
+    formats = ["onnx", "torch", "torchscript"] if algo in ("ppo", "ppo_lstm", "qlearning") else ["onnx", "torch"]
     env = ENVS.get(algo, "CartPole-v1")
     for fmt in formats:
-        target = tmp_path / f"policy.{'onnx' if fmt == 'onnx' else 'pt'}"
+        target = tmp_path / f"policy{FORMATS[fmt][0]}"
         result = run_script(
             "export.py", "--algo", algo, "--env", env, "-f", str(tiny_runs), "--format", fmt, "-o", str(target)
         )
         assert result.returncode == 0, result.stderr[-2000:]
         assert "agreement with model.predict: 100.00% of 10,000 observations" in result.stdout
+        assert ("deprecated" in result.stdout) is (fmt == "torchscript")
         replay = run_script("enjoy.py", "--policy", str(target), "-n", "2", "--no-render")
         assert replay.returncode == 0, replay.stderr[-2000:]
         lines = replay.stdout.strip().splitlines()
         assert lines[-1].startswith("mean return: ") and sum(line.startswith("episode ") for line in lines) == 2
+
+
+@pytest.mark.slow
+def test_the_pid_loop_is_refused_by_export_in_one_line(tiny_runs: Path, tmp_path: Path) -> None:
+    result = run_script("export.py", "--algo", "pid", "-f", str(tiny_runs), "-o", str(tmp_path / "pid.onnx"))
+    assert result.returncode == 2 and "keeps its own file format" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "pid.onnx").exists()
 
 
 @pytest.mark.slow

@@ -86,7 +86,7 @@ def test_a_plugin_is_refused_by_export_in_one_line(tmp_path: Path) -> None:
     from polebench.commands.export import main
 
     polebench.train(algo=CONST, n_timesteps=100, log_folder=tmp_path, final_eval_episodes=2)
-    with pytest.raises(ConfigError, match="keeps its network in its own format"):
+    with pytest.raises(ConfigError, match="keeps its own file format"):
         main(["--algo", CONST, "-f", str(tmp_path), "-o", str(tmp_path / "p.onnx")])
 
 

@@ -15,8 +15,7 @@ from pathlib import Path
 from agents.registry import ALGOS
 from polebench.commands import flags as cli
 from polebench.errors import ConfigError
-
-FORMATS = ("onnx", "torchscript")
+from polebench.export.formats import FORMATS, TORCHSCRIPT_DEPRECATED
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,9 +24,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env", default="CartPole-v1", help="Gymnasium env id (default: %(default)s)")
     p.add_argument("-f", "--log-folder", default="logs", help="where the runs are (default: %(default)s)")
     cli.add_run_choice_flags(p)
-    p.add_argument("--format", choices=FORMATS, default="onnx", help="onnx (default; onnxruntime) or torchscript")
     p.add_argument(
-        "-o", "--output", required=True, metavar="FILE", help="the file to write (.onnx, or .pt for torchscript)"
+        "--format", choices=FORMATS, default="onnx",
+        help="onnx (default; replayed with onnxruntime), torch (a torch.export program) or torchscript (deprecated)",
+    )  # fmt: skip
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FILE",
+        help="the file to write (.onnx, .pt2 for torch, .pt for torchscript)",
     )
     return p
 
@@ -38,7 +44,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     # SIGTERM, like Ctrl-C, unwinds: a file being written (through a temporary beside it) is removed.
     interrupts.install()
     args = build_parser().parse_args(argv)
-    from polebench.export.exporting import FORMATS as SUFFIXES
     from polebench.run import folder as runs
 
     if args.format == "onnx":
@@ -48,7 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ImportError:
             raise ConfigError('--format onnx needs onnx and onnxruntime: pip install -e ".[export]"') from None
     output = Path(args.output)
-    runs.check_output_file(output, "-o/--output", SUFFIXES[args.format])
+    runs.check_output_file(output, "-o/--output", FORMATS[args.format])
+    if args.format == "torchscript":
+        print(TORCHSCRIPT_DEPRECATED)
     from agents.registry import get_algo
     from envs.factory import check_env_id
     from polebench.export.exporting import export, load_source
@@ -57,8 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     spec = get_algo(args.algo)
     if spec.plugin:
         raise ConfigError(
-            f"cannot export {spec.name}: an agent of your own keeps its network in its own format; "
-            "export works for the registered algorithms"
+            f"cannot export {spec.name}: it keeps its own file format (an agent of the plugin kind, not an SB3 "
+            f"model); export takes {', '.join(name for name, other in ALGOS.items() if not other.plugin)}"
         )
     env_id = check_env_id(args.env)
     run_dir = runs.find_run(Path(args.log_folder), spec.name, env_id, args.exp_id or None)

@@ -30,10 +30,10 @@ from polebench.errors import ConfigError
 from polebench.run import folder as runs
 from polebench.run.evaluation_env import EvaluationEnv
 
-FORMATS = {"onnx": (".onnx",), "torchscript": (".pt", ".pth", ".torchscript")}
 MIN_AGREEMENT = 0.999
 CHECK_OBSERVATIONS = 10_000
 META_KEY = "polebench"
+MAX_BATCH = 1 << 20  # observations in one call of an exported program
 
 
 @dataclass(frozen=True)
@@ -241,6 +241,15 @@ def write_onnx(module: nn.Module, inputs: tuple[torch.Tensor, ...], meta: Policy
     onnx.save(model, str(path))
 
 
+def write_torch_export(module: nn.Module, inputs: tuple[torch.Tensor, ...], meta: PolicyMeta, path: Path) -> None:
+    """A ``torch.export`` program (TorchScript's successor) with a dynamic batch size, the description inside."""
+    batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
+    # The batch is the first axis of the observations and episode starts, the second of a recurrent state.
+    axes = ({0: batch},) if len(inputs) == 1 else ({0: batch}, {1: batch}, {1: batch}, {0: batch})
+    program = torch.export.export(module, inputs, dynamic_shapes=axes)
+    torch.export.save(program, str(path), extra_files={f"{META_KEY}.json": meta.to_json()})
+
+
 def write_torchscript(module: nn.Module, inputs: tuple[torch.Tensor, ...], meta: PolicyMeta, path: Path) -> None:
     """TorchScript by tracing (the policy has no data-dependent branches), with the description inside."""
     with warnings.catch_warnings():
@@ -256,10 +265,8 @@ class ExportedPolicy:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        if path.suffix == ".onnx":
-            self.meta, self._run = _load_onnx(path)
-        else:
-            self.meta, self._run = _load_torchscript(path)
+        readers = {".onnx": _load_onnx, ".pt2": _load_torch_export}
+        self.meta, self._run = readers.get(path.suffix, _load_torchscript)(path)
 
     def initial_state(self, batch: int) -> tuple[np.ndarray, np.ndarray] | None:
         if not self.meta.recurrent or self.meta.state_shape is None:
@@ -300,6 +307,27 @@ def _load_onnx(path: Path) -> tuple[PolicyMeta, Any]:
     return meta, run
 
 
+def _load_torch_export(path: Path) -> tuple[PolicyMeta, Any]:
+    extra = {f"{META_KEY}.json": ""}
+    try:
+        program = torch.export.load(str(path), extra_files=extra)
+        meta = PolicyMeta.from_json(extra[f"{META_KEY}.json"])
+    except Exception as err:  # torch.export raises many types (zipfile, pickle, its own) for a foreign file
+        raise ConfigError(f"{path} is not a policy exported by polebench ({str(err).splitlines()[0]})") from None
+    return meta, _runner(program.module())
+
+
+def _runner(module: Any) -> Any:
+    """Call ``module`` on NumPy arrays, returning NumPy arrays (one per output)."""
+
+    def run(*arrays: np.ndarray) -> list[Any]:
+        with torch.no_grad():
+            out = module(*(torch.as_tensor(a) for a in arrays))
+        return [t.numpy() for t in out] if isinstance(out, tuple) else [out.numpy()]
+
+    return run
+
+
 def _load_torchscript(path: Path) -> tuple[PolicyMeta, Any]:
     extra = {f"{META_KEY}.json": ""}
     try:
@@ -307,13 +335,7 @@ def _load_torchscript(path: Path) -> tuple[PolicyMeta, Any]:
         meta = PolicyMeta.from_json(extra[f"{META_KEY}.json"])
     except (RuntimeError, ValueError, KeyError, TypeError) as err:
         raise ConfigError(f"{path} is not a policy exported by polebench ({str(err).splitlines()[0]})") from None
-
-    def run(*arrays: np.ndarray) -> list[Any]:
-        with torch.no_grad():
-            out = module(*(torch.as_tensor(a) for a in arrays))
-        return [t.numpy() for t in out] if isinstance(out, tuple) else [out.numpy()]
-
-    return meta, run
+    return meta, _runner(module)
 
 
 @dataclass(frozen=True)
@@ -415,7 +437,7 @@ def export(source: Source, fmt: str, path: Path) -> Agreement:
     module = inference_module(source)
     inputs = example_inputs(source)
     meta = meta_of(source, fmt)
-    writer = write_onnx if fmt == "onnx" else write_torchscript
+    writer = {"onnx": write_onnx, "torch": write_torch_export, "torchscript": write_torchscript}[fmt]
     with runs.atomic_target(path) as tmp:
         with torch.no_grad():
             writer(module, inputs, meta, tmp)
