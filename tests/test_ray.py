@@ -18,7 +18,8 @@ from tests.conftest import run_script
 
 RAY = shutil.which("ray", path=str(Path(sys.executable).parent)) or "ray"
 TIMING_COLUMNS = {
-    "time_to_solve_s", "time_to_balance_s", "wall_time_s", "peak_rss_mb", "early_steps_per_s", "late_steps_per_s"
+    "time_to_solve_s", "time_to_balance_s", "wall_time_s", "cpu_time_s", "load_average", "peak_rss_mb",
+    "early_steps_per_s", "late_steps_per_s",
 }  # fmt: skip
 # Two CartPole jobs that run and an LQR job on Acrobot that fails (the controller is CartPole's only).
 GRID = ["--algos", "ppo", "lqr", "--envs", "CartPole-v1", "Acrobot-v1", "--seeds", "1", "-n", "600"]
@@ -56,7 +57,7 @@ def _rows(bench: Path) -> list[dict[str, str]]:
 def _tables(bench: Path) -> list[list[str]]:
     """The report's table rows without the time and memory columns (and without the dated header)."""
     rows = [line.split("|") for line in (bench / "report.md").read_text().splitlines() if line.startswith("| ")]
-    timing = (5, 7, 10, 11, 12)  # time to solve, time to balance, peak RSS, wall time, env steps/s
+    timing = (5, 7, 10, 11, 12)  # time to solve, time to balance, peak RSS, wall / CPU time, env steps/s
     return [[cell.strip() for i, cell in enumerate(row) if i not in timing] for row in rows]
 
 

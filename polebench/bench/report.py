@@ -4,6 +4,7 @@ the plots."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,6 +24,7 @@ from polebench.config.provenance import describe as describe_machine
 REPORT = "report.md"
 RESULTS_CSV = "results.csv"
 ROBUSTNESS_CSV = "robustness.csv"
+BUSY_RATIO = 1.5  # wall time above this multiple of a job's CPU time: it waited for the CPU
 
 
 def _fmt(stat: tuple[float, float, float] | None, digits: int = 0) -> str:
@@ -51,15 +53,48 @@ def _row(cell: CellStats) -> str:
         f"| {name} | {cell.algo} | {cell.solved}/{cell.runs} | {_fmt(cell.steps_to_solve)} "
         f"| {_fmt(cell.time_to_solve_s, 1)} | {balanced} | {_fmt(cell.time_to_balance_s, 1)} "
         f"| {cell.final_iqm:.1f} [{cell.final_ci[0]:.1f}, {cell.final_ci[1]:.1f}] | {success} | {rss} "
-        f"| {cell.median_wall_time_s:.1f} | {throughput} |"
+        f"| {_wall_and_cpu(cell)} | {throughput} |"
     )
+
+
+def _wall_and_cpu(cell: CellStats) -> str:
+    cpu = "-" if cell.median_cpu_time_s is None else f"{cell.median_cpu_time_s:.1f}"
+    return f"{cell.median_wall_time_s:.1f} / {cpu}"
+
+
+def busy_machine_warning(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """One line, when finished jobs waited for the CPU (wall time well above the CPU time they used):
+    their seconds then measure the machine's load as much as the agent, and steps do not.
+
+    Example:
+        >>> row = {"status": "finished", "wall_time_s": 20.0, "cpu_time_s": 8.0, "load_average": 3.5}
+        >>> busy_machine_warning([row])[0][:53]
+        '**The machine was busy**: jobs took up to 2.5x their '
+    """
+    finished = [r for r in rows if r.get("status") == "finished" and r.get("cpu_time_s") not in (None, "")]
+    ratios = [float(r["wall_time_s"]) / max(float(r["cpu_time_s"]), 1e-9) for r in finished]
+    # A second or two of waiting (start-up, a short job) says nothing about the load.
+    waited = [
+        ratio
+        for ratio, r in zip(ratios, finished, strict=True)
+        if float(r["wall_time_s"]) - float(r["cpu_time_s"]) > 2.0
+    ]
+    if not waited or max(waited) < BUSY_RATIO:
+        return []
+    loads = [float(r["load_average"]) for r in finished if r.get("load_average") not in (None, "")]
+    load = f" (load average up to {max(loads):.1f} on {os.cpu_count()} cores)" if loads else ""
+    return [
+        f"**The machine was busy**: jobs took up to {max(waited):.1f}x their CPU time in wall time{load}, so "
+        "their times measure the load as much as the agents; steps to solve do not depend on it.",
+        "",
+    ]
 
 
 def _table(cells: Sequence[CellStats]) -> list[str]:
     return [
         "| agent | algorithm | solved | steps to solve: median [IQR] | time to solve (s): median [IQR] "
         "| balanced | time to balance (s): median [IQR] | final true return: IQM [95% CI] "
-        "| final success rate, median | peak RSS (MB), max | wall time (s), median "
+        "| final success rate, median | peak RSS (MB), max | wall / CPU time (s), median "
         "| env steps/s, early → late: median |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
         *(_row(c) for c in _reference_first(cells)),
@@ -314,6 +349,7 @@ def write_report(
         "Returns are true (unshaped) mean evaluation returns over deterministic episodes. IQM: interquartile"
         " mean over seeds; CI: 95% stratified bootstrap (rliable). IQR: 25th to 75th percentile.",
         "",
+        *busy_machine_warning(rows),
     ]
     for env in envs:
         measured = [m for m in robustness if m.job.env == env]

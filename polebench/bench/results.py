@@ -26,7 +26,8 @@ from polebench.bench.throughput import early_and_late
 
 COLUMNS = (
     "agent", "algo", "env", "seed", "shaped", "shaping", "train_perturb", "status", "solved", "steps_to_solve",
-    "time_to_solve_s", "balanced", "steps_to_balance", "time_to_balance_s", "wall_time_s", "timesteps",
+    "time_to_solve_s", "balanced", "steps_to_balance", "time_to_balance_s", "wall_time_s", "cpu_time_s",
+    "load_average", "timesteps",
     "final_mean_return", "final_success_rate", "final_eval_episodes", "best_mean_return", "peak_rss_mb",
     "early_steps_per_s", "late_steps_per_s", "threshold",
     "error", "run_dir", "hyperparams", "conf_file", "config_hash",
@@ -109,6 +110,7 @@ class CellStats:
     final_ci: tuple[float, float]
     max_peak_rss_mb: float | None
     median_wall_time_s: float
+    median_cpu_time_s: float | None  # None: runs made before CPU time was recorded
     steps_per_s: tuple[float, float] | None  # median env steps per second early and late in training
     final_returns: np.ndarray = field(repr=False)
     shaping: str = ""
@@ -195,12 +197,18 @@ def cell_stats(rows: Sequence[dict[str, Any]]) -> CellStats:
         max_peak_rss_mb=max(rss) if rss else None,
         steps_per_s=_median_throughput(rows),
         median_wall_time_s=float(np.median([float(r["wall_time_s"]) for r in rows])),
+        median_cpu_time_s=_median_of(rows, "cpu_time_s"),
         final_returns=finals,
         quality={
             name: float(np.median([float(r[name]) for r in rows if r.get(name) is not None]))
             for name in metric_columns(rows)
         },
     )
+
+
+def _median_of(rows: Sequence[dict[str, Any]], column: str) -> float | None:
+    values = [float(r[column]) for r in rows if r.get(column) not in (None, "")]
+    return float(np.median(values)) if values else None
 
 
 def _median_throughput(rows: Sequence[dict[str, Any]]) -> tuple[float, float] | None:

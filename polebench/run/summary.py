@@ -34,6 +34,9 @@ class RunSummary:
     :param quality: the final evaluation's mean behaviour metrics (``envs/families.py``)
     :param threshold: the env's 'solved' threshold (``None``: it has none)
     :param peak_rss_mb: the process's peak resident memory
+    :param cpu_time_s: the CPU time (user and system) the run's process used, over the same span as
+        ``wall_time_s``: a wall time well above it means the run waited for a busy CPU (``None``: unknown)
+    :param load_average: the machine's one-minute load average when the run ended (``None``: unknown)
     :param shaped: whether it learned from the shaped reward; ``shaping`` holds its form and coefficients
     :param train_perturb: the perturbations it trained under, ``{family: top level}`` (``None``: none)
     :param interrupted: whether Ctrl-C or SIGTERM stopped it early
@@ -69,6 +72,8 @@ class RunSummary:
     device: str = "cpu"
     config_hash: str | None = None
     error: str | None = None
+    cpu_time_s: float | None = None
+    load_average: float | None = None
 
     def write(self, run_dir: Path) -> None:
         """Write ``summary.json`` into ``run_dir``, atomically."""

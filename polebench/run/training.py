@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import shutil
 import time
 from collections.abc import Mapping
@@ -443,6 +444,8 @@ def _summary(session: Session, plan: Plan, started_at: float, final: Score, inte
         quality=quality,
         threshold=plan.threshold,
         peak_rss_mb=own_peak_rss_mb(),
+        cpu_time_s=round(time.process_time(), 3),
+        load_average=round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         shaped=plan.shaping is not None,
         shaping=plan.shaping,
         train_perturb=plan.train_perturb,
