@@ -15,6 +15,7 @@ from polebench.bench.locks import job_locks
 from polebench.bench.runners.processes import LocalRunner, Outcome, WorkerPool
 from polebench.errors import ConfigError
 from polebench.run import folder as runs
+from polebench.run.summary import RunSummary
 from polebench.shapes import from_mapping
 
 PROTOCOL_FILE = "protocol.yml"
@@ -190,7 +191,7 @@ def _run_pending(
     ray: str | None,
     pool: WorkerPool | None,
 ) -> int:
-    from tqdm import tqdm
+    from polebench.bench.progress import GridProgress
 
     runner: Any
     if ray and pending:
@@ -201,22 +202,29 @@ def _run_pending(
         runner = LocalRunner(bench, protocol, workers, pool)
     for job in pending:
         write_job_file(job, bench)
-    bar = tqdm(total=len(jobs), initial=len(jobs) - len(pending), unit="job", dynamic_ncols=True)
+    kept: dict[str, list[float]] = {}
+    for job in jobs:
+        if job not in pending and (summary := finished_summary(job, bench)) is not None:
+            kept.setdefault(job.agent.name, []).append(summary.wall_time_s)
+    progress = GridProgress(len(jobs), [job.agent.name for job in pending], workers, kept)
+    if (estimate := progress.announce()) is not None:
+        print(estimate, flush=True)
 
     def on_done(outcome: Outcome) -> None:
         if outcome.tree_peak_rss_mb is not None:  # what only the driver saw of the job
             write_job_file(outcome.job, bench, tree_peak_rss_mb=outcome.tree_peak_rss_mb)
-        if outcome.status is JobStatus.FAILED:
-            bar.write(f"failed: {outcome.job.name}: {outcome.error}")
-        bar.update()
+        summary = RunSummary.read(outcome.run_dir) if outcome.run_dir is not None else None
+        seconds = summary.wall_time_s if summary is not None else None
+        failed = outcome.status is JobStatus.FAILED
+        progress.finished(outcome.job.name, outcome.job.agent.name, failed, outcome.error, seconds)
 
     try:
         runner.run(pending, on_done)
     except KeyboardInterrupt:
-        bar.close()
+        progress.close()
         print(f"interrupted: finished jobs are kept ({bench}); run the same command again to finish the grid")
         return EXIT_INTERRUPTED
-    bar.close()
+    progress.close()
     return 0
 
 

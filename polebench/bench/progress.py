@@ -1,0 +1,112 @@
+"""How far a grid has got: jobs done, running, failed and reused, and roughly how long the rest will take.
+
+In a terminal it is one live line drawn by rich; in a pipe or a log file, one plain line per finished
+job, so the output reads the same in CI as on screen. The time left is estimated from the median wall
+time of the jobs finished so far (in this run, or kept from an earlier one), times the rounds of jobs left.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+def describe_seconds(seconds: float) -> str:
+    """A duration as a person says it.
+
+    Example:
+        >>> describe_seconds(42), describe_seconds(125), describe_seconds(4000)
+        ('42 s', '2 min 5 s', '1 h 7 min')
+    """
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+class GridProgress:
+    """Counts and shows the jobs of one grid run; ``finished(...)`` after each job.
+
+    :param total: the grid's jobs
+    :param pending: the agent of each job to run, in order
+    :param workers: jobs at a time
+    :param known_times: wall times (s) of jobs already finished, by agent, for the first estimate
+    :param live: draw a live line (default: when stdout is a terminal)
+    """
+
+    def __init__(
+        self,
+        total: int,
+        pending: Sequence[str],
+        workers: int,
+        known_times: Mapping[str, Sequence[float]] | None = None,
+        live: bool | None = None,
+    ) -> None:
+        self.total, self.workers = total, max(1, workers)
+        self.waiting = list(pending)
+        self.reused = total - len(pending)
+        self.done = self.failed = 0
+        self.times: dict[str, list[float]] = {agent: list(t) for agent, t in (known_times or {}).items()}
+        self.live = sys.stdout.isatty() if live is None else live
+        self._progress: Any = None
+        if self.live:
+            from rich.progress import BarColumn, Progress, TextColumn
+
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[state]}"))
+            self._task = self._progress.add_task("jobs", total=total, completed=self.reused, state=self.state())
+            self._progress.start()
+
+    def time_left(self) -> float | None:
+        """Seconds until the last job ends: each waiting job's agent's median wall time (any agent's where
+        its own has none yet), shared among the workers (``None``: nothing to go on yet)."""
+        everyone = [t for times in self.times.values() for t in times]
+        if not everyone:
+            return None
+        fallback = statistics.median(everyone)
+        own = {agent: statistics.median(times) for agent, times in self.times.items() if times}
+        return sum(own.get(agent, fallback) for agent in self.waiting) / min(self.workers, max(len(self.waiting), 1))
+
+    def state(self) -> str:
+        running = min(self.workers, len(self.waiting))
+        left = self.time_left()
+        if not self.waiting:
+            eta = "all ended"
+        else:
+            eta = "time left unknown until a job ends" if left is None else f"about {describe_seconds(left)} left"
+        return (
+            f"{self.reused + self.done}/{self.total} done, {running} running, {self.failed} failed, "
+            f"{self.reused} reused; {eta}"
+        )
+
+    def announce(self) -> str | None:
+        """The first estimate of the time the grid will take, when jobs already finished give one."""
+        left = self.time_left()
+        if left is None or not self.waiting:
+            return None
+        return f"roughly {describe_seconds(left)} for the {len(self.waiting)} jobs to run (from those already ended)"
+
+    def finished(
+        self, name: str, agent: str, failed: bool, error: str | None = None, seconds: float | None = None
+    ) -> None:
+        """Count a job of ``agent`` that ended (``seconds``: its wall time, when it has one)."""
+        self.done += 1
+        self.failed += failed
+        if agent in self.waiting:
+            self.waiting.remove(agent)
+        if seconds is not None and seconds > 0:
+            self.times.setdefault(agent, []).append(seconds)
+        line = f"failed: {name}: {error}" if failed else f"finished: {name}"
+        if self._progress is not None:
+            if failed:
+                self._progress.console.print(line, markup=False, highlight=False)
+            self._progress.update(self._task, advance=1, state=self.state())
+        else:
+            print(f"[{self.reused + self.done}/{self.total}] {line}; {self.state()}", flush=True)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
