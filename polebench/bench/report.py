@@ -357,4 +357,23 @@ def write_report(
     lines += _problems(rows)
     path = folder / REPORT
     write_text(path, "\n".join(lines))
+    _write_page(folder, "\n".join(lines), cells, rows, envs)
     return path
+
+
+def _write_page(
+    folder: Path, text: str, cells: Sequence[CellStats], rows: Sequence[dict[str, Any]], envs: list[str]
+) -> None:
+    """``report.html`` beside the report, with each env's replay walls; a clip that cannot be made is
+    said on the page and in one line here."""
+    from polebench.bench.page import missing_clips, wall, write_page
+
+    walls = {}
+    for env in envs:
+        ordered = _reference_first([c for c in cells if c.env == env])
+        walls[env] = (wall(env, ordered, rows, folder, push=False), wall(env, ordered, rows, folder, push=True))
+    write_page(folder, text, walls)
+    missing = missing_clips(walls)
+    if missing:
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        print(f"report.html: no clip for {missing[0]}{more}; the page says so in its place")

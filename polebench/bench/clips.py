@@ -1,0 +1,92 @@
+"""Short clips of a run balancing, for the report page's replay wall.
+
+One deterministic episode of the run's final model from the reference initial state (the same for every
+agent), rendered headless through Gymnasium's ``rgb_array`` and encoded once as a small WebM (VP9, which
+every browser plays). Every clip has the same number of frames, so the wall plays them in step: an
+episode that ends early holds its last frame. A clip is kept in its run folder and made again only when
+the run's model is newer.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from polebench.run import folder as runs
+
+CLIP_STEPS = 250  # 5 s of CartPole's simulated time at its 50 frames a second
+SHRINK = 2  # every other pixel: 300 x 200 for CartPole, light enough for a wall of ten agents
+WALL_PUSH_LEVEL = 3  # the push level of the second wall (0.75 rad/s): where the agents differ most plainly
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A rendered clip (``path``), or why there is none (``missing``)."""
+
+    path: Path | None
+    missing: str = ""
+
+
+def clip_file(push: bool) -> str:
+    return "clip_push.webm" if push else "clip.webm"
+
+
+def clip_of(run_dir: Path, algo: str, env_id: str, push: bool = False) -> Clip:
+    """The clip of the run in ``run_dir`` (made now if it is missing or older than the model), optionally
+    under pushes of level :data:`WALL_PUSH_LEVEL`; never raises for a run that cannot be shown."""
+    from polebench.errors import ConfigError
+
+    model_path = runs.model_path(run_dir, env_id)
+    target = run_dir / clip_file(push)
+    if not model_path.is_file():
+        return Clip(None, f"no model in {run_dir}")
+    if target.is_file() and target.stat().st_mtime >= model_path.stat().st_mtime:
+        return Clip(target)
+    try:
+        _render(run_dir, model_path, algo, env_id, push, target)
+    except (ConfigError, OSError, ValueError, RuntimeError, AttributeError) as err:
+        return Clip(None, f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+    return Clip(target)
+
+
+def _render(run_dir: Path, model_path: Path, algo: str, env_id: str, push: bool, target: Path) -> None:
+    import imageio.v2 as imageio
+
+    from agents.registry import get_algo
+    from envs.factory import TRAJECTORY_SEED, measured
+    from envs.perturbations import PERTURBATIONS, PerturbationUse
+    from polebench.run.evaluation_env import EvaluationEnv
+
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # headless: no display is needed
+    model = runs.load_model(get_algo(algo).load_class(), model_path, device="cpu")
+    perturb = PerturbationUse(PERTURBATIONS["push"], WALL_PUSH_LEVEL) if push else None
+    env = EvaluationEnv.of_saved_model(run_dir, model_path).build(
+        1, TRAJECTORY_SEED, inner=measured(perturb), render_mode="rgb_array"
+    )
+    frames = _frames(model, env)
+    env.close()
+    with runs.atomic_target(target) as tmp:
+        params = ["-b:v", "0", "-crf", "45", "-deadline", "realtime", "-cpu-used", "8"]
+        writer: Any = imageio.get_writer(tmp, fps=50, codec="libvpx-vp9", macro_block_size=2, ffmpeg_params=params)
+        with writer:
+            for frame in frames:
+                writer.append_data(frame)
+
+
+def _frames(model: Any, env: Any) -> list[np.ndarray]:
+    obs = env.reset()
+    state, start = None, np.ones(1, dtype=bool)
+    frames = [env.render()[::SHRINK, ::SHRINK]]
+    while len(frames) < CLIP_STEPS:
+        action, state = model.predict(obs, state=state, episode_start=start, deterministic=True)
+        obs, _, dones, _ = env.step(action)
+        start = dones
+        if dones[0]:  # the episode ended: hold its last picture (the env has already reset underneath)
+            frames += [frames[-1]] * (CLIP_STEPS - len(frames))
+            break
+        frames.append(env.render()[::SHRINK, ::SHRINK])
+    return frames

@@ -1,0 +1,78 @@
+"""report.html: the report's tables and plots on one self-contained page, and a replay wall per env."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+import polebench
+from polebench.bench.page import PAGE
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: dict[str, list[dict[str, str | None]]] = {}
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.setdefault(tag, []).append(dict(attrs))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _parse(path: Path) -> _Page:
+    page = _Page()
+    page.feed(path.read_text())
+    return page
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("bench")
+    grid = {"envs": ["CartPole-v1"], "seeds": 2, "agents": {"lqr": {"algo": "lqr"}, "pid": {"algo": "pid"}}}
+    assert polebench.benchmark(grid, log_folder=folder, workers=2).ok
+    return folder
+
+
+def test_the_page_holds_every_table_and_plot_of_the_report_inline(bench: Path) -> None:
+    page = _parse(bench / PAGE)
+    markdown = (bench / "report.md").read_text()
+    tables = sum(line.startswith("|---") for line in markdown.splitlines())
+    assert len(page.tags["table"]) == tables >= 2
+    images = page.tags["img"]
+    assert len(images) == markdown.count("![") and all(
+        str(i["src"]).startswith("data:image/png;base64,") for i in images
+    )
+
+
+def test_the_wall_has_one_clip_per_agent_reference_first_and_under_pushes(bench: Path) -> None:
+    page = _parse(bench / PAGE)
+    videos = [str(v["src"]) for v in page.tags["video"]]
+    assert videos == [
+        "clips/CartPole-v1_lqr.webm", "clips/CartPole-v1_pid.webm",
+        "clips/CartPole-v1_lqr_push.webm", "clips/CartPole-v1_pid_push.webm",
+    ]  # fmt: skip
+    assert all((bench / video).stat().st_size > 1000 for video in videos)
+    text = " ".join(page.text)
+    assert "lqr (seed 0)" in text and "pid (seed" in text and "Under pushes" in text
+
+
+def test_a_run_that_no_longer_loads_is_said_on_the_page(bench: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from polebench.bench.driver import rebuild_report
+
+    for clip in bench.glob("runs/pid/*/*/pid/*/clip*.webm"):
+        clip.unlink()
+    for model in bench.glob("runs/pid/*/*/pid/*/CartPole-v1.zip"):
+        model.write_text("not a model")
+    assert rebuild_report(bench) == 0
+    assert "report.html: no clip for CartPole-v1 pid" in capsys.readouterr().out
+    page = _parse(bench / PAGE)
+    assert [str(v["src"]) for v in page.tags["video"]] == [
+        "clips/CartPole-v1_lqr.webm",
+        "clips/CartPole-v1_lqr_push.webm",
+    ]
+    assert "no clip:" in " ".join(page.text)
