@@ -200,5 +200,6 @@ def test_the_shipped_dqn_grid_is_valid() -> None:
     from tests.conftest import ROOT
 
     spec = grid_from_mapping(yaml.safe_load((ROOT / "benchmarks" / "cartpole-dqn.yml").read_text()))
-    assert [a.name for a in spec.agents] == ["dqn", "dqn-zoo", "dqn-torch-tutorial"]
+    names = ["dqn", "dqn-zoo", "dqn-torch-tutorial", "dqn-keras-book", "ddqn-keras-book"]
+    assert [a.name for a in spec.agents] == names
     assert spec.seeds == (0, 1, 2, 3, 4) and spec.protocol.stop_on_solve

@@ -18,7 +18,7 @@ def describe_seconds(seconds: float) -> str:
 
     Example:
         >>> describe_seconds(42), describe_seconds(125), describe_seconds(4000)
-        ('42 s', '2 min 5 s', '1 h 7 min')
+        ('42 s', '2 min 5 s', '1 h 6 min')
     """
     seconds = round(seconds)
     if seconds < 60:
