@@ -166,7 +166,7 @@ CARTPOLE = EnvFamily(
     noise_scale=(0.01, 0.05, 0.005, 0.05),
     step_seconds=0.02,
     action_effort=(-1.0, 1.0),
-    effort_label="push (-1 left, +1 right)",
+    effort_label="force on the cart (-1 left, +1 right)",
     # The LQR's own figures (agents/lqr.py with polebench/hyperparams/lqr.yml), from its final evaluation of 100
     # episodes: python train.py --algo lqr --env CartPole-v1 --seed S, then "quality" in summary.json. Over
     # seeds 0-9 they range over 0.26-0.29 deg and 0.046-0.053 m (the episodes differ); the figures here
@@ -215,7 +215,7 @@ MOUNTAIN_CAR = EnvFamily(
     channels=(Channel("position", 0), Channel("velocity", 1)),
     perturbations=("actuator_fault",),
     action_effort=(-1.0, 0.0, 1.0),
-    effort_label="push (-1 left, +1 right)",
+    effort_label="engine (-1 left, +1 right)",
 )
 
 FAMILIES: dict[str, EnvFamily] = {family.env_class: family for family in (CARTPOLE, ACROBOT, MOUNTAIN_CAR)}

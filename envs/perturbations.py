@@ -1,7 +1,8 @@
 """The robustness ladders: each perturbation family, named, with its levels from none (0) to severe.
 
-``--perturb push=3`` (enjoy.py) and ``benchmark.py --robustness`` read this one table. A level is an
-index into the family's ladder; level 0 is always the unperturbed env. The ladders are chosen so that
+``--perturb push=3`` (enjoy.py) and ``benchmark.py --robustness`` read this one table. A level is a rung
+of the family's ladder, named by its number or by its value (``push=0.75`` is ``push=3``); level 0 is
+always the unperturbed env. The ladders are chosen so that
 the LQR controller and a trained PPO differ visibly on them (see the README's robustness section).
 """
 
@@ -140,19 +141,42 @@ class PerturbationUse:
 def parse_perturb(text: str) -> PerturbationUse:
     """``FAMILY=LEVEL`` as a :class:`PerturbationUse`, or a :class:`ConfigError` naming what is accepted.
 
+    LEVEL is a rung of the family's ladder, either by its number (a whole number, 0 to 5) or by its value
+    as the plots' axes show it, written with a decimal point (``push=0.75`` is ``push=3``).
+
     Example:
-        >>> parse_perturb("push=4").value
-        1.0
+        >>> parse_perturb("push=4").value, parse_perturb("push=0.75").level, parse_perturb("model_error=2.0").level
+        (1.0, 3, 2)
     """
     name, sep, level_text = text.partition("=")
     choices = ", ".join(f"{p.name}=0..{len(p.values) - 1}" for p in PERTURBATIONS.values())
     if not sep or name not in PERTURBATIONS:
         raise ConfigError(f"unknown perturbation {text!r}; use FAMILY=LEVEL with one of: {choices}")
     perturbation = PERTURBATIONS[name]
-    top = len(perturbation.values) - 1
-    if not level_text.strip().isdigit() or int(level_text) > top:
-        raise ConfigError(f"{name} level must be a whole number from 0 (none) to {top} (severe), got {level_text!r}")
-    return PerturbationUse(perturbation, int(level_text))
+    level = _level_of(perturbation, level_text.strip())
+    if level is None:
+        top = len(perturbation.values) - 1
+        values = ", ".join(spelt_value(v) for v in perturbation.values)
+        raise ConfigError(
+            f"{name} level must be a whole number from 0 (none) to {top} (severe), or one of its values "
+            f"{values} ({perturbation.unit}), got {level_text!r}"
+        )
+    return PerturbationUse(perturbation, level)
+
+
+def _level_of(perturbation: Perturbation, text: str) -> int | None:
+    if text.isdigit():
+        return int(text) if int(text) < len(perturbation.values) else None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return next((i for i, v in enumerate(perturbation.values) if abs(v - value) < 1e-9), None)
+
+
+def spelt_value(value: float) -> str:
+    """A ladder value as --perturb takes it: always with a decimal point, so it never reads as a level."""
+    return f"{value:g}" if "." in f"{value:g}" else f"{value:.1f}"
 
 
 def check_applies(use: PerturbationUse, family: EnvFamily | None, env_id: str) -> EnvFamily:

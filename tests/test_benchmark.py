@@ -171,6 +171,10 @@ def test_balance_quality_shaping_and_robustness_in_a_tiny_grid(tmp_path: Path) -
     args += ["--shaped", "both", "--robustness", "--robustness-episodes", "2", "-f", str(bench)]
     result = run_script("benchmark.py", *args)
     assert result.returncode == 0, result.stderr[-2000:]
+    # The wall's clips are made by the preloaded workers (lqr and ppo's and ppo-shaped's median runs, plain
+    # and under pushes), and the robustness runs show their progress line by line in a pipe.
+    assert "rendering 6 clips for report.html on 2 workers" in result.stdout
+    assert "[6/6] finished: " in result.stdout and "6/6 done, 0 running, 0 failed; all ended" in result.stdout
     rows = _read_csv(bench / "results.csv")
     # The reference controller learns nothing from a reward: it runs once per seed, unshaped.
     jobs = sorted((r["algo"], r["seed"], r["shaped"]) for r in rows)
@@ -201,6 +205,7 @@ def test_balance_quality_shaping_and_robustness_in_a_tiny_grid(tmp_path: Path) -
     assert len(kept) == 6
     again = run_script("benchmark.py", "--report-only", "--robustness", "--robustness-episodes", "2", "-f", str(bench))
     assert again.returncode == 0, again.stderr[-2000:]
+    assert "robustness: 6 finished runs (6 measured before, kept)" in again.stdout
     assert {p: p.read_bytes() for p in bench.rglob("robustness.json")} == kept
     rescored = _read_csv(bench / "robustness.csv")
     assert sorted(map(str, rescored)) == sorted(map(str, measured))

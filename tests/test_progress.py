@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from polebench.bench.progress import GridProgress
+from polebench.progress import Progress
 
 
 def test_plain_lines_count_jobs_and_estimate_from_each_agents_own_times(capsys: pytest.CaptureFixture[str]) -> None:
-    progress = GridProgress(5, ["dqn", "dqn", "lqr", "dqn"], workers=2, known_times={"dqn": [10.0]}, live=False)
+    progress = Progress(5, ["dqn", "dqn", "lqr", "dqn"], workers=2, known_times={"dqn": [10.0]}, live=False)
     assert progress.announce() == "roughly 20 s for the 4 jobs to run (from those already ended)"
     progress.finished("lqr CartPole-v1 seed 0", "lqr", failed=False, seconds=0.5)
     progress.finished("dqn CartPole-v1 seed 1", "dqn", failed=True, error="exit 1: boom", seconds=None)
@@ -21,11 +21,9 @@ def test_plain_lines_count_jobs_and_estimate_from_each_agents_own_times(capsys: 
 
 
 def test_without_finished_jobs_the_time_left_is_unknown(capsys: pytest.CaptureFixture[str]) -> None:
-    progress = GridProgress(2, ["ppo", "ppo"], workers=4, live=False)
+    progress = Progress(2, ["ppo", "ppo"], workers=4, live=False)
     assert progress.announce() is None and progress.time_left() is None
     progress.finished("ppo CartPole-v1 seed 0", "ppo", failed=False, seconds=3.0)
     progress.finished("ppo CartPole-v1 seed 1", "ppo", failed=False, seconds=5.0)
     out = capsys.readouterr().out
-    assert "time left unknown until a job ends" not in out.splitlines()[0] and out.splitlines()[-1].endswith(
-        "all ended"
-    )
+    assert "time left unknown until one ends" not in out.splitlines()[0] and out.splitlines()[-1].endswith("all ended")

@@ -68,7 +68,9 @@ def test_two_workers_share_one_study(kind: str, tmp_path: Path) -> None:
     assert trained.returncode == 0, trained.stderr
 
 
-def test_a_crashing_trial_is_recorded_and_the_study_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_crashing_trial_is_recorded_and_the_study_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from polebench.run import training
 
     real_train = training.train
@@ -90,6 +92,9 @@ def test_a_crashing_trial_is_recorded_and_the_study_goes_on(tmp_path: Path, monk
     assert states == ["FAIL", "COMPLETE"]
     assert study.trials[0].user_attrs["error"] == "the simulator exploded"
     assert (tmp_path / "qlearning" / "s" / tuning.BEST_FILE).is_file()
+    lines = capsys.readouterr().out.splitlines()  # not a terminal: one progress line per trial
+    assert lines[0].startswith("[1/2] failed: trial 0 (fail): the simulator exploded; 1/2 done, 1 running, 1 failed;")
+    assert lines[1].startswith("[2/2] finished: trial 1 (complete, value ") and lines[1].endswith("all ended")
 
 
 @pytest.mark.parametrize(

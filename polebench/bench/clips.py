@@ -4,7 +4,8 @@ One deterministic episode of the run's final model from the reference initial st
 agent), rendered headless through Gymnasium's ``rgb_array`` and encoded once as a small WebM (VP9, which
 every browser plays). Every clip has the same number of frames, so the wall plays them in step: an
 episode that ends early holds its last frame. A clip is kept in its run folder and made again only when
-the run's model is newer.
+the run's model is newer. The benchmark's preloaded workers render a grid's clips in parallel once its
+jobs end (:func:`render_clips`); the report then finds them made and only makes what is still missing.
 """
 
 from __future__ import annotations
@@ -31,8 +32,29 @@ class Clip:
     missing: str = ""
 
 
+@dataclass(frozen=True)
+class ClipOrder:
+    """One clip the report's wall will show: a run's, plain or under pushes."""
+
+    run_dir: Path
+    algo: str
+    env_id: str
+    push: bool
+
+    def is_made(self) -> bool:
+        """Whether the clip exists and is newer than the run's model (so it shows that model)."""
+        target = self.run_dir / clip_file(self.push)
+        model_path = runs.model_path(self.run_dir, self.env_id)
+        return target.is_file() and model_path.is_file() and target.stat().st_mtime >= model_path.stat().st_mtime
+
+
 def clip_file(push: bool) -> str:
     return "clip_push.webm" if push else "clip.webm"
+
+
+def render_clips(orders: list[ClipOrder]) -> list[Clip]:
+    """Make every clip of ``orders`` not yet made (in a benchmark worker, which has the libraries loaded)."""
+    return [clip_of(o.run_dir, o.algo, o.env_id, o.push) for o in orders]
 
 
 def clip_of(run_dir: Path, algo: str, env_id: str, push: bool = False) -> Clip:
@@ -44,7 +66,7 @@ def clip_of(run_dir: Path, algo: str, env_id: str, push: bool = False) -> Clip:
     target = run_dir / clip_file(push)
     if not model_path.is_file():
         return Clip(None, f"no model in {run_dir}")
-    if target.is_file() and target.stat().st_mtime >= model_path.stat().st_mtime:
+    if ClipOrder(run_dir, algo, env_id, push).is_made():
         return Clip(target)
     try:
         _render(run_dir, model_path, algo, env_id, push, target)

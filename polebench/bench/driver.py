@@ -47,25 +47,32 @@ def measure_robustness(jobs: Sequence[Job], bench: Path, workers: int, episodes:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    from tqdm import tqdm
-
-    from polebench.bench.robustness import run_in_worker
+    from polebench.bench.robustness import is_measured, run_in_worker
+    from polebench.progress import Progress
 
     done = [(job, run_dir) for job in jobs if (run_dir := finished_run(job, bench)) is not None]
-    print(f"robustness: {len(done)} finished runs, {episodes} episodes per perturbation level")
+    pending = [(job, run_dir) for job, run_dir in done if not is_measured(run_dir, job.env, episodes)]
+    kept = f" ({len(done) - len(pending)} measured before, kept)" if len(pending) < len(done) else ""
+    print(f"robustness: {len(done)} finished runs{kept}, {episodes} episodes per perturbation level")
+    progress = Progress(len(done), [job.agent.name for job, _ in pending], workers, noun="runs")
+    if not pending:
+        progress.close()
+        return
     # spawn: the workers start clean, without this process's threads or its half-made state.
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(run_in_worker, str(d), j.algo, j.env, j.seed, episodes) for j, d in done]
+        futures = {pool.submit(run_in_worker, str(d), j.algo, j.env, j.seed, episodes): j for j, d in pending}
         try:
-            bar = tqdm(as_completed(futures), total=len(futures), unit="run", dynamic_ncols=True)
-            for future in bar:
+            for future in as_completed(futures):
+                job = futures[future]
                 try:
-                    future.result()
+                    progress.finished(job.name, job.agent.name, False, seconds=future.result())
                 except ConfigError as err:  # a damaged run folder: the others are still measured
-                    bar.write(f"warning: robustness not measured: {err}")
+                    progress.finished(job.name, job.agent.name, True, error=f"robustness not measured: {err}")
         except KeyboardInterrupt:
+            progress.close()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+    progress.close()
 
 
 def resolve_jobs(jobs: Sequence[Job], bench: Path, protocol: Protocol, pool: WorkerPool | None = None) -> list[Job]:
@@ -156,6 +163,8 @@ def run_grid(
             runs.write_yaml(bench / PROTOCOL_FILE, asdict(protocol))
             print(f"{len(jobs)} jobs: {plan.describe()}; {len(plan.pending)} to run on {where}")
             code = _run_pending(jobs, plan.pending, bench, protocol, workers, ray_address, pool)
+            if code == 0 and pool is not None and pool.workers:
+                code = _render_clips(jobs, bench, pool)
     finally:
         if pool is not None:
             pool.close()
@@ -191,7 +200,7 @@ def _run_pending(
     ray: str | None,
     pool: WorkerPool | None,
 ) -> int:
-    from polebench.bench.progress import GridProgress
+    from polebench.progress import Progress
 
     runner: Any
     if ray and pending:
@@ -206,7 +215,7 @@ def _run_pending(
     for job in jobs:
         if job not in pending and (summary := finished_summary(job, bench)) is not None:
             kept.setdefault(job.agent.name, []).append(summary.wall_time_s)
-    progress = GridProgress(len(jobs), [job.agent.name for job in pending], workers, kept)
+    progress = Progress(len(jobs), [job.agent.name for job in pending], workers, kept)
     if (estimate := progress.announce()) is not None:
         print(estimate, flush=True)
 
@@ -225,6 +234,24 @@ def _run_pending(
         print(f"interrupted: finished jobs are kept ({bench}); run the same command again to finish the grid")
         return EXIT_INTERRUPTED
     progress.close()
+    return 0
+
+
+def _render_clips(jobs: Sequence[Job], bench: Path, pool: WorkerPool) -> int:
+    """Render the report's replay-wall clips in the preloaded workers, in parallel, before the report
+    needs them (it would make them one after another); only clips of runs that changed are made."""
+    from polebench.bench.page import clip_orders
+    from polebench.bench.results import job_row
+
+    orders = clip_orders([job_row(job, bench) for job in jobs])
+    if not orders:
+        return 0
+    print(f"rendering {len(orders)} clips for report.html on {len(pool.workers)} workers", flush=True)
+    try:
+        pool.render_clips(orders)
+    except KeyboardInterrupt:
+        print(f"interrupted: finished jobs are kept ({bench}); the report says which clips are missing")
+        return EXIT_INTERRUPTED
     return 0
 
 

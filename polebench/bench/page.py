@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from polebench.atomic import write_text
-from polebench.bench.clips import WALL_PUSH_LEVEL, clip_of
+from polebench.bench.clips import WALL_PUSH_LEVEL, ClipOrder, clip_of
 from polebench.bench.results import CellStats
 
 PAGE = "report.html"
@@ -49,12 +49,26 @@ def median_run(rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     return finished[(len(finished) - 1) // 2] if finished else None
 
 
+def shown_run(rows: Sequence[dict[str, Any]], env: str, agent: str) -> dict[str, Any] | None:
+    """The run of ``agent`` on ``env`` that the wall shows: its median finished run."""
+    return median_run([r for r in rows if r["agent"] == agent and r["env"] == env and r["status"] == "finished"])
+
+
+def clip_orders(rows: Sequence[dict[str, Any]]) -> list[ClipOrder]:
+    """Every clip the walls of ``rows`` will show, plain and under pushes, not yet made."""
+    orders = []
+    for env, agent in dict.fromkeys((r["env"], r["agent"]) for r in rows):
+        chosen = shown_run(rows, env, agent)
+        if chosen is not None:
+            orders += [ClipOrder(Path(chosen["run_dir"]), chosen["algo"], env, push) for push in (False, True)]
+    return [order for order in orders if not order.is_made()]
+
+
 def wall(env: str, cells: Sequence[CellStats], rows: Sequence[dict[str, Any]], folder: Path, push: bool) -> list[Tile]:
     """The tiles of one env's wall, in the order of ``cells``, each clip copied into ``folder/clips``."""
     tiles = []
     for cell in cells:
-        runs_of = [r for r in rows if r["agent"] == cell.agent and r["env"] == env and r["status"] == "finished"]
-        chosen = median_run(runs_of)
+        chosen = shown_run(rows, env, cell.agent)
         caption = ", ".join(fmt.format(cell.quality[k]) for k, fmt in CAPTION_METRICS.items() if k in cell.quality)
         if chosen is None:
             tiles.append(Tile(cell.agent, caption, None, "no finished run"))
@@ -102,7 +116,7 @@ def _inline_image(folder: Path, alt: str, src: str) -> str:
 
 
 def _wall_section(env: str, plain: Sequence[Tile], pushed: Sequence[Tile]) -> str:
-    from envs.perturbations import PERTURBATIONS
+    from envs.perturbations import PERTURBATIONS, spelt_value
 
     value = PERTURBATIONS["push"].values[WALL_PUSH_LEVEL]
     return (
@@ -111,7 +125,8 @@ def _wall_section(env: str, plain: Sequence[Tile], pushed: Sequence[Tile]) -> st
         '(<button class="replay">play again from the start</button>). Captions: RMS pole angle and mean '
         "distance of the cart from the centre, medians over seeds.</p>\n"
         f"{_tiles(plain)}\n"
-        f"<h3>Under pushes: the pole kicked by {value:g} rad/s every second (--perturb push={WALL_PUSH_LEVEL})</h3>\n"
+        f"<h3>Under pushes: the pole kicked by {value:g} rad/s every second (--perturb push={spelt_value(value)}, "
+        f"level {WALL_PUSH_LEVEL} of the robustness ladder)</h3>\n"
         f"{_tiles(pushed)}"
     )
 

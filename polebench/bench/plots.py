@@ -127,11 +127,35 @@ def plot_curves(
             ax.axhline(threshold, color="grey", linestyle=":", label=f"solved ({threshold:g})")
         # Agents differ by orders of magnitude in steps and seconds; a log axis keeps the fast ones visible.
         ax.set_xscale("log")
+        readable_log_ticks(ax.xaxis)
         ax.set_xlabel(xlabel + " (log scale)")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("true evaluation return (IQM over seeds, 95% CI)")
     axes[1].legend(loc="lower right", fontsize="small")
     _save(fig, path)
+
+
+def readable_log_ticks(axis: Any) -> None:
+    """Ticks at 1, 2 and 5 of each decade, written short (``2k``, ``10k``, ``0.5``), and no labels on
+    the minor ticks: matplotlib's own ``3x10^3 4x10^3 ...`` overlap within a decade."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: short_number(value)))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def short_number(value: float) -> str:
+    """A tick label: thousands as ``k``, millions as ``M``.
+
+    Example:
+        >>> [short_number(v) for v in (0.5, 20, 2000, 50000, 1e6)]
+        ['0.5', '20', '2k', '50k', '1M']
+    """
+    for scale, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:g}{suffix}"
+    return f"{value:g}"
 
 
 def plot_final_iqm(cells: Sequence[CellStats], path: Path) -> None:
@@ -150,9 +174,12 @@ def plot_final_iqm(cells: Sequence[CellStats], path: Path) -> None:
 
 
 def plot_profile(cells: Sequence[CellStats], path: Path) -> None:
-    """rliable's performance profile: the fraction of runs whose final true return exceeds tau."""
+    """rliable's performance profile: the fraction of runs whose final true return exceeds tau.
+
+    When every run solves, every agent's line is the same; the lines are drawn from thickest to thinnest,
+    so lines that coincide still show each colour, and the plot says that they coincide.
+    """
     from rliable import library as rly
-    from rliable import plot_utils
 
     scores = {label_of(c): c.final_returns.reshape(-1, 1) for c in cells}
     top = max(float(np.max(s)) for s in scores.values())
@@ -162,12 +189,20 @@ def plot_profile(cells: Sequence[CellStats], path: Path) -> None:
         profiles, cis = rly.create_performance_profile(scores, taus, reps=BOOTSTRAP_REPS // 4)
     fig, ax = plt.subplots(figsize=(7, 4.5))
     colors = agent_colors(cells)
-    plot_utils.plot_performance_profiles(
-        profiles, taus, performance_profile_cis=cis, colors=colors, ax=ax,
-        xlabel=r"final true return $\tau$", ylabel=r"fraction of runs with return > $\tau$",
-    )  # fmt: skip
-    handles = [plt.Line2D([], [], color=colors[k], label=k) for k in scores]
-    ax.legend(handles=handles, loc="lower left", fontsize="small")
+    widths = np.linspace(5.0, 1.2, len(cells)) if len(cells) > 1 else [1.8]
+    for width, cell in zip(widths, cells, strict=True):
+        label = label_of(cell)
+        shaped = " (shaped reward)" if cell.shaped and "shaped" not in label else ""
+        style = {"color": colors[cell.agent], "linestyle": "--" if cell.shaped else "-"}
+        ax.plot(taus, profiles[label], lw=width, label=label + shaped, alpha=0.85, **style)
+        ax.fill_between(taus, cis[label][0], cis[label][1], color=style["color"], alpha=0.12, lw=0)
+    if len(cells) > 1 and all(np.allclose(profiles[label_of(c)], profiles[label_of(cells[0])]) for c in cells):
+        ax.set_title("every agent's line is the same: all their runs ended with the same return", fontsize="small")
+    ax.set_xlabel(r"final true return $\tau$")
+    ax.set_ylabel(r"fraction of runs with return > $\tau$")
+    ax.set_ylim(-0.03, 1.03)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left", fontsize="small")
     _save(fig, path)
 
 
@@ -227,9 +262,12 @@ def _seed(row: dict[str, Any]) -> int:
 
 
 def plot_robustness(cells: Sequence[CellStats], stats: dict[str, list[LadderStats]], path: Path) -> None:
-    """Success against perturbation level: one panel per perturbation, one line per algorithm."""
+    """Success against perturbation level: one panel per perturbation, one line per algorithm, the
+    legend beside the panels (inside, it would hide the curves)."""
     names = list(dict.fromkeys(s.perturbation for per_cell in stats.values() for s in per_cell))
-    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names) + 1, 3.8), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(names), figsize=(3.6 * len(names) + 2.5, 4.2), sharey=True, squeeze=False, layout="constrained"
+    )
     by_label = {label_of(cell): cell for cell in cells}
     colors = agent_colors(cells)
     for ax, name in zip(axes[0], names, strict=True):
@@ -241,18 +279,20 @@ def plot_robustness(cells: Sequence[CellStats], stats: dict[str, list[LadderStat
             style = {"color": colors[cell.agent], "linestyle": "--" if cell.shaped else "-"}
             ax.plot(range(len(ladder.success)), ladder.success, marker="o", ms=3, label=label, **style)
         values = PERTURBATIONS[name].values
-        ax.set_xticks(range(len(values)), [f"{v:g}" for v in values])
+        # Both spellings of a level, as --perturb takes them: its number and its value.
+        ax.set_xticks(range(len(values)), [f"{level}\n{v:g}" for level, v in enumerate(values)])
         ax.set_title(name)
-        ax.set_xlabel(f"level: {PERTURBATIONS[name].unit}")
+        ax.set_xlabel(f"level\n{PERTURBATIONS[name].unit}")
         ax.set_ylim(-0.03, 1.03)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("fraction of episodes reaching the threshold")
-    axes[0][-1].legend(loc="lower left", fontsize="small")
+    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside right upper", fontsize="small")
     _save(fig, path)
 
 
 def _save(fig: Any, path: Path) -> None:
-    fig.tight_layout()
+    if not fig.get_layout_engine():
+        fig.tight_layout()
     with atomic_target(path) as tmp:
         fig.savefig(tmp, dpi=110)
     plt.close(fig)

@@ -234,6 +234,7 @@ def _env_section(
     folder: Path,
     measured: Sequence[JobRobustness],
 ) -> list[str]:
+    cells = _reference_first(cells)  # every table and plot lists the agents in the main table's order
     threshold = reward_threshold(env)
     env_rows = [r for r in rows if r["env"] == env and r["status"] == "finished"]
     names = {kind: f"{kind}_{env}.png" for kind in ("curves", "final_iqm", "profile", "time_to_solve")}

@@ -161,12 +161,23 @@ def kept_robustness(jobs: Sequence[Job], bench: Path) -> list[JobRobustness]:
     return measured
 
 
-def run_in_worker(run_dir: str, algo: str, env_id: str, seed: int, episodes: int) -> list[LevelResult]:
-    """:func:`evaluate_run` in a pool worker process: PyTorch on one thread, as benchmark jobs run."""
+def run_in_worker(run_dir: str, algo: str, env_id: str, seed: int, episodes: int) -> float:
+    """:func:`evaluate_run` in a pool worker process (PyTorch on one thread, as benchmark jobs run); the
+    results stay in the run folder, the seconds it took come back for the progress line."""
+    import time
+
     import torch
 
     torch.set_num_threads(1)
-    return evaluate_run(Path(run_dir), algo, env_id, seed, episodes)
+    started = time.monotonic()
+    evaluate_run(Path(run_dir), algo, env_id, seed, episodes)
+    return time.monotonic() - started
+
+
+def is_measured(run_dir: Path, env_id: str, episodes: int) -> bool:
+    """Whether ``run_dir`` keeps results measured with ``episodes`` on today's ladders (or has none to measure)."""
+    family = family_of_id(env_id)
+    return family is None or not family.perturbations or kept_results(run_dir, family, episodes) is not None
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--perturb",
         type=cli.PERTURBATION,
         metavar="FAMILY=LEVEL",
-        help="replay under a perturbation (push, model_error, sensor_noise, actuator_fault), level 0 (none) to 5",
+        help="replay under a perturbation (push, model_error, sensor_noise, actuator_fault), level 0 (none) to 5 "
+        "or the level's value as the plots show it, with a decimal point (push=0.75 is push=3)",
     )
     p.add_argument("--plot", metavar="PATH.png", help="draw the first episode's state and actions against time")
     p.add_argument("--device", type=cli.DEVICE, default="cpu", help="PyTorch device (default: cpu)")

@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=cli.TRAIN_PERTURB,
         metavar="FAMILY=LEVEL[,...]",
         help="train under perturbations (push, model_error, sensor_noise, actuator_fault), each episode at a level "
-        "drawn from 0 to LEVEL; evaluation stays unperturbed",
+        "drawn from 0 to LEVEL (a level 0-5, or its value: push=0.75); evaluation stays unperturbed",
     )
     p.add_argument(
         "--save-freq",

@@ -44,31 +44,46 @@ def plot_trajectory(trajectory: dict[str, np.ndarray], family: EnvFamily, title:
 
 
 def plot_trajectories(traces: Sequence[Trace], family: EnvFamily, title: str, path: Path) -> None:
-    """One panel per state channel of ``family`` and one of actions, every trace on shared axes."""
+    """One panel per state channel of ``family``, then two of the actions (their mean effort and how
+    often they switch, each over a short sliding window), every trace on shared axes."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display is needed or wanted
     import matplotlib.pyplot as plt
 
-    heights = [3.0] * len(family.channels) + [0.6 + 0.25 * len(traces)]
+    heights = [3.0] * len(family.channels) + [2.2, 2.2]
     fig, axes = plt.subplots(
         len(heights), 1, figsize=(11, sum(heights) + 0.8), sharex=True, height_ratios=heights, layout="constrained"
     )
     dt = family.step_seconds or 1.0
+    window = action_window(family)
     for trace in traces:
         t = np.arange(1, len(trace.actions) + 1) * dt
+        style = {"color": trace.color, "label": trace.label, "lw": 1.2, "linestyle": trace.linestyle}
         for ax, channel in zip(axes, family.channels, strict=False):
-            values = trace.states[:, channel.index] * channel.scale
-            ax.plot(t, values, color=trace.color, label=trace.label, lw=1.2, linestyle=trace.linestyle)
+            ax.plot(t, trace.states[:, channel.index] * channel.scale, **style)
+        mean_effort, switches = action_signals(trace.actions, family)
+        axes[-2].plot(t, mean_effort, **style)
+        axes[-1].plot(t, switches, **style)
     for ax, channel in zip(axes, family.channels, strict=False):
         ax.axhline(0.0, color="grey", lw=0.6)
         ax.set_ylabel(channel.label)
         ax.grid(alpha=0.3)
-    _actions_panel(axes[-1], traces, dt, family)
+    span = f"{window * dt:g} s" if family.step_seconds else f"{window} steps"
+    axes[-2].axhline(0.0, color="grey", lw=0.6)
+    if family.action_effort:
+        axes[-2].set_ylim(min(family.action_effort) - 0.05, max(family.action_effort) + 0.05)
+    axes[-2].set_ylabel(f"mean action over {span}\n{family.effort_label}", fontsize="small")
+    axes[-1].set_ylim(bottom=0.0)
+    per = "s" if family.step_seconds else "step"
+    axes[-1].set_ylabel(f"action switches per {per}\nover {span} (chatter)", fontsize="small")
+    for ax in axes[-2:]:
+        ax.grid(alpha=0.3)
     axes[-1].set_xlabel("time (s)" if family.step_seconds else "step")
     fig.suptitle(title)
     if len(traces) > 1:
-        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", fontsize="small")
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(traces), 3), fontsize="small")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_target(path) as tmp:
@@ -79,15 +94,37 @@ def plot_trajectories(traces: Sequence[Trace], family: EnvFamily, title: str, pa
         plt.close(fig)
 
 
-def _actions_panel(ax: Any, traces: Sequence[Trace], dt: float, family: EnvFamily) -> None:
-    """One row per trace, one cell per step, coloured by the action's signed effort (blue: left or
-    negative, red: right or positive): fine stripes are chatter, long blocks sustained pushes."""
-    effort_of = np.asarray(family.action_effort, dtype=float)
-    longest = max(len(trace.actions) for trace in traces)
-    raster = np.full((len(traces), longest), np.nan)
-    for row, trace in enumerate(traces):
-        raster[row, : len(trace.actions)] = effort_of[np.asarray(trace.actions, dtype=int)]
-    extent = (0.5 * dt, (longest + 0.5) * dt, len(traces) - 0.5, -0.5)
-    ax.imshow(raster, aspect="auto", cmap="coolwarm", vmin=-1, vmax=1, interpolation="nearest", extent=extent)
-    ax.set_yticks(range(len(traces)), [trace.label for trace in traces], fontsize="small")
-    ax.set_ylabel(f"actions: {family.effort_label}", fontsize="small")
+ACTION_WINDOW_SECONDS = 0.5  # long enough to average out a controller's alternation, short enough to show a lean
+ACTION_WINDOW_STEPS = 25  # for families without a time step
+
+
+def action_window(family: EnvFamily) -> int:
+    """The sliding window of the action panels, in steps (half a second of simulated time where known)."""
+    if family.step_seconds:
+        return max(1, round(ACTION_WINDOW_SECONDS / family.step_seconds))
+    return ACTION_WINDOW_STEPS
+
+
+def action_signals(actions: np.ndarray, family: EnvFamily) -> tuple[np.ndarray, np.ndarray]:
+    """What the action panels draw at each step: the mean signed effort over the last
+    :func:`action_window` steps (which way the agent has been pushing), and how often the action changed
+    in them, per second (per step where the family has no time step): how much it chatters."""
+    actions = np.asarray(actions, dtype=int)
+    window = action_window(family)
+    effort = np.asarray(family.action_effort, dtype=float)[actions] if family.action_effort else actions
+    switched = np.concatenate([[0.0], (actions[1:] != actions[:-1]).astype(float)])
+    return sliding_mean(effort, window), sliding_mean(switched, window) / (family.step_seconds or 1.0)
+
+
+def sliding_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """The mean of each value and the ``window - 1`` before it (fewer at the start): a trailing average,
+    so a sustained push shows where it happens rather than ahead of it.
+
+    Example:
+        >>> sliding_mean(np.array([1.0, -1.0, 1.0, 1.0]), 2).tolist()
+        [1.0, 0.0, 0.0, 1.0]
+    """
+    sums = np.cumsum(np.concatenate([[0.0], np.asarray(values, dtype=float)]))
+    ends = np.arange(1, len(values) + 1)
+    starts = np.maximum(ends - window, 0)
+    return (sums[ends] - sums[starts]) / (ends - starts)

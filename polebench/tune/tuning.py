@@ -231,14 +231,36 @@ def optimize(config: RunConfig, tune: TuneConfig) -> int:
     study = _open_study(tune, name, folder, sampler_seed, _direction(metric))
     worker = f"{socket.gethostname()}:{os.getpid()} (sampler seed {sampler_seed})"
     objective = _objective(config, tune, folder, worker, budget)
+    progress = _TrialProgress(tune, live=None if config.verbose else False)
     interrupted = False
     try:
-        study.optimize(objective, n_trials=tune.n_trials, n_jobs=tune.n_jobs, catch=(Exception,))
+        study.optimize(objective, n_trials=tune.n_trials, n_jobs=tune.n_jobs, catch=(Exception,), callbacks=[progress])
     except KeyboardInterrupt:
         interrupted = True
+    progress.close()
     write_outputs(study, config.env, folder)
     _print_summary(study, worker, folder, tune.objective)
     return 130 if interrupted else 0
+
+
+class _TrialProgress:
+    """An Optuna callback that counts this worker's trials on a :class:`polebench.progress.Progress` line."""
+
+    def __init__(self, tune: TuneConfig, live: bool | None) -> None:
+        from polebench.progress import Progress
+
+        self.progress = Progress(tune.n_trials, ["trial"] * tune.n_trials, tune.n_jobs, live=live, noun="trials")
+
+    def __call__(self, _: Any, trial: Any) -> None:
+        state = trial.state.name.lower()
+        seconds = trial.duration.total_seconds() if trial.duration is not None else None
+        value = "" if trial.value is None else f", value {trial.value:.4g}"
+        error = trial.user_attrs.get("error") if state == "fail" else None
+        name = f"trial {trial.number} ({state}{value})"
+        self.progress.finished(name, "trial", state == "fail", error or "see the log above", seconds)
+
+    def close(self) -> None:
+        self.progress.close()
 
 
 def _open_study(

@@ -145,8 +145,9 @@ def test_cartpole_perturbations_refuse_other_simulators() -> None:
         ("push", ("unknown perturbation",)),
         ("push=6", ("push level", "0 (none) to 5")),
         ("push=-1", ("push level",)),
-        ("push=1.5", ("push level", "whole number")),
+        ("push=0.8", ("push level", "whole number", "0.0, 0.25, 0.5, 0.75, 1.0, 1.5 (kick to the pole, rad/s)")),
         ("push=strong", ("push level",)),
+        ("model_error=1.2", ("model_error level", "1.0, 1.5, 2.0, 2.5, 3.0, 5.0")),
     ],
 )
 def test_perturb_parsing_names_what_is_accepted(text: str, needles: tuple[str, ...]) -> None:
@@ -154,6 +155,14 @@ def test_perturb_parsing_names_what_is_accepted(text: str, needles: tuple[str, .
         parse_perturb(text)
     for needle in needles:
         assert needle in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [("push=3", 3), ("push=0.75", 3), ("push=1", 1), ("push=1.0", 4), ("push=1.5", 5), ("model_error=2.5", 3)],
+)
+def test_a_level_is_named_by_its_number_or_by_its_value_with_a_decimal_point(text: str, level: int) -> None:
+    assert parse_perturb(text).level == level
 
 
 def test_perturbations_that_do_not_apply_are_refused() -> None:

@@ -73,6 +73,14 @@ class Started:
     pid: int
 
 
+@dataclass(frozen=True)
+class ClipRequest:
+    """Render these clips of the report's replay wall (:class:`polebench.bench.clips.ClipOrder`); answered
+    by ``True`` once done (a clip that cannot be made is left for the report to say so)."""
+
+    orders: list[Any]
+
+
 def available() -> bool:
     return hasattr(os, "fork") and sys.platform.startswith("linux")
 
@@ -103,6 +111,11 @@ def worker_main(conn: Connection, env: dict[str, str]) -> None:
             return
         if isinstance(request, DigestRequest):
             conn.send(_digests(request))
+        elif isinstance(request, ClipRequest):
+            from polebench.bench.clips import render_clips
+
+            render_clips(request.orders)
+            conn.send(True)
         else:
             _run_job(conn, train, request)
 
@@ -178,6 +191,11 @@ class Worker:
         if answer.error is not None:
             raise ConfigError(answer.error)
         return answer.digests
+
+    def render(self, orders: list[Any]) -> None:
+        """Render these clips in the worker; raises ``EOFError`` or ``OSError`` if the worker dies."""
+        self.conn.send(ClipRequest(orders))
+        self.conn.recv()
 
     def run(self, argv: list[str], log: Path, on_start: Callable[[int], None]) -> Ended:
         """Run one job; call ``on_start(pid)`` once it runs; say how it ended."""

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from polebench.bench.grid import ERROR_FILE, JOB_LOG, Job, JobStatus, Protocol, finished_run
 from polebench.bench.runners.ended import Ended, wait_for
@@ -131,6 +131,18 @@ class WorkerPool:
         fresh = preloaded.Worker(single_thread_env())
         self.workers[self.workers.index(dead)] = fresh
         return fresh
+
+    def render_clips(self, orders: Sequence[Any]) -> None:
+        """Share the clips of ``orders`` among the workers, which render them at once, and wait for them.
+        A worker that dies leaves its clips unmade: the report makes them, or says why it cannot."""
+        shares = [list(orders[i :: len(self.workers)]) for i in range(len(self.workers))]
+
+        def render(worker: preloaded.Worker, share: list[Any]) -> None:
+            with contextlib.suppress(EOFError, OSError):
+                worker.render(share)
+
+        with ThreadPoolExecutor(len(self.workers)) as threads:
+            list(threads.map(render, self.workers, shares))
 
     def close(self) -> None:
         for worker in self.workers:

@@ -1,8 +1,9 @@
-"""How far a grid has got: jobs done, running, failed and reused, and roughly how long the rest will take.
+"""How far long work has got (a benchmark's jobs, its robustness runs, a study's trials): how many are
+done, running, failed and reused, and roughly how long the rest will take.
 
 In a terminal it is one live line drawn by rich; in a pipe or a log file, one plain line per finished
-job, so the output reads the same in CI as on screen. The time left is estimated from the median wall
-time of the jobs finished so far (in this run, or kept from an earlier one), times the rounds of jobs left.
+item, so the output reads the same in CI as on screen. The time left is estimated from the median wall
+time of the items finished so far (in this run, or kept from an earlier one), times the rounds left.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ def describe_seconds(seconds: float) -> str:
     """A duration as a person says it.
 
     Example:
-        >>> describe_seconds(42), describe_seconds(125), describe_seconds(4000)
-        ('42 s', '2 min 5 s', '1 h 6 min')
+        >>> describe_seconds(0.3), describe_seconds(42), describe_seconds(125), describe_seconds(4000)
+        ('under 1 s', '42 s', '2 min 5 s', '1 h 6 min')
     """
+    if seconds < 0.5:
+        return "under 1 s"
     seconds = round(seconds)
     if seconds < 60:
         return f"{seconds} s"
@@ -28,14 +31,15 @@ def describe_seconds(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
-class GridProgress:
-    """Counts and shows the jobs of one grid run; ``finished(...)`` after each job.
+class Progress:
+    """Counts and shows the items of one piece of work; ``finished(...)`` after each one.
 
-    :param total: the grid's jobs
-    :param pending: the agent of each job to run, in order
-    :param workers: jobs at a time
-    :param known_times: wall times (s) of jobs already finished, by agent, for the first estimate
+    :param total: every item, those reused from an earlier run included
+    :param pending: the kind (agent) of each item to run, in order: items of a kind take alike long
+    :param workers: items at a time
+    :param known_times: wall times (s) of items already finished, by kind, for the first estimate
     :param live: draw a live line (default: when stdout is a terminal)
+    :param noun: what an item is called ("jobs", "runs", "trials")
     """
 
     def __init__(
@@ -45,8 +49,9 @@ class GridProgress:
         workers: int,
         known_times: Mapping[str, Sequence[float]] | None = None,
         live: bool | None = None,
+        noun: str = "jobs",
     ) -> None:
-        self.total, self.workers = total, max(1, workers)
+        self.total, self.workers, self.noun = total, max(1, workers), noun
         self.waiting = list(pending)
         self.reused = total - len(pending)
         self.done = self.failed = 0
@@ -57,7 +62,7 @@ class GridProgress:
             from rich.progress import BarColumn, Progress, TextColumn
 
             self._progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[state]}"))
-            self._task = self._progress.add_task("jobs", total=total, completed=self.reused, state=self.state())
+            self._task = self._progress.add_task(noun, total=total, completed=self.reused, state=self.state())
             self._progress.start()
 
     def time_left(self) -> float | None:
@@ -76,23 +81,22 @@ class GridProgress:
         if not self.waiting:
             eta = "all ended"
         else:
-            eta = "time left unknown until a job ends" if left is None else f"about {describe_seconds(left)} left"
-        return (
-            f"{self.reused + self.done}/{self.total} done, {running} running, {self.failed} failed, "
-            f"{self.reused} reused; {eta}"
-        )
+            eta = "time left unknown until one ends" if left is None else f"about {describe_seconds(left)} left"
+        reused = f", {self.reused} reused" if self.reused or self.noun == "jobs" else ""
+        return f"{self.reused + self.done}/{self.total} done, {running} running, {self.failed} failed{reused}; {eta}"
 
     def announce(self) -> str | None:
         """The first estimate of the time the grid will take, when jobs already finished give one."""
         left = self.time_left()
         if left is None or not self.waiting:
             return None
-        return f"roughly {describe_seconds(left)} for the {len(self.waiting)} jobs to run (from those already ended)"
+        to_run = f"{len(self.waiting)} {self.noun} to run"
+        return f"roughly {describe_seconds(left)} for the {to_run} (from those already ended)"
 
     def finished(
         self, name: str, agent: str, failed: bool, error: str | None = None, seconds: float | None = None
     ) -> None:
-        """Count a job of ``agent`` that ended (``seconds``: its wall time, when it has one)."""
+        """Count an item of ``agent`` that ended (``seconds``: its wall time, when it has one)."""
         self.done += 1
         self.failed += failed
         if agent in self.waiting:

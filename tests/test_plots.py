@@ -1,0 +1,33 @@
+"""The plots' readable parts: the trajectory plot's action panels and the short tick labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from envs.families import CARTPOLE
+from polebench.replay.trajectory_plot import Trace, action_signals, action_window, plot_trajectories
+
+
+def test_the_action_panels_show_which_way_the_agent_pushes_and_how_often_it_switches() -> None:
+    assert action_window(CARTPOLE) == 25  # half a second of CartPole's 50 steps a second
+    alternating = np.arange(200) % 2  # left, right, left...: a controller holding still
+    mean, switches = action_signals(alternating, CARTPOLE)
+    assert abs(mean[-1]) <= 1 / 25 and switches[-1] == 50.0
+    leaning = np.ones(200, dtype=int)  # right, right, right...: a sustained push
+    mean, switches = action_signals(leaning, CARTPOLE)
+    assert mean[-1] == 1.0 and switches[-1] == 0.0
+    mixed = np.array([0, 1, 1, 1] * 50)  # three rights to one left: leaning right, switching half the time
+    mean, switches = action_signals(mixed, CARTPOLE)
+    assert 0.4 < mean[-1] < 0.6 and 20 < switches[-1] < 30
+
+
+def test_the_trajectory_plot_draws_every_agent(tmp_path: Path) -> None:
+    states = np.zeros((100, 4))
+    traces = [
+        Trace(name, color, states, np.arange(100) % 2) for name, color in (("lqr", "tab:pink"), ("ppo", "tab:blue"))
+    ]
+    picture = tmp_path / "t.png"
+    plot_trajectories(traces, CARTPOLE, "two agents", picture)
+    assert picture.stat().st_size > 5000
