@@ -3,7 +3,8 @@ done, running, failed and reused, and roughly how long the rest will take.
 
 In a terminal it is one live line drawn by rich; in a pipe or a log file, one plain line per finished
 item, so the output reads the same in CI as on screen. The time left is estimated from the median wall
-time of the items finished so far (in this run, or kept from an earlier one), times the rounds left.
+time of each agent's items finished so far (in this run, or kept from an earlier one), times the rounds
+left; items of agents not yet timed are counted, not guessed.
 """
 
 from __future__ import annotations
@@ -66,32 +67,43 @@ class Progress:
             self._progress.start()
 
     def time_left(self) -> float | None:
-        """Seconds until the last job ends: each waiting job's agent's median wall time (any agent's where
-        its own has none yet), shared among the workers (``None``: nothing to go on yet)."""
-        everyone = [t for times in self.times.values() for t in times]
-        if not everyone:
-            return None
-        fallback = statistics.median(everyone)
+        """Seconds until the waiting items of agents already timed end: each one's agent's median wall
+        time, shared among the workers (``None``: no waiting item has a timed agent). Items of agents not
+        yet timed are left out rather than guessed: a reference controller's second says nothing of how
+        long a learning agent takes (see :meth:`untimed`)."""
         own = {agent: statistics.median(times) for agent, times in self.times.items() if times}
-        return sum(own.get(agent, fallback) for agent in self.waiting) / min(self.workers, max(len(self.waiting), 1))
+        timed = [own[agent] for agent in self.waiting if agent in own]
+        if not timed:
+            return None
+        return sum(timed) / min(self.workers, max(len(self.waiting), 1))
+
+    def untimed(self) -> int:
+        """Waiting items whose agent has no finished item yet."""
+        return sum(not self.times.get(agent) for agent in self.waiting)
 
     def state(self) -> str:
         running = min(self.workers, len(self.waiting))
-        left = self.time_left()
-        if not self.waiting:
-            eta = "all ended"
-        else:
-            eta = "time left unknown until one ends" if left is None else f"about {describe_seconds(left)} left"
         reused = f", {self.reused} reused" if self.reused or self.noun == "jobs" else ""
-        return f"{self.reused + self.done}/{self.total} done, {running} running, {self.failed} failed{reused}; {eta}"
+        counts = f"{self.reused + self.done}/{self.total} done, {running} running, {self.failed} failed{reused}"
+        return f"{counts}; {self._eta()}"
+
+    def _eta(self) -> str:
+        if not self.waiting:
+            return "all ended"
+        left, untimed = self.time_left(), self.untimed()
+        if left is None:
+            return "time left unknown until one ends"
+        return f"about {describe_seconds(left)} left" + (f" + {untimed} not yet timed" if untimed else "")
 
     def announce(self) -> str | None:
-        """The first estimate of the time the grid will take, when jobs already finished give one."""
-        left = self.time_left()
+        """The first estimate of the time the grid will take, when items already finished give one."""
+        left, untimed = self.time_left(), self.untimed()
         if left is None or not self.waiting:
             return None
         to_run = f"{len(self.waiting)} {self.noun} to run"
-        return f"roughly {describe_seconds(left)} for the {to_run} (from those already ended)"
+        if untimed:
+            to_run = f"{len(self.waiting) - untimed} of the {to_run} (the other {untimed}: agents not yet timed)"
+        return f"roughly {describe_seconds(left)} for the {to_run}, from those already ended"
 
     def finished(
         self, name: str, agent: str, failed: bool, error: str | None = None, seconds: float | None = None

@@ -5,19 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from envs.families import CARTPOLE
 from polebench.replay.trajectory_plot import Trace, action_signals, action_window, plot_trajectories
 
 
 def test_the_action_panels_show_which_way_the_agent_pushes_and_how_often_it_switches() -> None:
-    assert action_window(CARTPOLE) == 25  # half a second of CartPole's 50 steps a second
+    assert action_window(CARTPOLE) == 30  # 0.6 s of CartPole's 50 steps a second
     alternating = np.arange(200) % 2  # left, right, left...: a controller holding still
     mean, switches = action_signals(alternating, CARTPOLE)
-    assert abs(mean[-1]) <= 1 / 25 and switches[-1] == 50.0
+    assert abs(mean[-1]) < 1e-9 and switches[-1] == pytest.approx(50.0)
+    assert np.isnan(mean[0])  # the panels start once their window is full
     leaning = np.ones(200, dtype=int)  # right, right, right...: a sustained push
     mean, switches = action_signals(leaning, CARTPOLE)
-    assert mean[-1] == 1.0 and switches[-1] == 0.0
+    assert mean[-1] == pytest.approx(1.0) and switches[-1] == 0.0
     mixed = np.array([0, 1, 1, 1] * 50)  # three rights to one left: leaning right, switching half the time
     mean, switches = action_signals(mixed, CARTPOLE)
     assert 0.4 < mean[-1] < 0.6 and 20 < switches[-1] < 30

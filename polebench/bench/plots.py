@@ -231,8 +231,8 @@ def plot_trajectories(
     cells: Sequence[CellStats], rows: Sequence[dict[str, Any]], family: EnvFamily, path: Path
 ) -> bool:
     """One evaluation episode per algorithm, all from the same initial state (each run's
-    ``trajectory.npz``, from its lowest seed that has one), each label saying whether that run was
-    balanced; return whether anything was drawn."""
+    ``trajectory.npz``, from its lowest seed that has one), each label naming the seed and saying whether
+    that run's final evaluation was balanced; return whether anything was drawn."""
     traces = []
     colors = agent_colors(cells)
     for cell in sorted(cells, key=lambda c: not is_reference(c.algo)):
@@ -240,9 +240,7 @@ def plot_trajectories(
         found = next((r for r in runs if (Path(r["run_dir"]) / run_files.TRAJECTORY_FILE).is_file()), None)
         if found is None:
             continue
-        judged = found.get("balanced")
-        balanced = "" if judged is None else ", balanced" if judged else ", not balanced"
-        label = f"{label_of(cell)} (seed {found['seed']}{balanced})"
+        label = f"{label_of(cell)} (seed {found['seed']}{_final_balance(found, family)})"
         try:
             with np.load(Path(found["run_dir"]) / run_files.TRAJECTORY_FILE) as data:
                 states, actions = np.asarray(data["states"], dtype=float), np.asarray(data["actions"])
@@ -255,6 +253,18 @@ def plot_trajectories(
         title = "one evaluation episode per algorithm, all from the same initial state (deterministic actions)"
         draw_traces(traces, family, title, path)
     return bool(traces)
+
+
+def _final_balance(row: dict[str, Any], family: EnvFamily) -> str:
+    """Whether the run's final evaluation was within the family's balance target: the episode drawn is
+    its final model's, which may balance worse than it did at the evaluation that first counted."""
+    if family.balance is None:
+        return ""
+    names = [name for name, _, _ in family.balance.limits]
+    if any(row.get(name) is None for name in names):
+        return ""
+    met = family.balance.met_by({name: float(row[name]) for name in names})
+    return "; final evaluation " + ("balanced" if met else "not balanced")
 
 
 def _seed(row: dict[str, Any]) -> int:

@@ -71,8 +71,9 @@ def plot_trajectories(traces: Sequence[Trace], family: EnvFamily, title: str, pa
         ax.grid(alpha=0.3)
     span = f"{window * dt:g} s" if family.step_seconds else f"{window} steps"
     axes[-2].axhline(0.0, color="grey", lw=0.6)
-    if family.action_effort:
-        axes[-2].set_ylim(min(family.action_effort) - 0.05, max(family.action_effort) + 0.05)
+    # The mean force of a balancing agent stays near zero: zoom in on it, symmetrically, so a lean shows.
+    leans = [np.nanmax(np.abs(line.get_ydata()), initial=0.0) for line in axes[-2].get_lines()]
+    axes[-2].set_ylim(-max(0.2, *leans) * 1.15, max(0.2, *leans) * 1.15)
     axes[-2].set_ylabel(f"mean action over {span}\n{family.effort_label}", fontsize="small")
     axes[-1].set_ylim(bottom=0.0)
     per = "s" if family.step_seconds else "step"
@@ -94,15 +95,15 @@ def plot_trajectories(traces: Sequence[Trace], family: EnvFamily, title: str, pa
         plt.close(fig)
 
 
-ACTION_WINDOW_SECONDS = 0.5  # long enough to average out a controller's alternation, short enough to show a lean
-ACTION_WINDOW_STEPS = 25  # for families without a time step
+ACTION_WINDOW_SECONDS = 0.6  # long enough to average out a controller's alternation, short enough to show a lean
+ACTION_WINDOW_STEPS = 30  # for families without a time step
 
 
 def action_window(family: EnvFamily) -> int:
-    """The sliding window of the action panels, in steps (half a second of simulated time where known)."""
-    if family.step_seconds:
-        return max(1, round(ACTION_WINDOW_SECONDS / family.step_seconds))
-    return ACTION_WINDOW_STEPS
+    """The sliding window of the action panels, in steps (0.6 s of simulated time where known), always
+    an even count, so that an agent alternating left and right averages to zero."""
+    steps = round(ACTION_WINDOW_SECONDS / family.step_seconds) if family.step_seconds else ACTION_WINDOW_STEPS
+    return max(2, steps + steps % 2)
 
 
 def action_signals(actions: np.ndarray, family: EnvFamily) -> tuple[np.ndarray, np.ndarray]:
@@ -113,18 +114,23 @@ def action_signals(actions: np.ndarray, family: EnvFamily) -> tuple[np.ndarray, 
     window = action_window(family)
     effort = np.asarray(family.action_effort, dtype=float)[actions] if family.action_effort else actions
     switched = np.concatenate([[0.0], (actions[1:] != actions[:-1]).astype(float)])
+    # Each panel starts once its window is full: a lone first action would read as a full push.
     return sliding_mean(effort, window), sliding_mean(switched, window) / (family.step_seconds or 1.0)
 
 
 def sliding_mean(values: np.ndarray, window: int) -> np.ndarray:
-    """The mean of each value and the ``window - 1`` before it (fewer at the start): a trailing average,
-    so a sustained push shows where it happens rather than ahead of it.
+    """A Hann-weighted mean of each value and the ``window - 1`` before it, NaN until the window is full.
+
+    Trailing, so a sustained push shows where it happens rather than ahead of it; weighted, because a
+    plain mean of +-1 actions steps by 2/window each time one action enters and another leaves, which
+    draws a band of noise around zero.
 
     Example:
-        >>> sliding_mean(np.array([1.0, -1.0, 1.0, 1.0]), 2).tolist()
-        [1.0, 0.0, 0.0, 1.0]
+        >>> sliding_mean(np.array([1.0, 1.0, 1.0, -1.0, -1.0, -1.0]), 2).round(2).tolist()
+        [nan, 1.0, 1.0, 0.0, -1.0, -1.0]
     """
-    sums = np.cumsum(np.concatenate([[0.0], np.asarray(values, dtype=float)]))
-    ends = np.arange(1, len(values) + 1)
-    starts = np.maximum(ends - window, 0)
-    return (sums[ends] - sums[starts]) / (ends - starts)
+    weights = np.hanning(window + 2)[1:-1]
+    weights /= weights.sum()
+    smoothed = np.convolve(np.asarray(values, dtype=float), weights)[: len(values)]
+    smoothed[: window - 1] = np.nan
+    return smoothed
