@@ -76,3 +76,23 @@ def test_a_run_that_no_longer_loads_is_said_on_the_page(bench: Path, capsys: pyt
         "clips/CartPole-v1_lqr_push.webm",
     ]
     assert "no clip:" in " ".join(page.text)
+
+
+def test_a_grid_without_a_finished_run_still_writes_a_page_that_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from polebench.bench.driver import rebuild_report
+
+    # The LQR controller is defined for CartPole only: the grid's one job fails.
+    grid = {"envs": ["Acrobot-v1"], "seeds": 1, "agents": {"lqr": {"algo": "lqr"}}}
+    assert not polebench.benchmark(grid, log_folder=tmp_path, workers=1).ok
+    kept = (tmp_path / "results.csv").read_bytes()
+    capsys.readouterr()
+    assert rebuild_report(tmp_path) == 0
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "report.html: no finished run yet, so no plots or replay wall; the page says so"
+    )
+    page = _parse(tmp_path / PAGE)
+    assert "video" not in page.tags and "img" not in page.tags
+    assert "No finished run yet" in " ".join(page.text) and "lqr cannot train on Acrobot-v1" in " ".join(page.text)
+    assert (tmp_path / "results.csv").read_bytes() == kept

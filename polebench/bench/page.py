@@ -90,7 +90,7 @@ def write_page(folder: Path, markdown_text: str, walls: dict[str, tuple[list[Til
 
     body = markdown.markdown(markdown_text, extensions=["tables"])
     body = re.sub(r'<img alt="([^"]*)" src="([^"]+)" ?/?>', lambda m: _inline_image(folder, m[1], m[2]), body)
-    sections = [_wall_section(env, plain, pushed) for env, (plain, pushed) in walls.items()]
+    sections = [_wall_section(env, plain, pushed) for env, (plain, pushed) in walls.items()] or [NO_RUNS]
     page = TEMPLATE.format(style=STYLE, script=SCRIPT, body=body, walls="\n".join(sections))
     path = folder / PAGE
     write_text(path, page)
@@ -99,6 +99,12 @@ def write_page(folder: Path, markdown_text: str, walls: dict[str, tuple[list[Til
         if f"{CLIPS_DIR}/{old.name}" not in shown:
             old.unlink()
     return path
+
+
+NO_RUNS = (
+    '<h2>Replay wall</h2>\n<p class="missing">No finished run yet: no results, plots or clips to show '
+    "(the jobs without a result, and why, are listed above).</p>"
+)
 
 
 def missing_clips(walls: dict[str, tuple[list[Tile], list[Tile]]]) -> list[str]:

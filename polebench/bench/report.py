@@ -375,6 +375,8 @@ def _write_page(
         walls[env] = (wall(env, ordered, rows, folder, push=False), wall(env, ordered, rows, folder, push=True))
     write_page(folder, text, walls)
     missing = missing_clips(walls)
-    if missing:
+    if not walls:
+        print("report.html: no finished run yet, so no plots or replay wall; the page says so")
+    elif missing:
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
         print(f"report.html: no clip for {missing[0]}{more}; the page says so in its place")
