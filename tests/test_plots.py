@@ -33,3 +33,27 @@ def test_the_trajectory_plot_draws_every_agent(tmp_path: Path) -> None:
     picture = tmp_path / "t.png"
     plot_trajectories(traces, CARTPOLE, "two agents", picture)
     assert picture.stat().st_size > 5000
+
+
+def test_the_interquartile_mean_trims_as_scipy_does() -> None:
+    from scipy.stats import trim_mean
+
+    from polebench.bench.results import iqm
+
+    rng = np.random.default_rng(0)
+    for runs in range(1, 13):
+        scores = rng.integers(0, 6, size=(runs, 3)).astype(float) * 100  # ties included
+        np.testing.assert_allclose(iqm(scores), trim_mean(scores, 0.25, axis=0))
+
+
+def test_runs_that_all_score_the_same_have_a_point_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rliable import library as rly
+
+    from polebench.bench.results import interval_estimates, iqm
+
+    def no_bootstrap(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a constant sample needs no bootstrap")
+
+    monkeypatch.setattr(rly, "get_interval_estimates", no_bootstrap)
+    point, interval = interval_estimates(np.full((5, 2), 500.0), iqm)
+    assert point.tolist() == [500.0, 500.0] and interval.tolist() == [[500.0, 500.0], [500.0, 500.0]]

@@ -4,7 +4,7 @@ from whatever finished)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -23,9 +23,12 @@ EXIT_SOME_FAILED = 1
 EXIT_INTERRUPTED = 130
 
 
-def write_results(jobs: Sequence[Job], bench: Path, protocol: Protocol | None) -> tuple[list[dict[str, Any]], Path]:
+def write_results(
+    jobs: Sequence[Job], bench: Path, protocol: Protocol | None, clips_made: Callable[[], None] | None = None
+) -> tuple[list[dict[str, Any]], Path]:
     """Write ``results.csv``, ``robustness.csv`` (when any run was measured) and ``report.md`` with its
-    plots for ``jobs``; return the rows and the report."""
+    plots and page for ``jobs``; return the rows and the report. ``clips_made`` waits for the clips that
+    workers render meanwhile (see :func:`_start_clips`)."""
     # Imported here: statistics and plotting take a second to import, which the workers' start overlaps.
     from polebench.bench.report import RESULTS_CSV, ROBUSTNESS_CSV, write_report
     from polebench.bench.results import job_row, write_csv
@@ -37,7 +40,7 @@ def write_results(jobs: Sequence[Job], bench: Path, protocol: Protocol | None) -
     if robustness:
         measured_rows = [row for measured in robustness for row in measured.rows()]
         write_csv(measured_rows, bench / ROBUSTNESS_CSV, ROBUSTNESS_COLUMNS)
-    return rows, write_report(rows, bench, protocol, robustness)
+    return rows, write_report(rows, bench, protocol, robustness, clips_made)
 
 
 def measure_robustness(jobs: Sequence[Job], bench: Path, workers: int, episodes: int) -> None:
@@ -163,28 +166,29 @@ def run_grid(
             runs.write_yaml(bench / PROTOCOL_FILE, asdict(protocol))
             print(f"{len(jobs)} jobs: {plan.describe()}; {len(plan.pending)} to run on {where}")
             code = _run_pending(jobs, plan.pending, bench, protocol, workers, ray_address, pool)
-            if code == 0 and pool is not None and pool.workers:
-                code = _render_clips(jobs, bench, pool)
+        if code == EXIT_INTERRUPTED:
+            return _ended(jobs, bench, protocol, code)
+        clips_made = _start_clips(jobs, bench, pool) if pool is not None and pool.workers else None
+        if robustness_episodes is not None:
+            try:
+                measure_robustness(jobs, bench, workers, robustness_episodes)
+            except KeyboardInterrupt:
+                outcome = _ended(jobs, bench, protocol, EXIT_INTERRUPTED)
+                print(f"interrupted: measured runs are kept ({outcome.report}); run the same command again to finish")
+                return outcome
+        outcome = _ended(jobs, bench, protocol, 0, clips_made)
     finally:
         if pool is not None:
             pool.close()
-    if code == EXIT_INTERRUPTED:
-        return _ended(jobs, bench, protocol, code)
-    if robustness_episodes is not None:
-        try:
-            measure_robustness(jobs, bench, workers, robustness_episodes)
-        except KeyboardInterrupt:
-            outcome = _ended(jobs, bench, protocol, EXIT_INTERRUPTED)
-            print(f"interrupted: measured runs are kept ({outcome.report}); run the same command again to finish")
-            return outcome
-    outcome = _ended(jobs, bench, protocol, 0)
     print(f"report: {outcome.report} ({outcome.jobs - outcome.unfinished} of {outcome.jobs} jobs finished)")
     return outcome
 
 
-def _ended(jobs: Sequence[Job], bench: Path, protocol: Protocol, code: int) -> GridOutcome:
+def _ended(
+    jobs: Sequence[Job], bench: Path, protocol: Protocol, code: int, clips_made: Callable[[], None] | None = None
+) -> GridOutcome:
     """Write the results and report of ``jobs`` as they stand, and say how the grid ended."""
-    rows, report = write_results(jobs, bench, protocol)
+    rows, report = write_results(jobs, bench, protocol, clips_made)
     unfinished = sum(row["status"] != JobStatus.FINISHED.value for row in rows)
     if code == 0 and unfinished:
         code = EXIT_SOME_FAILED
@@ -237,22 +241,18 @@ def _run_pending(
     return 0
 
 
-def _render_clips(jobs: Sequence[Job], bench: Path, pool: WorkerPool) -> int:
-    """Render the report's replay-wall clips in the preloaded workers, in parallel, before the report
-    needs them (it would make them one after another); only clips of runs that changed are made."""
+def _start_clips(jobs: Sequence[Job], bench: Path, pool: WorkerPool) -> Callable[[], None] | None:
+    """Have the preloaded workers render the report's replay-wall clips, in parallel with each other and
+    with the report this process writes meanwhile (it would make them one after another); only clips of
+    runs that changed are made. Returns what waits for them (``None``: nothing to make)."""
     from polebench.bench.page import clip_orders
     from polebench.bench.results import job_row
 
     orders = clip_orders([job_row(job, bench) for job in jobs])
     if not orders:
-        return 0
+        return None
     print(f"rendering {len(orders)} clips for report.html on {len(pool.workers)} workers", flush=True)
-    try:
-        pool.render_clips(orders)
-    except KeyboardInterrupt:
-        print(f"interrupted: finished jobs are kept ({bench}); the report says which clips are missing")
-        return EXIT_INTERRUPTED
-    return 0
+    return pool.render_clips(orders).result
 
 
 def rebuild_report(bench: Path, workers: int = 1, robustness_episodes: int | None = None) -> int:

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import warnings
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -174,19 +173,24 @@ def plot_final_iqm(cells: Sequence[CellStats], path: Path) -> None:
 
 
 def plot_profile(cells: Sequence[CellStats], path: Path) -> None:
-    """rliable's performance profile: the fraction of runs whose final true return exceeds tau.
+    """The performance profile (rliable's score distribution): the fraction of runs whose final true
+    return exceeds tau, with its stratified-bootstrap band.
 
     When every run solves, every agent's line is the same; the lines are drawn from thickest to thinnest,
     so lines that coincide still show each colour, and the plot says that they coincide.
     """
-    from rliable import library as rly
-
     scores = {label_of(c): c.final_returns.reshape(-1, 1) for c in cells}
     top = max(float(np.max(s)) for s in scores.values())
     taus = np.linspace(0.0, max(top, 1.0) * 1.01, 101)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # see results.interval_estimates
-        profiles, cis = rly.create_performance_profile(scores, taus, reps=BOOTSTRAP_REPS // 4)
+
+    def fraction_above(runs: np.ndarray) -> np.ndarray:
+        # rliable's create_performance_profile computes the same through np.vectorize (0.56 ms a bootstrap
+        # sample, and unseeded); with this, the seeded interval_estimates takes 0.03 ms a sample.
+        return np.mean(runs.reshape(-1, 1) > taus, axis=0)
+
+    profiles, cis = {}, {}
+    for label, runs in scores.items():
+        profiles[label], cis[label] = interval_estimates(runs, fraction_above, reps=BOOTSTRAP_REPS // 4)
     fig, ax = plt.subplots(figsize=(7, 4.5))
     colors = agent_colors(cells)
     widths = np.linspace(5.0, 1.2, len(cells)) if len(cells) > 1 else [1.8]

@@ -5,7 +5,7 @@ the plots."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -332,8 +332,12 @@ def write_report(
     folder: Path,
     protocol: Protocol | None,
     robustness: Sequence[JobRobustness] = (),
+    clips_made: Callable[[], None] | None = None,
 ) -> Path:
-    """Write ``report.md`` and its plots into ``folder``; return the report's path."""
+    """Write ``report.md`` and its plots into ``folder``, then ``report.html``; return the report's path.
+
+    :param clips_made: waits until clips rendered elsewhere meanwhile are made, before the page needs them
+    """
     cells = aggregate(rows)
     envs = list(dict.fromkeys(c.env for c in cells))
     done = sum(r["status"] == "finished" for r in rows)
@@ -358,6 +362,8 @@ def write_report(
     lines += _problems(rows)
     path = folder / REPORT
     write_text(path, "\n".join(lines))
+    if clips_made is not None:
+        clips_made()
     _write_page(folder, "\n".join(lines), cells, rows, envs)
     return path
 

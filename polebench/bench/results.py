@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import trim_mean
 
 from envs.families import METRIC_NAMES
 from polebench.atomic import atomic_target
@@ -139,27 +138,38 @@ def interval_estimates(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``statistic`` of a (runs, tasks) score matrix and its 95% stratified-bootstrap interval (rliable).
 
-    The bootstrap is seeded, so the same results give the same report.
+    The bootstrap is seeded, so the same results give the same report. Where every run scored the same
+    (every seed solved at 500, a reference controller), every resample is that same sample: the interval
+    is the point itself, and the bootstrap is skipped.
     """
-    from rliable import library as rly
+    point = np.asarray(statistic(scores), dtype=float)
+    if np.all(np.ptp(scores, axis=0) == 0):
+        return point, np.stack([point, point])
+    from rliable import library as rly  # here: importing it (and arch, statsmodels) takes 1.5 s
 
     with warnings.catch_warnings():
         # rliable still hands arch a RandomState, which arch accepts but has deprecated.
         warnings.simplefilter("ignore", FutureWarning)
-        point, interval = rly.get_interval_estimates(
+        points, interval = rly.get_interval_estimates(
             {"x": scores}, statistic, reps=reps, random_state=np.random.RandomState(0)
         )
-    return point["x"], interval["x"]
+    return points["x"], interval["x"]
 
 
 def iqm(scores: np.ndarray) -> np.ndarray:
-    """Interquartile mean of each column of a (runs, tasks) matrix: the mean of its middle 50%.
+    """Interquartile mean of each column of a (runs, tasks) matrix: the mean of its middle 50%, trimmed
+    as ``scipy.stats.trim_mean(scores, 0.25, axis=0)`` trims (``int(0.25 * runs)`` from each end).
+
+    Written with NumPy because the bootstrap calls it 2,000 times a cell: SciPy's version spends 0.4 ms
+    a call in its argument handling, this one 0.02 ms (a test checks that the two agree).
 
     Example:
         >>> iqm(np.array([[0.0], [100.0], [200.0], [300.0], [1000.0]]))
         array([200.])
     """
-    return np.asarray(trim_mean(scores, 0.25, axis=0))
+    scores = np.asarray(scores, dtype=float)
+    cut = int(0.25 * scores.shape[0])
+    return np.sort(scores, axis=0)[cut : scores.shape[0] - cut].mean(axis=0)
 
 
 def iqm_with_ci(finals: np.ndarray) -> tuple[float, tuple[float, float]]:

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -120,6 +120,7 @@ class WorkerPool:
 
         self.idle: queue.SimpleQueue[preloaded.Worker] = queue.SimpleQueue()
         self.workers = [preloaded.Worker(single_thread_env()) for _ in range(size)] if preloaded.available() else []
+        self._background = ThreadPoolExecutor(1)  # waits on the workers while the driver goes on
         for worker in self.workers:
             self.idle.put(worker)
 
@@ -132,19 +133,24 @@ class WorkerPool:
         self.workers[self.workers.index(dead)] = fresh
         return fresh
 
-    def render_clips(self, orders: Sequence[Any]) -> None:
-        """Share the clips of ``orders`` among the workers, which render them at once, and wait for them.
-        A worker that dies leaves its clips unmade: the report makes them, or says why it cannot."""
+    def render_clips(self, orders: Sequence[Any]) -> Future[None]:
+        """Share the clips of ``orders`` among the workers, which render them at once; the future is done
+        when they all are. A worker that dies leaves its clips unmade: the report makes them, or says why
+        it cannot."""
         shares = [list(orders[i :: len(self.workers)]) for i in range(len(self.workers))]
 
         def render(worker: preloaded.Worker, share: list[Any]) -> None:
             with contextlib.suppress(EOFError, OSError):
                 worker.render(share)
 
-        with ThreadPoolExecutor(len(self.workers)) as threads:
-            list(threads.map(render, self.workers, shares))
+        def render_all() -> None:
+            with ThreadPoolExecutor(len(self.workers)) as threads:
+                list(threads.map(render, self.workers, shares))
+
+        return self._background.submit(render_all)
 
     def close(self) -> None:
+        self._background.shutdown(wait=True)
         for worker in self.workers:
             worker.close()
 
