@@ -175,8 +175,15 @@ def _level_of(perturbation: Perturbation, text: str) -> int | None:
 
 
 def spelt_value(value: float) -> str:
-    """A ladder value as --perturb takes it: always with a decimal point, so it never reads as a level."""
-    return f"{value:g}" if "." in f"{value:g}" else f"{value:.1f}"
+    """A ladder value as --perturb takes it and the plots show it: always with a decimal point (or an
+    exponent), so it never reads as a level number.
+
+    Example:
+        >>> [spelt_value(v) for v in (0.0, 0.25, 4.0, 1e-05)]
+        ['0.0', '0.25', '4.0', '1e-05']
+    """
+    text = f"{value:g}"
+    return text if "." in text or "e" in text else f"{text}.0"
 
 
 def check_applies(use: PerturbationUse, family: EnvFamily | None, env_id: str) -> EnvFamily:

@@ -41,6 +41,9 @@ class Progress:
     :param known_times: wall times (s) of items already finished, by kind, for the first estimate
     :param live: draw a live line (default: when stdout is a terminal)
     :param noun: what an item is called ("jobs", "runs", "trials")
+    :param show_reused: count the items reused from an earlier run even when there are none
+
+    Use it as a context manager: the live line is stopped however the work ends.
     """
 
     def __init__(
@@ -51,8 +54,9 @@ class Progress:
         known_times: Mapping[str, Sequence[float]] | None = None,
         live: bool | None = None,
         noun: str = "jobs",
+        show_reused: bool = False,
     ) -> None:
-        self.total, self.workers, self.noun = total, max(1, workers), noun
+        self.total, self.workers, self.noun, self.show_reused = total, max(1, workers), noun, show_reused
         self.waiting = list(pending)
         self.reused = total - len(pending)
         self.done = self.failed = 0
@@ -60,9 +64,11 @@ class Progress:
         self.live = sys.stdout.isatty() if live is None else live
         self._progress: Any = None
         if self.live:
-            from rich.progress import BarColumn, Progress, TextColumn
+            from rich.progress import BarColumn, TextColumn
+            from rich.progress import Progress as RichProgress
 
-            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[state]}"))
+            columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[state]}"))
+            self._progress = RichProgress(*columns)
             self._task = self._progress.add_task(noun, total=total, completed=self.reused, state=self.state())
             self._progress.start()
 
@@ -83,7 +89,7 @@ class Progress:
 
     def state(self) -> str:
         running = min(self.workers, len(self.waiting))
-        reused = f", {self.reused} reused" if self.reused or self.noun == "jobs" else ""
+        reused = f", {self.reused} reused" if self.reused or self.show_reused else ""
         counts = f"{self.reused + self.done}/{self.total} done, {running} running, {self.failed} failed{reused}"
         return f"{counts}; {self._eta()}"
 
@@ -126,3 +132,10 @@ class Progress:
     def close(self) -> None:
         if self._progress is not None:
             self._progress.stop()
+            self._progress = None
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

@@ -96,3 +96,17 @@ def test_a_grid_without_a_finished_run_still_writes_a_page_that_says_so(
     assert "video" not in page.tags and "img" not in page.tags
     assert "No finished run yet" in " ".join(page.text) and "lqr cannot train on Acrobot-v1" in " ".join(page.text)
     assert (tmp_path / "results.csv").read_bytes() == kept
+
+
+def test_an_env_without_pushes_has_one_wall_at_its_own_frame_rate(tmp_path: Path) -> None:
+    import imageio.v2 as imageio
+
+    protocol = {"n_timesteps": 256, "eval_freq": 256, "eval_episodes": 1, "final_eval_episodes": 1}
+    grid = {"envs": ["Acrobot-v1"], "seeds": 1, "protocol": protocol, "agents": {"ppo": {"algo": "ppo"}}}
+    assert polebench.benchmark(grid, log_folder=tmp_path, workers=1).ok
+    page = _parse(tmp_path / PAGE)
+    assert [str(v["src"]) for v in page.tags["video"]] == ["clips/Acrobot-v1_ppo.webm"]
+    assert "Under pushes" not in " ".join(page.text)  # the push perturbation is CartPole's alone
+    with imageio.get_reader(tmp_path / "clips" / "Acrobot-v1_ppo.webm") as clip:
+        assert clip.get_meta_data()["fps"] == 15  # Acrobot's render_fps: 5 s are 75 frames, not 250
+        assert clip.count_frames() == 75

@@ -19,7 +19,7 @@ import numpy as np
 
 from polebench.run import folder as runs
 
-CLIP_STEPS = 250  # 5 s of CartPole's simulated time at its 50 frames a second
+CLIP_SECONDS = 5  # at the env's own frame rate: 250 steps of CartPole, 75 of Acrobot
 SHRINK = 2  # every other pixel: 300 x 200 for CartPole, light enough for a wall of ten agents
 WALL_PUSH_LEVEL = 3  # the push level of the second wall (0.75 rad/s): where the agents differ most plainly
 
@@ -57,20 +57,31 @@ def render_clips(orders: list[ClipOrder]) -> list[Clip]:
     return [clip_of(o.run_dir, o.algo, o.env_id, o.push) for o in orders]
 
 
-def clip_of(run_dir: Path, algo: str, env_id: str, push: bool = False) -> Clip:
-    """The clip of the run in ``run_dir`` (made now if it is missing or older than the model), optionally
-    under pushes of level :data:`WALL_PUSH_LEVEL`; never raises for a run that cannot be shown."""
-    from polebench.errors import ConfigError
+def pushes_apply(env_id: str) -> bool:
+    """Whether the env has the second wall, under pushes (the push perturbation applies to it)."""
+    from envs.families import family_of_id
 
+    family = family_of_id(env_id)
+    return family is not None and "push" in family.perturbations
+
+
+def clip_of(run_dir: Path, algo: str, env_id: str, push: bool = False, make: bool = True) -> Clip:
+    """The clip of the run in ``run_dir`` (made now if it is missing or older than the model, unless
+    ``make`` is false), optionally under pushes of level :data:`WALL_PUSH_LEVEL`; never raises for a run
+    that cannot be shown."""
     model_path = runs.model_path(run_dir, env_id)
     target = run_dir / clip_file(push)
     if not model_path.is_file():
         return Clip(None, f"no model in {run_dir}")
     if ClipOrder(run_dir, algo, env_id, push).is_made():
         return Clip(target)
+    if not make:
+        return Clip(None, "not made: the benchmark was interrupted")
     try:
         _render(run_dir, model_path, algo, env_id, push, target)
-    except (ConfigError, OSError, ValueError, RuntimeError, AttributeError) as err:
+    except Exception as err:
+        # A plugin's predict, ffmpeg or pygame may raise anything: a clip that cannot be made is said in
+        # its place on the page, never the end of the report.
         return Clip(None, f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
     return Clip(target)
 
@@ -81,6 +92,7 @@ def _render(run_dir: Path, model_path: Path, algo: str, env_id: str, push: bool,
     from agents.registry import get_algo
     from envs.factory import TRAJECTORY_SEED, measured
     from envs.perturbations import PERTURBATIONS, PerturbationUse
+    from polebench.replay.play import frame_rate
     from polebench.run.evaluation_env import EvaluationEnv
 
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # headless: no display is needed
@@ -89,26 +101,29 @@ def _render(run_dir: Path, model_path: Path, algo: str, env_id: str, push: bool,
     env = EvaluationEnv.of_saved_model(run_dir, model_path).build(
         1, TRAJECTORY_SEED, inner=measured(perturb), render_mode="rgb_array"
     )
-    frames = _frames(model, env)
-    env.close()
+    try:
+        fps = frame_rate(env)
+        frames = _frames(model, env, round(CLIP_SECONDS * fps))
+    finally:
+        env.close()
     with runs.atomic_target(target) as tmp:
         params = ["-b:v", "0", "-crf", "45", "-deadline", "realtime", "-cpu-used", "8"]
-        writer: Any = imageio.get_writer(tmp, fps=50, codec="libvpx-vp9", macro_block_size=2, ffmpeg_params=params)
+        writer: Any = imageio.get_writer(tmp, fps=fps, codec="libvpx-vp9", macro_block_size=2, ffmpeg_params=params)
         with writer:
             for frame in frames:
                 writer.append_data(frame)
 
 
-def _frames(model: Any, env: Any) -> list[np.ndarray]:
+def _frames(model: Any, env: Any, count: int) -> list[np.ndarray]:
     obs = env.reset()
     state, start = None, np.ones(1, dtype=bool)
     frames = [env.render()[::SHRINK, ::SHRINK]]
-    while len(frames) < CLIP_STEPS:
+    while len(frames) < count:
         action, state = model.predict(obs, state=state, episode_start=start, deterministic=True)
         obs, _, dones, _ = env.step(action)
         start = dones
         if dones[0]:  # the episode ended: hold its last picture (the env has already reset underneath)
-            frames += [frames[-1]] * (CLIP_STEPS - len(frames))
+            frames += [frames[-1]] * (count - len(frames))
             break
         frames.append(env.render()[::SHRINK, ::SHRINK])
     return frames

@@ -24,11 +24,16 @@ EXIT_INTERRUPTED = 130
 
 
 def write_results(
-    jobs: Sequence[Job], bench: Path, protocol: Protocol | None, clips_made: Callable[[], None] | None = None
+    jobs: Sequence[Job],
+    bench: Path,
+    protocol: Protocol | None,
+    clips_made: Callable[[], None] | None = None,
+    interrupted: bool = False,
 ) -> tuple[list[dict[str, Any]], Path]:
     """Write ``results.csv``, ``robustness.csv`` (when any run was measured) and ``report.md`` with its
     plots and page for ``jobs``; return the rows and the report. ``clips_made`` waits for the clips that
-    workers render meanwhile (see :func:`_start_clips`)."""
+    workers render meanwhile (see :func:`_start_clips`); after an interrupt no clip is made, the page
+    shows those already made."""
     # Imported here: statistics and plotting take a second to import, which the workers' start overlaps.
     from polebench.bench.report import RESULTS_CSV, ROBUSTNESS_CSV, write_report
     from polebench.bench.results import job_row, write_csv
@@ -40,7 +45,7 @@ def write_results(
     if robustness:
         measured_rows = [row for measured in robustness for row in measured.rows()]
         write_csv(measured_rows, bench / ROBUSTNESS_CSV, ROBUSTNESS_COLUMNS)
-    return rows, write_report(rows, bench, protocol, robustness, clips_made)
+    return rows, write_report(rows, bench, protocol, robustness, clips_made, make_clips=not interrupted)
 
 
 def measure_robustness(jobs: Sequence[Job], bench: Path, workers: int, episodes: int) -> None:
@@ -57,12 +62,13 @@ def measure_robustness(jobs: Sequence[Job], bench: Path, workers: int, episodes:
     pending = [(job, run_dir) for job, run_dir in done if not is_measured(run_dir, job.env, episodes)]
     kept = f" ({len(done) - len(pending)} measured before, kept)" if len(pending) < len(done) else ""
     print(f"robustness: {len(done)} finished runs{kept}, {episodes} episodes per perturbation level")
-    progress = Progress(len(done), [job.agent.name for job, _ in pending], workers, noun="runs")
     if not pending:
-        progress.close()
         return
     # spawn: the workers start clean, without this process's threads or its half-made state.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with (
+        Progress(len(done), [job.agent.name for job, _ in pending], workers, noun="runs") as progress,
+        ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool,
+    ):
         futures = {pool.submit(run_in_worker, str(d), j.algo, j.env, j.seed, episodes): j for j, d in pending}
         try:
             for future in as_completed(futures):
@@ -72,10 +78,8 @@ def measure_robustness(jobs: Sequence[Job], bench: Path, workers: int, episodes:
                 except ConfigError as err:  # a damaged run folder: the others are still measured
                     progress.finished(job.name, job.agent.name, True, error=f"robustness not measured: {err}")
         except KeyboardInterrupt:
-            progress.close()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
-    progress.close()
 
 
 def resolve_jobs(jobs: Sequence[Job], bench: Path, protocol: Protocol, pool: WorkerPool | None = None) -> list[Job]:
@@ -170,6 +174,13 @@ def run_grid(
             return _ended(jobs, bench, protocol, code)
         clips_made = _start_clips(jobs, bench, pool) if pool is not None and pool.workers else None
         if robustness_episodes is not None:
+            # One thing at a time on the CPUs: the clips, then the workers go and the robustness runs come.
+            if clips_made is not None:
+                clips_made()
+                clips_made = None
+            if pool is not None:
+                pool.close()
+                pool = None
             try:
                 measure_robustness(jobs, bench, workers, robustness_episodes)
             except KeyboardInterrupt:
@@ -188,7 +199,7 @@ def _ended(
     jobs: Sequence[Job], bench: Path, protocol: Protocol, code: int, clips_made: Callable[[], None] | None = None
 ) -> GridOutcome:
     """Write the results and report of ``jobs`` as they stand, and say how the grid ended."""
-    rows, report = write_results(jobs, bench, protocol, clips_made)
+    rows, report = write_results(jobs, bench, protocol, clips_made, interrupted=code == EXIT_INTERRUPTED)
     unfinished = sum(row["status"] != JobStatus.FINISHED.value for row in rows)
     if code == 0 and unfinished:
         code = EXIT_SOME_FAILED
@@ -219,7 +230,7 @@ def _run_pending(
     for job in jobs:
         if job not in pending and (summary := finished_summary(job, bench)) is not None:
             kept.setdefault(job.agent.name, []).append(summary.wall_time_s)
-    progress = Progress(len(jobs), [job.agent.name for job in pending], workers, kept)
+    progress = Progress(len(jobs), [job.agent.name for job in pending], workers, kept, show_reused=True)
     if (estimate := progress.announce()) is not None:
         print(estimate, flush=True)
 
@@ -231,13 +242,13 @@ def _run_pending(
         failed = outcome.status is JobStatus.FAILED
         progress.finished(outcome.job.name, outcome.job.agent.name, failed, outcome.error, seconds)
 
-    try:
-        runner.run(pending, on_done)
-    except KeyboardInterrupt:
-        progress.close()
-        print(f"interrupted: finished jobs are kept ({bench}); run the same command again to finish the grid")
-        return EXIT_INTERRUPTED
-    progress.close()
+    with progress:
+        try:
+            runner.run(pending, on_done)
+        except KeyboardInterrupt:
+            progress.close()
+            print(f"interrupted: finished jobs are kept ({bench}); run the same command again to finish the grid")
+            return EXIT_INTERRUPTED
     return 0
 
 
@@ -267,7 +278,7 @@ def rebuild_report(bench: Path, workers: int = 1, robustness_episodes: int | Non
         try:
             measure_robustness(jobs, bench, workers, robustness_episodes)
         except KeyboardInterrupt:
-            write_results(jobs, bench, None)
+            write_results(jobs, bench, None, interrupted=True)
             return EXIT_INTERRUPTED
     _, report = write_results(jobs, bench, _kept_protocol(bench))
     print(f"report: {report}")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from polebench.atomic import write_text
-from polebench.bench.clips import WALL_PUSH_LEVEL, ClipOrder, clip_of
+from polebench.bench.clips import WALL_PUSH_LEVEL, ClipOrder, clip_of, pushes_apply
 from polebench.bench.results import CellStats
 
 PAGE = "report.html"
@@ -60,12 +60,16 @@ def clip_orders(rows: Sequence[dict[str, Any]]) -> list[ClipOrder]:
     for env, agent in dict.fromkeys((r["env"], r["agent"]) for r in rows):
         chosen = shown_run(rows, env, agent)
         if chosen is not None:
-            orders += [ClipOrder(Path(chosen["run_dir"]), chosen["algo"], env, push) for push in (False, True)]
+            walls = (False, True) if pushes_apply(env) else (False,)
+            orders += [ClipOrder(Path(chosen["run_dir"]), chosen["algo"], env, push) for push in walls]
     return [order for order in orders if not order.is_made()]
 
 
-def wall(env: str, cells: Sequence[CellStats], rows: Sequence[dict[str, Any]], folder: Path, push: bool) -> list[Tile]:
-    """The tiles of one env's wall, in the order of ``cells``, each clip copied into ``folder/clips``."""
+def wall(
+    env: str, cells: Sequence[CellStats], rows: Sequence[dict[str, Any]], folder: Path, push: bool, make: bool = True
+) -> list[Tile]:
+    """The tiles of one env's wall, in the order of ``cells``, each clip copied into ``folder/clips``
+    (``make``: render the clips not yet made; else the page says they are missing)."""
     tiles = []
     for cell in cells:
         chosen = shown_run(rows, env, cell.agent)
@@ -73,7 +77,7 @@ def wall(env: str, cells: Sequence[CellStats], rows: Sequence[dict[str, Any]], f
         if chosen is None:
             tiles.append(Tile(cell.agent, caption, None, "no finished run"))
             continue
-        clip = clip_of(Path(chosen["run_dir"]), cell.algo, env, push)
+        clip = clip_of(Path(chosen["run_dir"]), cell.algo, env, push, make)
         if clip.path is None:
             tiles.append(Tile(cell.agent, caption, None, clip.missing))
             continue
@@ -125,15 +129,16 @@ def _wall_section(env: str, plain: Sequence[Tile], pushed: Sequence[Tile]) -> st
     from envs.perturbations import PERTURBATIONS, spelt_value
 
     value = PERTURBATIONS["push"].values[WALL_PUSH_LEVEL]
+    under_pushes = (
+        f"<h3>Under pushes: the pole kicked by {value:g} rad/s every second (--perturb push={spelt_value(value)}, "
+        f"level {WALL_PUSH_LEVEL} of the robustness ladder)</h3>\n{_tiles(pushed)}"
+    )
     return (
         f'<h2 id="wall-{_safe(env)}">Replay wall: {html.escape(env)}</h2>\n'
         "<p>Each agent's median-seed run, deterministic, from the same initial state, playing in step "
         '(<button class="replay">play again from the start</button>). Captions: RMS pole angle and mean '
         "distance of the cart from the centre, medians over seeds.</p>\n"
-        f"{_tiles(plain)}\n"
-        f"<h3>Under pushes: the pole kicked by {value:g} rad/s every second (--perturb push={spelt_value(value)}, "
-        f"level {WALL_PUSH_LEVEL} of the robustness ladder)</h3>\n"
-        f"{_tiles(pushed)}"
+        f"{_tiles(plain)}\n" + (under_pushes if pushed else "")
     )
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from agents.registry import ALGOS, is_reference
 from envs.families import EnvFamily
-from envs.perturbations import PERTURBATIONS
+from envs.perturbations import PERTURBATIONS, spelt_value
 from polebench.atomic import atomic_target
 from polebench.bench.results import BOOTSTRAP_REPS, CellStats, interval_estimates, iqm
 from polebench.bench.robustness import LadderStats
@@ -294,7 +294,7 @@ def plot_robustness(cells: Sequence[CellStats], stats: dict[str, list[LadderStat
             ax.plot(range(len(ladder.success)), ladder.success, marker="o", ms=3, label=label, **style)
         values = PERTURBATIONS[name].values
         # Both spellings of a level, as --perturb takes them: its number and its value.
-        ax.set_xticks(range(len(values)), [f"{level}\n{v:g}" for level, v in enumerate(values)])
+        ax.set_xticks(range(len(values)), [f"{level}\n{spelt_value(v)}" for level, v in enumerate(values)])
         ax.set_title(name)
         ax.set_xlabel(f"level\n{PERTURBATIONS[name].unit}")
         ax.set_ylim(-0.03, 1.03)

@@ -12,7 +12,7 @@ from typing import Any
 
 from agents.registry import is_reference
 from envs.families import EnvFamily, family_of_id
-from envs.perturbations import PERTURBATIONS
+from envs.perturbations import PERTURBATIONS, spelt_value
 from envs.thresholds import reward_threshold
 from polebench.atomic import write_text
 from polebench.bench import plots
@@ -216,14 +216,15 @@ def _robustness_section(
     for label, per_cell in stats.items():
         by_name = {s.perturbation: s for s in per_cell}
         lines.append(f"| {shown[label]} | " + " | ".join(_ladder_cell(by_name.get(n)) for n in names) + " |")
-    ladders = "; ".join(f"{n}: {', '.join(f'{v:g}' for v in PERTURBATIONS[n].values)}" for n in names)
+    ladders = "; ".join(f"{n}: {', '.join(spelt_value(v) for v in PERTURBATIONS[n].values)}" for n in names)
     return [*lines, "", f"Ladders (level 0 first): {ladders}. See the README for what each means.", ""]
 
 
 def _ladder_cell(stats: LadderStats | None) -> str:
     if stats is None:
         return "-"
-    level = "none" if stats.highest_level is None else f"{stats.highest_level} ({stats.values[stats.highest_level]:g})"
+    top = stats.highest_level
+    level = "none" if top is None else f"{top} ({spelt_value(stats.values[top])})"
     return f"{level}, AUC {stats.auc:.2f}"
 
 
@@ -333,10 +334,12 @@ def write_report(
     protocol: Protocol | None,
     robustness: Sequence[JobRobustness] = (),
     clips_made: Callable[[], None] | None = None,
+    make_clips: bool = True,
 ) -> Path:
     """Write ``report.md`` and its plots into ``folder``, then ``report.html``; return the report's path.
 
     :param clips_made: waits until clips rendered elsewhere meanwhile are made, before the page needs them
+    :param make_clips: render the wall's clips not yet made (false after an interrupt: the page names them)
     """
     cells = aggregate(rows)
     envs = list(dict.fromkeys(c.env for c in cells))
@@ -364,21 +367,23 @@ def write_report(
     write_text(path, "\n".join(lines))
     if clips_made is not None:
         clips_made()
-    _write_page(folder, "\n".join(lines), cells, rows, envs)
+    _write_page(folder, "\n".join(lines), cells, rows, envs, make_clips)
     return path
 
 
 def _write_page(
-    folder: Path, text: str, cells: Sequence[CellStats], rows: Sequence[dict[str, Any]], envs: list[str]
+    folder: Path, text: str, cells: Sequence[CellStats], rows: Sequence[dict[str, Any]], envs: list[str], make: bool
 ) -> None:
-    """``report.html`` beside the report, with each env's replay walls; a clip that cannot be made is
-    said on the page and in one line here."""
+    """``report.html`` beside the report, with each env's replay walls (the second, under pushes, where
+    pushes apply); a clip that cannot be made is said on the page and in one line here."""
+    from polebench.bench.clips import pushes_apply
     from polebench.bench.page import missing_clips, wall, write_page
 
     walls = {}
     for env in envs:
         ordered = _reference_first([c for c in cells if c.env == env])
-        walls[env] = (wall(env, ordered, rows, folder, push=False), wall(env, ordered, rows, folder, push=True))
+        pushed = wall(env, ordered, rows, folder, True, make) if pushes_apply(env) else []
+        walls[env] = (wall(env, ordered, rows, folder, False, make), pushed)
     write_page(folder, text, walls)
     missing = missing_clips(walls)
     if not walls:

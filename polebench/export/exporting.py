@@ -1,4 +1,5 @@
-"""``export.py``: a trained run's deterministic policy as one self-contained file (ONNX or TorchScript).
+"""``export.py``: a trained run's deterministic policy as one self-contained file (ONNX, a torch.export
+program or TorchScript).
 
 The file maps a batch of the env's raw observations to actions. Whatever the run needs at inference is
 folded in as plain tensor arithmetic: ``VecNormalize`` statistics, the discretizer and Q-table of

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 FORMATS: dict[str, tuple[str, ...]] = {
-    "onnx": (".onnx",),  # onnxruntime, no PyTorch needed to replay
+    "onnx": (".onnx",),  # run by onnxruntime
     "torch": (".pt2",),  # a torch.export program
     "torchscript": (".pt", ".pth", ".torchscript"),  # torch.jit.trace, deprecated upstream
 }

@@ -1,5 +1,5 @@
 """``enjoy.py --policy FILE``: replay a policy written by ``export.py`` with Gymnasium and the file's
-runtime (onnxruntime or TorchScript) alone, no Stable-Baselines3 in the loop."""
+runtime (onnxruntime, torch.export or TorchScript) alone, no Stable-Baselines3 in the loop."""
 
 from __future__ import annotations
 

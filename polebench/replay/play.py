@@ -158,6 +158,15 @@ def _keep(played: Episodes, info: dict[str, Any]) -> None:
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi")
 
 
+def frame_rate(env: Any) -> int:
+    """The frames per second the env renders at (Gymnasium's ``render_fps``): a video plays in real time.
+
+    Read from the env inside the vectorised one: ``VecNormalize`` and other VecEnv wrappers carry
+    ``metadata`` without it.
+    """
+    return int(env.get_attr("metadata")[0].get("render_fps", 30))
+
+
 def video_writer(path: Path, fps: int) -> Any:
     """An H.264 MP4 writer at ``path``; use as a context manager and ``append_data`` each frame.
 
@@ -207,7 +216,7 @@ def _play_and_record(model: Any, env: Any, config: ReplayConfig) -> Episodes:
         return play(model, env, config.n_episodes, deterministic)
     config.video.parent.mkdir(parents=True, exist_ok=True)
     # Recorded beside its target and renamed at the end: an interrupted recording leaves no half video.
-    with runs.atomic_target(config.video) as tmp, video_writer(tmp, fps=env.metadata.get("render_fps", 30)) as writer:
+    with runs.atomic_target(config.video) as tmp, video_writer(tmp, fps=frame_rate(env)) as writer:
         played = play(model, env, config.n_episodes, deterministic, on_frame=writer.append_data)
     print(f"video written to {config.video}")
     return played

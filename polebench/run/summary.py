@@ -35,7 +35,8 @@ class RunSummary:
     :param threshold: the env's 'solved' threshold (``None``: it has none)
     :param peak_rss_mb: the process's peak resident memory
     :param cpu_time_s: the CPU time (user and system) the run's process used, over the same span as
-        ``wall_time_s``: a wall time well above it means the run waited for a busy CPU (``None``: unknown)
+        ``wall_time_s``: a wall time well above it means the run waited for a busy CPU (``None``: unknown;
+        tuning trials run side by side in threads, ``--n-jobs``, count each other's too)
     :param load_average: the machine's one-minute load average when the run ended (``None``: unknown)
     :param shaped: whether it learned from the shaped reward; ``shaping`` holds its form and coefficients
     :param train_perturb: the perturbations it trained under, ``{family: top level}`` (``None``: none)

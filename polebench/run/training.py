@@ -421,7 +421,9 @@ def _save(session: Session, plan: Plan) -> None:
             vec_normalize.save(str(tmp))
 
 
-def _summary(session: Session, plan: Plan, started_at: float, final: Score, interrupted: bool) -> RunSummary:
+def _summary(
+    session: Session, plan: Plan, started_at: float, cpu_started: float, final: Score, interrupted: bool
+) -> RunSummary:
     final_return, quality = final.mean_return, final.quality
     periodic = session.eval_callback.best_mean_reward if session.eval_callback else -np.inf
     best = max(float(periodic), final_return) if np.isfinite(final_return) else float(periodic)
@@ -444,7 +446,7 @@ def _summary(session: Session, plan: Plan, started_at: float, final: Score, inte
         quality=quality,
         threshold=plan.threshold,
         peak_rss_mb=own_peak_rss_mb(),
-        cpu_time_s=round(time.process_time(), 3),
+        cpu_time_s=round(time.process_time() - cpu_started, 3),
         load_average=round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         shaped=plan.shaping is not None,
         shaping=plan.shaping,
@@ -464,10 +466,13 @@ def train(
 ) -> RunSummary:
     """Run one training job end to end, write its ``summary.json`` and return it.
 
-    :param started_at: ``time.time()`` of the process start, for times that include start-up (default: now)
+    :param started_at: ``time.time()`` of the process start, for times that include start-up (default: now,
+        and the CPU time then counts from now too: an earlier run in the same process is not this one's)
     :param sampled: hyperparameters chosen by a tuning trial (see :mod:`polebench.tune.tuning`)
     :param after_eval: an SB3 callback run after every periodic evaluation; returning False stops training
     """
+    # time.process_time() counts from the process start, which started_at marks when it is given.
+    cpu_started = time.process_time() if started_at is None else 0.0
     started_at = time.time() if started_at is None else started_at
     plan = make_plan(config, sampled)
     import torch
@@ -500,7 +505,7 @@ def train(
         session.solve.mark_solved(session.model.num_timesteps)
         session.balance.observe(session.model.num_timesteps, final.mean_return, final.quality)
     with signals.holding() as arrived_late:
-        summary = _summary(session, plan, started_at, final, interrupted or bool(arrived))
+        summary = _summary(session, plan, started_at, cpu_started, final, interrupted or bool(arrived))
         if failure is not None:
             summary = replace(summary, error=describe_os_error(failure))
         try:

@@ -171,7 +171,7 @@ def _objective(config: RunConfig, tune: TuneConfig, folder: Path, worker: str, b
         sampled = sample(trial)
         report = _report_callback(trial, metric)
         try:
-            summary = train(trial_config, time.time(), sampled=sampled, after_eval=report)
+            summary = train(trial_config, sampled=sampled, after_eval=report)
         except Exception as err:
             trial.set_user_attr("error", first_line(err))
             raise
@@ -237,7 +237,8 @@ def optimize(config: RunConfig, tune: TuneConfig) -> int:
         study.optimize(objective, n_trials=tune.n_trials, n_jobs=tune.n_jobs, catch=(Exception,), callbacks=[progress])
     except KeyboardInterrupt:
         interrupted = True
-    progress.close()
+    finally:
+        progress.close()
     write_outputs(study, config.env, folder)
     _print_summary(study, worker, folder, tune.objective)
     return 130 if interrupted else 0

@@ -22,9 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from polebench.bench.runners.ended import Ended, wait_for
+
+if TYPE_CHECKING:
+    from polebench.bench.clips import ClipOrder
 
 PRELOAD = (
     "torch",
@@ -75,10 +78,15 @@ class Started:
 
 @dataclass(frozen=True)
 class ClipRequest:
-    """Render these clips of the report's replay wall (:class:`polebench.bench.clips.ClipOrder`); answered
-    by ``True`` once done (a clip that cannot be made is left for the report to say so)."""
+    """Render these clips of the report's replay wall; answered by :class:`ClipsDone` (a clip that cannot
+    be made is left for the report to say so)."""
 
-    orders: list[Any]
+    orders: list[ClipOrder]
+
+
+@dataclass(frozen=True)
+class ClipsDone:
+    made: int
 
 
 def available() -> bool:
@@ -114,8 +122,7 @@ def worker_main(conn: Connection, env: dict[str, str]) -> None:
         elif isinstance(request, ClipRequest):
             from polebench.bench.clips import render_clips
 
-            render_clips(request.orders)
-            conn.send(True)
+            conn.send(ClipsDone(sum(clip.path is not None for clip in render_clips(request.orders))))
         else:
             _run_job(conn, train, request)
 
@@ -192,10 +199,11 @@ class Worker:
             raise ConfigError(answer.error)
         return answer.digests
 
-    def render(self, orders: list[Any]) -> None:
+    def render(self, orders: list[ClipOrder]) -> ClipsDone:
         """Render these clips in the worker; raises ``EOFError`` or ``OSError`` if the worker dies."""
         self.conn.send(ClipRequest(orders))
-        self.conn.recv()
+        done: ClipsDone = self.conn.recv()
+        return done
 
     def run(self, argv: list[str], log: Path, on_start: Callable[[int], None]) -> Ended:
         """Run one job; call ``on_start(pid)`` once it runs; say how it ended."""

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from polebench.bench.grid import ERROR_FILE, JOB_LOG, Job, JobStatus, Protocol, finished_run
 from polebench.bench.runners.ended import Ended, wait_for
@@ -27,6 +27,7 @@ from polebench.run import folder as runs
 from polebench.run import interrupts
 
 if TYPE_CHECKING:
+    from polebench.bench.clips import ClipOrder
     from polebench.bench.runners import preloaded
 
 # A job run as a process of its own: the train command, as installed (a checkout's train.py runs the same).
@@ -133,13 +134,13 @@ class WorkerPool:
         self.workers[self.workers.index(dead)] = fresh
         return fresh
 
-    def render_clips(self, orders: Sequence[Any]) -> Future[None]:
+    def render_clips(self, orders: Sequence[ClipOrder]) -> Future[None]:
         """Share the clips of ``orders`` among the workers, which render them at once; the future is done
         when they all are. A worker that dies leaves its clips unmade: the report makes them, or says why
         it cannot."""
         shares = [list(orders[i :: len(self.workers)]) for i in range(len(self.workers))]
 
-        def render(worker: preloaded.Worker, share: list[Any]) -> None:
+        def render(worker: preloaded.Worker, share: list[ClipOrder]) -> None:
             with contextlib.suppress(EOFError, OSError):
                 worker.render(share)
 
