@@ -41,10 +41,17 @@ class ClipOrder:
     env_id: str
     push: bool
 
+    @property
+    def target(self) -> Path:
+        return self.run_dir / clip_file(self.push)
+
+    @property
+    def model_path(self) -> Path:
+        return runs.model_path(self.run_dir, self.env_id)
+
     def is_made(self) -> bool:
         """Whether the clip exists and is newer than the run's model (so it shows that model)."""
-        target = self.run_dir / clip_file(self.push)
-        model_path = runs.model_path(self.run_dir, self.env_id)
+        target, model_path = self.target, self.model_path
         return target.is_file() and model_path.is_file() and target.stat().st_mtime >= model_path.stat().st_mtime
 
 
@@ -54,7 +61,7 @@ def clip_file(push: bool) -> str:
 
 def render_clips(orders: list[ClipOrder]) -> list[Clip]:
     """Make every clip of ``orders`` not yet made (in a benchmark worker, which has the libraries loaded)."""
-    return [clip_of(o.run_dir, o.algo, o.env_id, o.push) for o in orders]
+    return [clip_of(order) for order in orders]
 
 
 def pushes_apply(env_id: str) -> bool:
@@ -65,28 +72,25 @@ def pushes_apply(env_id: str) -> bool:
     return family is not None and "push" in family.perturbations
 
 
-def clip_of(run_dir: Path, algo: str, env_id: str, push: bool = False, make: bool = True) -> Clip:
-    """The clip of the run in ``run_dir`` (made now if it is missing or older than the model, unless
-    ``make`` is false), optionally under pushes of level :data:`WALL_PUSH_LEVEL`; never raises for a run
-    that cannot be shown."""
-    model_path = runs.model_path(run_dir, env_id)
-    target = run_dir / clip_file(push)
-    if not model_path.is_file():
-        return Clip(None, f"no model in {run_dir}")
-    if ClipOrder(run_dir, algo, env_id, push).is_made():
-        return Clip(target)
+def clip_of(order: ClipOrder, make: bool = True) -> Clip:
+    """The clip ``order`` asks for (made now if it is missing or older than the model, unless ``make`` is
+    false); never raises for a run that cannot be shown."""
+    if not order.model_path.is_file():
+        return Clip(None, f"no model in {order.run_dir}")
+    if order.is_made():
+        return Clip(order.target)
     if not make:
         return Clip(None, "not made: the benchmark was interrupted")
     try:
-        _render(run_dir, model_path, algo, env_id, push, target)
+        _render(order)
     except Exception as err:
         # A plugin's predict, ffmpeg or pygame may raise anything: a clip that cannot be made is said in
         # its place on the page, never the end of the report.
         return Clip(None, f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
-    return Clip(target)
+    return Clip(order.target)
 
 
-def _render(run_dir: Path, model_path: Path, algo: str, env_id: str, push: bool, target: Path) -> None:
+def _render(order: ClipOrder) -> None:
     import imageio.v2 as imageio
 
     from agents.registry import get_algo
@@ -96,9 +100,9 @@ def _render(run_dir: Path, model_path: Path, algo: str, env_id: str, push: bool,
     from polebench.run.evaluation_env import EvaluationEnv
 
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # headless: no display is needed
-    model = runs.load_model(get_algo(algo).load_class(), model_path, device="cpu")
-    perturb = PerturbationUse(PERTURBATIONS["push"], WALL_PUSH_LEVEL) if push else None
-    env = EvaluationEnv.of_saved_model(run_dir, model_path).build(
+    model = runs.load_model(get_algo(order.algo).load_class(), order.model_path, device="cpu")
+    perturb = PerturbationUse(PERTURBATIONS["push"], WALL_PUSH_LEVEL) if order.push else None
+    env = EvaluationEnv.of_saved_model(order.run_dir, order.model_path).build(
         1, TRAJECTORY_SEED, inner=measured(perturb), render_mode="rgb_array"
     )
     try:
@@ -106,7 +110,7 @@ def _render(run_dir: Path, model_path: Path, algo: str, env_id: str, push: bool,
         frames = _frames(model, env, round(CLIP_SECONDS * fps))
     finally:
         env.close()
-    with runs.atomic_target(target) as tmp:
+    with runs.atomic_target(order.target) as tmp:
         params = ["-b:v", "0", "-crf", "45", "-deadline", "realtime", "-cpu-used", "8"]
         writer: Any = imageio.get_writer(tmp, fps=fps, codec="libvpx-vp9", macro_block_size=2, ffmpeg_params=params)
         with writer:

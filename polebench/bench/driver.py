@@ -263,7 +263,14 @@ def _start_clips(jobs: Sequence[Job], bench: Path, pool: WorkerPool) -> Callable
     if not orders:
         return None
     print(f"rendering {len(orders)} clips for report.html on {len(pool.workers)} workers", flush=True)
-    return pool.render_clips(orders).result
+    from concurrent.futures import wait
+
+    rendering = pool.render_clips(orders)
+
+    def made() -> None:
+        wait(rendering)
+
+    return made
 
 
 def rebuild_report(bench: Path, workers: int = 1, robustness_episodes: int | None = None) -> int:

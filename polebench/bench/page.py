@@ -77,7 +77,7 @@ def wall(
         if chosen is None:
             tiles.append(Tile(cell.agent, caption, None, "no finished run"))
             continue
-        clip = clip_of(Path(chosen["run_dir"]), cell.algo, env, push, make)
+        clip = clip_of(ClipOrder(Path(chosen["run_dir"]), cell.algo, env, push), make)
         if clip.path is None:
             tiles.append(Tile(cell.agent, caption, None, clip.missing))
             continue

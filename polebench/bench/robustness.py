@@ -65,12 +65,11 @@ def ladder_signature(family: EnvFamily) -> str:
 def evaluate_run(run_dir: Path, algo: str, env_id: str, seed: int, episodes: int) -> list[LevelResult]:
     """Every (perturbation, level) of ``env_id``'s family for the final model in ``run_dir``, reusing the
     results kept in the folder when they were measured the same way."""
-    family = family_of_id(env_id)
-    if family is None or not family.perturbations:
-        return []
-    cached = kept_results(run_dir, family, episodes)
+    cached = _kept_or_nothing_to_measure(run_dir, env_id, episodes)
     if cached is not None:
         return cached
+    family = family_of_id(env_id)
+    assert family is not None  # an env without a family has nothing to measure (above)
     results = _measure(run_dir, algo, env_id, seed + ROBUSTNESS_SEED_OFFSET, episodes, family)
     kept = {"signature": ladder_signature(family), "episodes": episodes, "results": [asdict(r) for r in results]}
     runs.write_json(run_dir / ROBUSTNESS_FILE, kept)
@@ -176,8 +175,16 @@ def run_in_worker(run_dir: str, algo: str, env_id: str, seed: int, episodes: int
 
 def is_measured(run_dir: Path, env_id: str, episodes: int) -> bool:
     """Whether ``run_dir`` keeps results measured with ``episodes`` on today's ladders (or has none to measure)."""
+    return _kept_or_nothing_to_measure(run_dir, env_id, episodes) is not None
+
+
+def _kept_or_nothing_to_measure(run_dir: Path, env_id: str, episodes: int) -> list[LevelResult] | None:
+    """The results ``run_dir`` keeps for ``episodes`` on today's ladders, ``[]`` where the env has no
+    ladder, ``None`` where they are still to be measured."""
     family = family_of_id(env_id)
-    return family is None or not family.perturbations or kept_results(run_dir, family, episodes) is not None
+    if family is None or not family.perturbations:
+        return []
+    return kept_results(run_dir, family, episodes)
 
 
 @dataclass(frozen=True)

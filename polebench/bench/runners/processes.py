@@ -121,7 +121,8 @@ class WorkerPool:
 
         self.idle: queue.SimpleQueue[preloaded.Worker] = queue.SimpleQueue()
         self.workers = [preloaded.Worker(single_thread_env()) for _ in range(size)] if preloaded.available() else []
-        self._background = ThreadPoolExecutor(1)  # waits on the workers while the driver goes on
+        # One thread a worker, waiting on it while the driver goes on (see render_clips).
+        self._background = ThreadPoolExecutor(max(1, len(self.workers)))
         for worker in self.workers:
             self.idle.put(worker)
 
@@ -134,21 +135,16 @@ class WorkerPool:
         self.workers[self.workers.index(dead)] = fresh
         return fresh
 
-    def render_clips(self, orders: Sequence[ClipOrder]) -> Future[None]:
-        """Share the clips of ``orders`` among the workers, which render them at once; the future is done
-        when they all are. A worker that dies leaves its clips unmade: the report makes them, or says why
-        it cannot."""
-        shares = [list(orders[i :: len(self.workers)]) for i in range(len(self.workers))]
+    def render_clips(self, orders: Sequence[ClipOrder]) -> list[Future[None]]:
+        """Share the clips of ``orders`` among the workers, which render them at once, one future a worker.
+        A worker that dies leaves its clips unmade: the report makes them, or says why it cannot."""
 
         def render(worker: preloaded.Worker, share: list[ClipOrder]) -> None:
             with contextlib.suppress(EOFError, OSError):
                 worker.render(share)
 
-        def render_all() -> None:
-            with ThreadPoolExecutor(len(self.workers)) as threads:
-                list(threads.map(render, self.workers, shares))
-
-        return self._background.submit(render_all)
+        shares = [list(orders[i :: len(self.workers)]) for i in range(len(self.workers))]
+        return [self._background.submit(render, w, share) for w, share in zip(self.workers, shares, strict=True)]
 
     def close(self) -> None:
         self._background.shutdown(wait=True)
