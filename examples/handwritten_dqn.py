@@ -6,7 +6,7 @@
 
 Everything a DQN needs is here and nothing else: a Q-network, a target network copied every few hundred
 steps, a replay buffer, an epsilon that decays linearly, a gradient step on a Huber loss every few env steps.
-What makes it a polebench agent is only the four methods of ``agents.plugins.Agent`` (``learn``,
+What makes it a polebench agent is only the four methods of ``polebench.agents.plugins.Agent`` (``learn``,
 ``predict``, ``save``, ``load``) and calling ``callback.on_step()`` after each step, which gives it
 polebench's evaluations, early stop, checkpoints and interrupts.
 

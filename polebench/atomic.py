@@ -8,8 +8,8 @@ previous version, never half of a new one.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 
@@ -48,3 +48,11 @@ def write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically."""
     with atomic_target(path) as tmp:
         tmp.write_text(text)
+
+
+def write_texts(texts: Mapping[Path, str]) -> None:
+    """Write several files together or not at all: every one is written to its temporary first, and
+    only when all are complete do they replace their targets (a full disk keeps every old version)."""
+    with ExitStack() as stack:
+        for path, text in texts.items():
+            stack.enter_context(atomic_target(path)).write_text(text)

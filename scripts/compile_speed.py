@@ -62,7 +62,7 @@ def apply_mode(algo: str, policy: Any, mode: str) -> None:
 
 def _patch_setup(algo: str, mode: str) -> None:
     """Apply ``mode`` to every model of ``algo`` right after it is built (the end-to-end runs)."""
-    from agents.registry import get_algo
+    from polebench.agents.registry import get_algo
 
     cls = get_algo(algo).load_class()
     setup = cls._setup_model
@@ -86,8 +86,8 @@ def micro(algo: str, mode: str) -> dict[str, float]:
     import numpy as np
     import torch
 
-    from envs.factory import make_vec
     from polebench.config.run_config import RunConfig
+    from polebench.envs.factory import make_vec
     from polebench.run.training import make_plan
 
     torch.set_num_threads(1)

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agents.registry import ALGOS  # noqa: E402
+from polebench.agents.registry import ALGOS  # noqa: E402
 from polebench.bench.runners.ended import Ended  # noqa: E402
 from polebench.bench.runners.processes import TRAIN_COMMAND, run_process  # noqa: E402
 from polebench.errors import ConfigError, run_cli  # noqa: E402

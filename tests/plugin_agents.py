@@ -92,3 +92,20 @@ class SavesElsewhere(Const):
     def save(self, path: str) -> None:
         with open(path + ".json", "w") as f:
             f.write("{}")
+
+
+# What a hostile plugin (or a crafted error.txt) could put in a report: a script, an element with an event
+# handler, a Markdown image of a local file, a link to a script, and a pipe and newline to add a table row.
+HOSTILE_TEXT = (
+    "a pipe | FAKE-CELL |\n| lqr | lqr | FAKE-ROW-INJECTED | <script>alert('errscript')</script>"
+    " <img src=x onerror=alert(2)> ![secret](../../../../../../etc/hostname) [click](javascript:alert(3))"
+)
+
+
+class Hostile(Const):
+    """Learning raises with a message written to attack the report page."""
+
+    default_hyperparams = {"n_timesteps": 100}  # noqa: RUF012
+
+    def learn(self, total_timesteps: int, callback: Any = None) -> Hostile:
+        raise RuntimeError(HOSTILE_TEXT)

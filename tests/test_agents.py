@@ -10,9 +10,9 @@ import pytest
 from gymnasium import spaces
 from stable_baselines3.common.callbacks import EvalCallback
 
-from agents.lqr import LQR, cartpole_gain
-from agents.tabular_q import QLearning
-from envs.factory import make_vec
+from polebench.agents.lqr import LQR, cartpole_gain
+from polebench.agents.tabular_q import QLearning
+from polebench.envs.factory import make_vec
 
 
 class Chain(gym.Env):

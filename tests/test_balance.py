@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from envs.families import CARTPOLE, LQR_MEAN_ABS_X_M, LQR_RMS_POLE_ANGLE_DEG, family_of_id
 from polebench.config.run_config import RunConfig
+from polebench.envs.families import CARTPOLE, LQR_MEAN_ABS_X_M, LQR_RMS_POLE_ANGLE_DEG, family_of_id
 from polebench.run.callbacks import BalanceTracker
 from polebench.run.training import _make_envs, make_plan, train
-from wrappers.perturbations import Push, RandomLevel
+from polebench.wrappers.perturbations import Push, RandomLevel
 
 STILL = {"rms_pole_angle_deg": 0.3, "mean_abs_cart_position_m": 0.05}
 
@@ -102,7 +102,7 @@ def test_training_perturbations_reach_the_training_envs_only(tmp_path: Path) -> 
 def test_random_level_draws_every_level_and_rebuilds_the_simulator() -> None:
     import gymnasium as gym
 
-    from envs.perturbations import training_perturbations
+    from polebench.envs.perturbations import training_perturbations
 
     wrap = training_perturbations({"model_error": 5}, family_of_id("CartPole-v1"), "CartPole-v1")
     env = wrap(gym.make("CartPole-v1"))
@@ -181,8 +181,8 @@ def test_observation_normalisation_without_reward_scaling_evaluates(tmp_path: Pa
 
 
 def test_the_vectorised_final_evaluation_measures_as_the_wrapped_one_does() -> None:
-    from agents.lqr import LQR
-    from envs.factory import make_vec, measured
+    from polebench.agents.lqr import LQR
+    from polebench.envs.factory import make_vec, measured
     from polebench.run.evaluation import evaluate, evaluate_vectorized
 
     lqr = LQR("LinearGainPolicy", make_vec("CartPole-v1", 1, 0))

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from envs.families import CARTPOLE
-from envs.perturbations import PERTURBATIONS
 from polebench.bench import driver as benchmarking
 from polebench.bench.grid import Agent, Job, JobStatus, Protocol, existing_jobs, finished_run, make_grid, shipped_agents
 from polebench.bench.results import aggregate, cell_stats, job_row
 from polebench.bench.runners.processes import Outcome
+from polebench.envs.families import CARTPOLE
+from polebench.envs.perturbations import PERTURBATIONS
 from polebench.run import folder as runs
 from polebench.run.summary import RunSummary
 from tests.conftest import ROOT, run_script, tree_hash

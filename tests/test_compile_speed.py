@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from agents.registry import get_algo
-from envs.factory import make_vec
+from polebench.agents.registry import get_algo
+from polebench.envs.factory import make_vec
 from tests.conftest import ROOT
 
 spec = importlib.util.spec_from_file_location("compile_speed", ROOT / "scripts" / "compile_speed.py")

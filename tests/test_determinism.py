@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.registry import ALGOS
+from polebench.agents.registry import ALGOS
 from polebench.commands.train import build_parser, run_config
 from polebench.run.training import train
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch as th
 
-from agents.discrete_sac import SACD
-from envs.factory import make_vec
+from polebench.agents.discrete_sac import SACD
+from polebench.envs.factory import make_vec
 
 TINY = {"learning_starts": 50, "batch_size": 16, "buffer_size": 1000, "policy_kwargs": {"net_arch": [16]}}
 
@@ -94,7 +94,7 @@ def test_save_load_keeps_the_temperature(tmp_path: Path) -> None:
 
 
 def test_the_ensemble_critic_computes_what_separate_networks_would() -> None:
-    from agents.discrete_sac.policies import EnsembleMLP
+    from polebench.agents.discrete_sac.policies import EnsembleMLP
 
     th.manual_seed(0)
     ensemble = EnsembleMLP(4, 3, [8, 8], th.nn.ReLU, n=2)

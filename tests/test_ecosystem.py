@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.registry import ALGOS
+from polebench.agents.registry import ALGOS
 from polebench.commands.train import build_parser, run_config
 from polebench.export.formats import FORMATS
 from polebench.run.training import make_plan

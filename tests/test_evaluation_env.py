@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from envs.factory import make_vec
 from polebench.config.run_config import RunConfig
+from polebench.envs.factory import make_vec
 from polebench.run import folder as runs
 from polebench.run.evaluation_env import EvaluationEnv
 from polebench.run.training import make_plan

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from agents.registry import ALGOS, get_algo
+from polebench.agents.registry import ALGOS, get_algo
 from polebench.config import hyperparams as hpm
 from polebench.errors import ConfigError
 from polebench.optim import LeanAdam
@@ -153,6 +153,6 @@ def test_a_train_freq_in_episodes_reaches_sb3_as_its_tuple() -> None:
     assert kwargs["train_freq"] == (1, "episode")
     from stable_baselines3 import DQN
 
-    from envs.factory import make_vec
+    from polebench.envs.factory import make_vec
 
     DQN("MlpPolicy", make_vec("CartPole-v1", 1, 0), **kwargs)  # SB3 refuses a list here

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
-PACKAGES = ("agents", "envs", "wrappers", "polebench")
+PACKAGES = ("polebench",)
 
 
 def _module_name(path: Path) -> str:

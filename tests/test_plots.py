@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from envs.families import CARTPOLE
+from polebench.envs.families import CARTPOLE
 from polebench.replay.trajectory_plot import Trace, action_signals, action_window, plot_trajectories
 
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import polebench
-from agents.pid import PID
-from agents.registry import get_algo
+from polebench.agents.pid import PID
+from polebench.agents.registry import get_algo
 from polebench.errors import ConfigError
 
 CONST = "tests.plugin_agents:Const"

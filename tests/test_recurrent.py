@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch as th
 
-from agents.recurrent import GRUWithLSTMState, SequencePPO
-from envs.factory import make_vec
-from envs.registration import register_envs
+from polebench.agents.recurrent import GRUWithLSTMState, SequencePPO
+from polebench.envs.factory import make_vec
+from polebench.envs.registration import register_envs
 
 TINY = {"n_steps": 16, "batch_size": 32, "n_epochs": 1,
         "policy_kwargs": {"lstm_hidden_size": 8, "net_arch": {"pi": [8], "vf": [8]}}}  # fmt: skip
@@ -114,7 +114,7 @@ def test_whole_sequence_path_equals_sb3_contribs_step_by_step_loop(policy_name: 
 
 @pytest.mark.parametrize("algo_cls_name", ["ppo_lstm", "ppo_gru"])
 def test_save_load_same_actions_over_a_sequence(algo_cls_name: str, tmp_path: Path) -> None:
-    from agents.registry import get_algo
+    from polebench.agents.registry import get_algo
 
     spec = get_algo(algo_cls_name)
     cls = spec.load_class()

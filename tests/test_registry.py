@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.registry import ALGOS, get_algo
+from polebench.agents.registry import ALGOS, get_algo
 from polebench.errors import ConfigError
 
 

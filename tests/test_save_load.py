@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.registry import ALGOS, get_algo
-from envs.factory import make_vec
-from envs.wrapping import parse_env_wrapper, wrapper_chain
+from polebench.agents.registry import ALGOS, get_algo
 from polebench.config import hyperparams as hpm
+from polebench.envs.factory import make_vec
+from polebench.envs.wrapping import parse_env_wrapper, wrapper_chain
 
 # Tiny budgets in the spirit of SB3's own tests: enough to exercise every code path, not to learn.
 TINY_ON_POLICY = {"policy_kwargs": {"net_arch": [16]}, "n_steps": 32, "batch_size": 32}

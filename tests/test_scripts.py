@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from envs.families import CARTPOLE
+from polebench.envs.families import CARTPOLE
 from tests.conftest import ROOT, read_summary, run_script, tree_hash
 
 # Every test here starts the scripts as a user would: `pytest -m "not integration"` leaves them out.
@@ -156,7 +156,7 @@ def test_enjoy_bad_input(trained_ppo: Path, args: tuple[str, ...], needles: tupl
 
 def test_help_lists_every_algorithm_without_importing_torch() -> None:
     """``--help`` answers at once: it must not pay PyTorch's import (measured speed lives in scripts/)."""
-    from agents.registry import ALGOS
+    from polebench.agents.registry import ALGOS
 
     for script in ("train.py", "enjoy.py", "benchmark.py", "export.py"):
         probe = (

@@ -23,7 +23,7 @@ POSTGRES = os.environ.get("POLEBENCH_TEST_POSTGRES_URL")
 
 @pytest.mark.parametrize("algo", sorted(SEARCH_SPACES))
 def test_every_sampled_configuration_fits_the_constructor(algo: str) -> None:
-    from agents.registry import get_algo
+    from polebench.agents.registry import get_algo
 
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     algo_cls = get_algo(algo).load_class()

@@ -66,21 +66,26 @@ def render_clips(orders: list[ClipOrder]) -> list[Clip]:
 
 def pushes_apply(env_id: str) -> bool:
     """Whether the env has the second wall, under pushes (the push perturbation applies to it)."""
-    from envs.families import family_of_id
+    from polebench.envs.families import family_of_id
 
     family = family_of_id(env_id)
     return family is not None and "push" in family.perturbations
 
 
-def clip_of(order: ClipOrder, make: bool = True) -> Clip:
-    """The clip ``order`` asks for (made now if it is missing or older than the model, unless ``make`` is
-    false); never raises for a run that cannot be shown."""
+# Why a wall shows clips without making the missing ones.
+INTERRUPTED = "the benchmark was interrupted"
+NOT_ASKED = "--report-only makes no clip unless --render-clips (it loads the run's model)"
+
+
+def clip_of(order: ClipOrder, skip: str | None = None) -> Clip:
+    """The clip ``order`` asks for, made now if it is missing or older than the model (unless ``skip``
+    says why not); never raises for a run that cannot be shown."""
     if not order.model_path.is_file():
         return Clip(None, f"no model in {order.run_dir}")
     if order.is_made():
         return Clip(order.target)
-    if not make:
-        return Clip(None, "not made: the benchmark was interrupted")
+    if skip is not None:
+        return Clip(None, f"not made: {skip}")
     try:
         _render(order)
     except Exception as err:
@@ -93,9 +98,9 @@ def clip_of(order: ClipOrder, make: bool = True) -> Clip:
 def _render(order: ClipOrder) -> None:
     import imageio.v2 as imageio
 
-    from agents.registry import get_algo
-    from envs.factory import TRAJECTORY_SEED, measured
-    from envs.perturbations import PERTURBATIONS, PerturbationUse
+    from polebench.agents.registry import get_algo
+    from polebench.envs.factory import TRAJECTORY_SEED, measured
+    from polebench.envs.perturbations import PERTURBATIONS, PerturbationUse
     from polebench.replay.play import frame_rate
     from polebench.run.evaluation_env import EvaluationEnv
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from polebench.bench.clips import INTERRUPTED, NOT_ASKED
 from polebench.bench.digests import config_hashes
 from polebench.bench.grid import Job, JobStatus, Protocol, existing_jobs, finished_run, finished_summary, write_job_file
 from polebench.bench.locks import job_locks
@@ -17,6 +18,9 @@ from polebench.errors import ConfigError
 from polebench.run import folder as runs
 from polebench.run.summary import RunSummary
 from polebench.shapes import from_mapping
+
+if TYPE_CHECKING:
+    from polebench.bench.report import Report
 
 PROTOCOL_FILE = "protocol.yml"
 EXIT_SOME_FAILED = 1
@@ -28,8 +32,8 @@ def write_results(
     bench: Path,
     protocol: Protocol | None,
     clips_made: Callable[[], None] | None = None,
-    interrupted: bool = False,
-) -> tuple[list[dict[str, Any]], Path]:
+    skip_clips: str | None = None,
+) -> tuple[list[dict[str, Any]], Report]:
     """Write ``results.csv``, ``robustness.csv`` (when any run was measured) and ``report.md`` with its
     plots and page for ``jobs``; return the rows and the report. ``clips_made`` waits for the clips that
     workers render meanwhile (see :func:`_start_clips`); after an interrupt no clip is made, the page
@@ -45,7 +49,7 @@ def write_results(
     if robustness:
         measured_rows = [row for measured in robustness for row in measured.rows()]
         write_csv(measured_rows, bench / ROBUSTNESS_CSV, ROBUSTNESS_COLUMNS)
-    return rows, write_report(rows, bench, protocol, robustness, clips_made, make_clips=not interrupted)
+    return rows, write_report(rows, bench, protocol, robustness, clips_made, skip_clips)
 
 
 def measure_robustness(jobs: Sequence[Job], bench: Path, workers: int, episodes: int) -> None:
@@ -199,11 +203,15 @@ def _ended(
     jobs: Sequence[Job], bench: Path, protocol: Protocol, code: int, clips_made: Callable[[], None] | None = None
 ) -> GridOutcome:
     """Write the results and report of ``jobs`` as they stand, and say how the grid ended."""
-    rows, report = write_results(jobs, bench, protocol, clips_made, interrupted=code == EXIT_INTERRUPTED)
+    skip = INTERRUPTED if code == EXIT_INTERRUPTED else None
+    rows, report = write_results(jobs, bench, protocol, clips_made, skip)
+    if report.interrupted:
+        print(f"interrupted while making the clips: the report of what finished is written ({report.path})")
+        code = EXIT_INTERRUPTED
     unfinished = sum(row["status"] != JobStatus.FINISHED.value for row in rows)
     if code == 0 and unfinished:
         code = EXIT_SOME_FAILED
-    return GridOutcome(code, len(rows), unfinished, report)
+    return GridOutcome(code, len(rows), unfinished, report.path)
 
 
 def _run_pending(
@@ -273,9 +281,15 @@ def _start_clips(jobs: Sequence[Job], bench: Path, pool: WorkerPool) -> Callable
     return made
 
 
-def rebuild_report(bench: Path, workers: int = 1, robustness_episodes: int | None = None) -> int:
+def rebuild_report(
+    bench: Path, workers: int = 1, robustness_episodes: int | None = None, render_clips: bool = False
+) -> int:
     """Rebuild the CSV, report and plots from the runs already under ``bench``, training nothing; with
-    ``robustness_episodes``, first measure the robustness of every finished run not yet measured."""
+    ``robustness_episodes``, first measure the robustness of every finished run not yet measured.
+
+    A model file runs code when it is loaded (SB3 and PyTorch unpickle), so a folder from elsewhere has
+    none of its models loaded unless asked: ``render_clips`` (the missing replay clips) or
+    ``robustness_episodes``."""
     jobs, strays = existing_jobs(bench)
     for folder in strays:
         print(f"warning: {folder} is not a benchmark job folder (no readable job.json); left out")
@@ -285,10 +299,13 @@ def rebuild_report(bench: Path, workers: int = 1, robustness_episodes: int | Non
         try:
             measure_robustness(jobs, bench, workers, robustness_episodes)
         except KeyboardInterrupt:
-            write_results(jobs, bench, None, interrupted=True)
+            write_results(jobs, bench, None, skip_clips=INTERRUPTED)
             return EXIT_INTERRUPTED
-    _, report = write_results(jobs, bench, _kept_protocol(bench))
-    print(f"report: {report}")
+    _, report = write_results(jobs, bench, _kept_protocol(bench), skip_clips=None if render_clips else NOT_ASKED)
+    if report.interrupted:
+        print(f"interrupted while making the clips: the report is written with those made ({report.path})")
+        return EXIT_INTERRUPTED
+    print(f"report: {report.path}")
     return 0
 
 

@@ -18,8 +18,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from envs.wrapping import DEFAULT_SHAPING
+from polebench.bench.untrusted import one_line, read_capped
 from polebench.config.run_config import EVAL_FREQ, RunConfig
+from polebench.envs.wrapping import DEFAULT_SHAPING
 from polebench.run import folder as runs
 from polebench.run.summary import RunSummary
 
@@ -118,7 +119,7 @@ def shipped_agents(algos: Sequence[str], shaped: str) -> list[Agent]:
         >>> [a.name for a in shipped_agents(["ppo", "lqr"], "both")]
         ['ppo', 'ppo-shaped', 'lqr']
     """
-    from agents.registry import get_algo
+    from polebench.agents.registry import get_algo
 
     variants = {"off": [False], "on": [True], "both": [False, True]}[shaped]
     agents = []
@@ -237,7 +238,7 @@ def finished_summary(job: Job, bench: Path, any_config: bool = False) -> RunSumm
 def recorded_error(job: Job, bench: Path) -> str | None:
     """The one-line error of the job's last failed attempt, if it failed."""
     path = job.folder(bench) / ERROR_FILE
-    return path.read_text().strip() if path.is_file() else None
+    return one_line(read_capped(path)) if path.is_file() else None
 
 
 def write_job_file(job: Job, bench: Path, **measured: Any) -> None:

@@ -105,7 +105,7 @@ def _only(data: Mapping[str, Any], accepted: tuple[str, ...], where: str) -> Non
 
 
 def envs_of(value: Any, source: str) -> tuple[str, ...]:
-    from envs.factory import check_env_id
+    from polebench.envs.factory import check_env_id
 
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not items or not all(isinstance(e, str) for e in items):
@@ -156,7 +156,7 @@ def _protocol(value: Any, source: str) -> Protocol:
 
 
 def _agent(name: Any, spec: Any, source: str, base: Path | None) -> Agent:
-    from agents.registry import get_algo
+    from polebench.agents.registry import get_algo
 
     if not isinstance(name, str) or not AGENT_NAME.match(name):
         raise ConfigError(f"{source}: agent name {name!r} must be letters, digits, '.', '_' or '-' (it names a folder)")

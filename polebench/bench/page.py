@@ -4,37 +4,58 @@ The page is ``report.md`` itself (converted by Python-Markdown, so the two never
 its plots inlined as data URIs, its tables sortable, and a **replay wall** per env: one clip per agent,
 its median-seed run from the same initial state, the reference controllers first, playing in step;
 then the same wall under pushes. The clips are WebM files in ``clips/`` beside the page, referenced
-relatively, so the folder opens in any browser without a server. What cannot be shown (a run whose model
-no longer loads, an env that does not render) is said in its place.
+relatively, so the folder opens in any browser without a server; ``--self-contained`` (or a small enough
+set of clips) carries them inline, so the page can be mailed as one file. What cannot be shown (a run
+whose model no longer loads, an env that does not render) is said in its place.
+
+The page is inert whatever the runs wrote: text from runs is escaped before it reaches report.md
+(:mod:`polebench.bench.untrusted`); here raw HTML in the Markdown is shown as text, only the plots the
+report drew are inlined, links go nowhere but the web or this folder, and a Content-Security-Policy
+allows no script but the page's own.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import Element
 
-from polebench.atomic import write_text
+from markdown import Markdown
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
+
+from polebench.atomic import atomic_target
 from polebench.bench.clips import WALL_PUSH_LEVEL, ClipOrder, clip_of, pushes_apply
 from polebench.bench.results import CellStats
 
 PAGE = "report.html"
 CLIPS_DIR = "clips"
+# Up to this many bytes of clips go inside the page (a wall of a dozen agents is about 1-2 MB); beyond,
+# they are files in clips/ and the page says so.
+MAX_INLINE_CLIP_BYTES = 8_000_000
+SEPARATE_CLIPS = (
+    f'<p class="note">The clips are files in {CLIPS_DIR}/ beside this page (too large to carry inside it): '
+    "keep the folder with the page.</p>\n"
+)
 CAPTION_METRICS = {"rms_pole_angle_deg": "{:.2f} deg", "mean_abs_cart_position_m": "{:.3f} m"}
 
 
 @dataclass(frozen=True)
 class Tile:
-    """One agent's clip on the wall: its file relative to the page, or why it is missing."""
+    """One agent's clip on the wall: the clip (cached in its run folder) and its name in ``clips/``, or
+    why it is missing."""
 
     label: str
     caption: str
-    src: str | None
+    clip: Path | None
+    name: str = ""
     missing: str = ""
 
 
@@ -66,43 +87,63 @@ def clip_orders(rows: Sequence[dict[str, Any]]) -> list[ClipOrder]:
 
 
 def wall(
-    env: str, cells: Sequence[CellStats], rows: Sequence[dict[str, Any]], folder: Path, push: bool, make: bool = True
+    env: str, cells: Sequence[CellStats], rows: Sequence[dict[str, Any]], push: bool, skip: str | None = None
 ) -> list[Tile]:
-    """The tiles of one env's wall, in the order of ``cells``, each clip copied into ``folder/clips``
-    (``make``: render the clips not yet made; else the page says they are missing)."""
+    """The tiles of one env's wall, in the order of ``cells``, the clips not yet made rendered now (unless
+    ``skip`` says why not: the page then says so in their place)."""
     tiles = []
     for cell in cells:
         chosen = shown_run(rows, env, cell.agent)
         caption = ", ".join(fmt.format(cell.quality[k]) for k, fmt in CAPTION_METRICS.items() if k in cell.quality)
         if chosen is None:
-            tiles.append(Tile(cell.agent, caption, None, "no finished run"))
+            tiles.append(Tile(cell.agent, caption, None, missing="no finished run"))
             continue
-        clip = clip_of(ClipOrder(Path(chosen["run_dir"]), cell.algo, env, push), make)
+        clip = clip_of(ClipOrder(Path(chosen["run_dir"]), cell.algo, env, push), skip)
         if clip.path is None:
-            tiles.append(Tile(cell.agent, caption, None, clip.missing))
+            tiles.append(Tile(cell.agent, caption, None, missing=clip.missing))
             continue
-        name = f"{_safe(env)}_{_safe(cell.agent)}{'_push' if push else ''}.webm"
-        (folder / CLIPS_DIR).mkdir(exist_ok=True)
-        shutil.copyfile(clip.path, folder / CLIPS_DIR / name)
-        tiles.append(Tile(f"{cell.agent} (seed {chosen['seed']})", caption, f"{CLIPS_DIR}/{name}"))
+        name = f"{safe_name(env)}_{safe_name(cell.agent)}{'_push' if push else ''}.webm"
+        tiles.append(Tile(f"{cell.agent} (seed {chosen['seed']})", caption, clip.path, name))
     return tiles
 
 
-def write_page(folder: Path, markdown_text: str, walls: dict[str, tuple[list[Tile], list[Tile]]]) -> Path:
-    """Write ``report.html`` into ``folder`` from the report's Markdown and each env's two walls."""
-    import markdown
+Walls = dict[str, tuple[list[Tile], list[Tile]]]
 
-    body = markdown.markdown(markdown_text, extensions=["tables"])
-    body = re.sub(r'<img alt="([^"]*)" src="([^"]+)" ?/?>', lambda m: _inline_image(folder, m[1], m[2]), body)
-    sections = [_wall_section(env, plain, pushed) for env, (plain, pushed) in walls.items()] or [NO_RUNS]
-    page = TEMPLATE.format(style=STYLE, script=SCRIPT, body=body, walls="\n".join(sections))
-    path = folder / PAGE
-    write_text(path, page)
-    shown = {t.src for pair in walls.values() for tiles in pair for t in tiles}
-    for old in (folder / CLIPS_DIR).glob("*.webm"):  # clips of agents or runs no longer on the page
-        if f"{CLIPS_DIR}/{old.name}" not in shown:
+
+def inline_clips(walls: Walls) -> bool:
+    """Whether the page carries its clips inside (one file to mail): when together they are small enough."""
+    return sum(t.clip.stat().st_size for t in _shown(walls) if t.clip is not None) <= MAX_INLINE_CLIP_BYTES
+
+
+def render_page(folder: Path, markdown_text: str, images: Collection[str], walls: Walls, inline: bool) -> str:
+    """``report.html``'s text from the report's Markdown, the plots it drew (``images``, names in ``folder``)
+    and each env's two walls, their clips inside the page (``inline``) or in ``clips/`` beside it."""
+    body = to_html(markdown_text, {name: folder / name for name in images})
+    sections = [_wall_section(env, plain, pushed, inline) for env, (plain, pushed) in walls.items()] or [NO_RUNS]
+    return TEMPLATE.format(csp=CSP, style=STYLE, script=SCRIPT, body=body, walls="\n".join(sections))
+
+
+def publish_clips(folder: Path, walls: Walls, inline: bool) -> None:
+    """Copy the clips the page shows into ``folder/clips`` (none when they are inline), before the page
+    that names them is written."""
+    if inline:
+        return
+    for tile in _shown(walls):
+        if tile.clip is not None:
+            with atomic_target(folder / CLIPS_DIR / tile.name) as tmp:
+                shutil.copyfile(tile.clip, tmp)
+
+
+def remove_stale_clips(folder: Path, walls: Walls, inline: bool) -> None:
+    """Remove the clips in ``folder/clips`` that the page no longer shows (all of them when inline)."""
+    shown = set() if inline else {t.name for t in _shown(walls) if t.clip is not None}
+    for old in (folder / CLIPS_DIR).glob("*.webm"):
+        if old.name not in shown:
             old.unlink()
-    return path
+
+
+def _shown(walls: Walls) -> list[Tile]:
+    return [tile for pair in walls.values() for tiles in pair for tile in tiles]
 
 
 NO_RUNS = (
@@ -111,55 +152,128 @@ NO_RUNS = (
 )
 
 
-def missing_clips(walls: dict[str, tuple[list[Tile], list[Tile]]]) -> list[str]:
+def missing_clips(walls: Walls) -> list[str]:
     return [
-        f"{env} {t.label}: {t.missing}" for env, pair in walls.items() for tiles in pair for t in tiles if t.src is None
+        f"{env} {t.label}: {t.missing}"
+        for env, pair in walls.items()
+        for tiles in pair
+        for t in tiles
+        if t.clip is None
     ]
 
 
-def _inline_image(folder: Path, alt: str, src: str) -> str:
-    path = folder / src
-    if not path.is_file():
-        return f'<p class="missing">{html.escape(alt)}: {html.escape(src)} is missing</p>'
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+def to_html(markdown_text: str, images: Mapping[str, Path]) -> str:
+    """Markdown to HTML with raw HTML shown as text, the images named in ``images`` (src to file) inlined
+    and every other image left out, and links kept only to the web, anchors or relative files.
+
+    Example:
+        >>> page = to_html("<script>x</script> ![k](/etc/hostname) [a](javascript:x)", {})
+        >>> "<script>" in page, "[image not drawn by this report: /etc/hostname]" in page, "<a>a</a>" in page
+        (False, True, True)
+    """
+    import markdown
+
+    converter = markdown.Markdown(extensions=["tables", _Inert(images)])
+    return converter.convert(markdown_text)
 
 
-def _wall_section(env: str, plain: Sequence[Tile], pushed: Sequence[Tile]) -> str:
-    from envs.perturbations import PERTURBATIONS, spelt_value
+class _Inert(Extension):
+    """Python-Markdown passes raw HTML through and links to any URL; this extension stops both."""
+
+    def __init__(self, images: Mapping[str, Path]) -> None:
+        super().__init__()
+        self.images = images
+
+    def extendMarkdown(self, md: Markdown) -> None:
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+        md.treeprocessors.register(_Sources(md, self.images), "inert_sources", 0)
+
+
+class _Sources(Treeprocessor):
+    def __init__(self, md: Markdown, images: Mapping[str, Path]) -> None:
+        super().__init__(md)
+        self.images = images
+
+    def run(self, root: Element) -> None:
+        for parent in list(root.iter()):
+            for index, child in enumerate(list(parent)):
+                if child.tag == "img":
+                    _inline_or_drop(parent, index, child, self.images)
+                elif child.tag == "a" and not SAFE_LINK.match(child.get("href", "")):
+                    child.attrib.pop("href", None)
+
+
+SAFE_LINK = re.compile(r"^(https?://|#|(?![A-Za-z][A-Za-z0-9+.-]*:)(?!//)[^\\]*$)")
+
+
+def _inline_or_drop(parent: Element, index: int, img: Element, images: Mapping[str, Path]) -> None:
+    src = img.get("src", "")
+    path = images.get(src)
+    if path is not None and path.is_file():
+        img.set("src", _data_uri(path, "image/png"))
+        return
+    note = Element("span", {"class": "missing"})
+    note.text = (
+        f"[{img.get('alt', 'image')}: {src} is missing]"
+        if path is not None
+        else (f"[image not drawn by this report: {src}]")
+    )
+    note.tail = img.tail
+    parent.remove(img)
+    parent.insert(index, note)
+
+
+def _wall_section(env: str, plain: Sequence[Tile], pushed: Sequence[Tile], inline: bool) -> str:
+    from polebench.envs.perturbations import PERTURBATIONS, spelt_value
 
     value = PERTURBATIONS["push"].values[WALL_PUSH_LEVEL]
     under_pushes = (
         f"<h3>Under pushes: the pole kicked by {value:g} rad/s every second (--perturb push={spelt_value(value)}, "
-        f"level {WALL_PUSH_LEVEL} of the robustness ladder)</h3>\n{_tiles(pushed)}"
+        f"level {WALL_PUSH_LEVEL} of the robustness ladder)</h3>\n{_tiles(pushed, inline)}"
     )
     return (
-        f'<h2 id="wall-{_safe(env)}">Replay wall: {html.escape(env)}</h2>\n'
+        f'<h2 id="wall-{safe_name(env)}">Replay wall: {html.escape(env)}</h2>\n'
         "<p>Each agent's median-seed run, deterministic, from the same initial state, playing in step "
         '(<button class="replay">play again from the start</button>). Captions: RMS pole angle and mean '
         "distance of the cart from the centre, medians over seeds.</p>\n"
-        f"{_tiles(plain)}\n" + (under_pushes if pushed else "")
+        + ("" if inline else SEPARATE_CLIPS)
+        + f"{_tiles(plain, inline)}\n"
+        + (under_pushes if pushed else "")
     )
 
 
-def _tiles(tiles: Sequence[Tile]) -> str:
+def _tiles(tiles: Sequence[Tile], inline: bool) -> str:
     items = []
     for tile in tiles:
-        if tile.src is None:
+        if tile.clip is None:
             media = f'<p class="missing">no clip: {html.escape(tile.missing)}</p>'
         else:
-            media = f'<video src="{html.escape(tile.src)}" muted loop playsinline autoplay preload="auto"></video>'
+            src = _data_uri(tile.clip, "video/webm") if inline else f"{CLIPS_DIR}/{tile.name}"
+            media = (
+                f'<video src="{html.escape(src)}" data-clip="{html.escape(tile.name)}" '
+                'muted loop playsinline autoplay preload="auto"></video>'
+            )
+            if not inline:  # said where the clip would be, for a page that travelled without its folder
+                media += f'<p class="missing separate">the clip is the file {CLIPS_DIR}/{html.escape(tile.name)}</p>'
         caption = html.escape(tile.label) + (f"<br><small>{html.escape(tile.caption)}</small>" if tile.caption else "")
         items.append(f"<figure>{media}<figcaption>{caption}</figcaption></figure>")
     return '<div class="wall">' + "".join(items) + "</div>"
 
 
-def _safe(name: str) -> str:
+def _data_uri(path: Path, kind: str) -> str:
+    return f"data:{kind};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def safe_name(name: str) -> str:
+    """``name`` as a file name of letters, digits, '.', '_' and '-' only (an env id, an agent name)."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
 
 
 TEMPLATE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>polebench benchmark</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<title>polebench benchmark</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>{style}</style></head>
 <body><main>
@@ -180,6 +294,8 @@ figure { margin: 0; background: #fff; border: 1px solid #ddd; padding: 0.5rem; }
 figure video { width: 300px; height: 200px; display: block; }
 figcaption { font-size: 0.9rem; margin-top: 0.3rem; }
 .missing { color: #a33; font-style: italic; }
+.separate { display: none; }
+.separate.shown { display: block; }
 """
 
 # Tables sort by the clicked column; the clips restart together, so equal-length clips stay in step.
@@ -198,5 +314,22 @@ function restart() {
   document.querySelectorAll('video').forEach(v => { v.currentTime = 0; v.play().catch(() => {}); });
 }
 document.querySelectorAll('button.replay').forEach(b => b.addEventListener('click', restart));
+// A page that travelled without its clips/ folder says so where each clip would be.
+document.querySelectorAll('video').forEach(v => v.addEventListener('error', () => {
+  const note = v.nextElementSibling;
+  if (note) note.classList.add('shown');
+}));
 window.addEventListener('load', restart);
 """
+
+
+def _source_hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode("ascii") + "'"
+
+
+# Only the page's own script runs (by its hash), nothing is fetched but this folder's clips, no plugin,
+# form or <base> is honoured: the page stays inert whatever text reached it.
+CSP = (
+    f"default-src 'none'; script-src {_source_hash(SCRIPT)}; style-src {_source_hash(STYLE)}; "
+    "img-src data:; media-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'none'"
+)

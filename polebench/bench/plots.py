@@ -23,12 +23,12 @@ matplotlib.use("Agg")  # files only: no display is needed or wanted
 import matplotlib.pyplot as plt
 import numpy as np
 
-from agents.registry import ALGOS, is_reference
-from envs.families import EnvFamily
-from envs.perturbations import PERTURBATIONS, spelt_value
+from polebench.agents.registry import ALGOS, is_reference
 from polebench.atomic import atomic_target
 from polebench.bench.results import BOOTSTRAP_REPS, CellStats, interval_estimates, iqm
 from polebench.bench.robustness import LadderStats
+from polebench.envs.families import EnvFamily
+from polebench.envs.perturbations import PERTURBATIONS, spelt_value
 from polebench.replay.trajectory_plot import Trace
 from polebench.replay.trajectory_plot import plot_trajectories as draw_traces
 from polebench.run import folder as run_files

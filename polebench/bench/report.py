@@ -6,20 +6,34 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from agents.registry import is_reference
-from envs.families import EnvFamily, family_of_id
-from envs.perturbations import PERTURBATIONS, spelt_value
-from envs.thresholds import reward_threshold
-from polebench.atomic import write_text
+from polebench.agents.registry import is_reference
+from polebench.atomic import write_texts
 from polebench.bench import plots
+from polebench.bench.clips import INTERRUPTED
 from polebench.bench.grid import JobStatus, Protocol, job_label
+from polebench.bench.page import (
+    PAGE,
+    Walls,
+    inline_clips,
+    missing_clips,
+    publish_clips,
+    remove_stale_clips,
+    render_page,
+    safe_name,
+    wall,
+)
 from polebench.bench.results import CellStats, aggregate
 from polebench.bench.robustness import JobRobustness, LadderStats, ladder_stats
+from polebench.bench.untrusted import md
 from polebench.config.provenance import describe as describe_machine
+from polebench.envs.families import EnvFamily, family_of_id
+from polebench.envs.perturbations import PERTURBATIONS, spelt_value
+from polebench.envs.thresholds import reward_threshold
 
 REPORT = "report.md"
 RESULTS_CSV = "results.csv"
@@ -35,8 +49,9 @@ def _fmt(stat: tuple[float, float, float] | None, digits: int = 0) -> str:
 
 
 def _shown_name(cell: CellStats) -> str:
-    """The agent's name in the report's tables, the reference controller marked as such."""
-    return plots.label_of(cell) + (" (reference)" if is_reference(cell.algo) else "")
+    """The agent's name in the report's tables (escaped: a plugin names itself), the reference controller
+    marked as such."""
+    return md(plots.label_of(cell)) + (" (reference)" if is_reference(cell.algo) else "")
 
 
 def _reference_first(cells: Sequence[CellStats]) -> list[CellStats]:
@@ -50,7 +65,7 @@ def _row(cell: CellStats) -> str:
     success = "-" if cell.final_success_rate is None else f"{cell.final_success_rate:.2f}"
     throughput = "-" if cell.steps_per_s is None else f"{cell.steps_per_s[0]:,.0f} → {cell.steps_per_s[1]:,.0f}"
     return (
-        f"| {name} | {cell.algo} | {cell.solved}/{cell.runs} | {_fmt(cell.steps_to_solve)} "
+        f"| {name} | {md(cell.algo)} | {cell.solved}/{cell.runs} | {_fmt(cell.steps_to_solve)} "
         f"| {_fmt(cell.time_to_solve_s, 1)} | {balanced} | {_fmt(cell.time_to_balance_s, 1)} "
         f"| {cell.final_iqm:.1f} [{cell.final_ci[0]:.1f}, {cell.final_ci[1]:.1f}] | {success} | {rss} "
         f"| {_wall_and_cpu(cell)} | {throughput} |"
@@ -123,7 +138,7 @@ def _shaping_table(cells: Sequence[CellStats]) -> list[str]:
     for plain, shaped in both:
         steps = " / ".join(f"{c.steps_to_solve[0]:,.0f}" if c.steps_to_solve else "-" for c in (plain, shaped))
         lines.append(
-            f"| {_twins(plain, shaped)} | {shaped.shaping} | {plain.solved}/{plain.runs} / "
+            f"| {_twins(plain, shaped)} | {md(shaped.shaping)} | {plain.solved}/{plain.runs} / "
             f"{shaped.solved}/{shaped.runs} | {steps} | {plain.final_iqm:.1f} / {shaped.final_iqm:.1f} |"
         )
     return lines
@@ -152,7 +167,7 @@ def _balance_table(cells: Sequence[CellStats], family: EnvFamily | None) -> list
 
 
 def _twins(plain: CellStats, shaped: CellStats) -> str:
-    return f"{plain.agent} → {shaped.agent}"
+    return f"{md(plain.agent)} → {md(shaped.agent)}"
 
 
 def _change(plain: float | None, shaped: float | None, digits: str = ".3g") -> str:
@@ -179,7 +194,7 @@ def _shaped_quality_table(cells: Sequence[CellStats], family: EnvFamily | None) 
         metrics = [_change(plain.quality.get(n), shaped.quality.get(n)) for n in names]
         times = [c.time_to_solve_s[0] if c.time_to_solve_s else None for c in (plain, shaped)]
         change = _change(times[0], times[1], digits=".1f")
-        lines.append(f"| {_twins(plain, shaped)} | {shaped.shaping} | " + " | ".join(metrics) + f" | {change} |")
+        lines.append(f"| {_twins(plain, shaped)} | {md(shaped.shaping)} | " + " | ".join(metrics) + f" | {change} |")
     return lines
 
 
@@ -234,22 +249,27 @@ def _env_section(
     rows: Sequence[dict[str, Any]],
     folder: Path,
     measured: Sequence[JobRobustness],
+    images: list[str],
 ) -> list[str]:
+    """The env's part of the report; the plots it draws are added to ``images`` (the only images the page
+    inlines)."""
     cells = _reference_first(cells)  # every table and plot lists the agents in the main table's order
     threshold = reward_threshold(env)
     env_rows = [r for r in rows if r["env"] == env and r["status"] == "finished"]
-    names = {kind: f"{kind}_{env}.png" for kind in ("curves", "final_iqm", "profile", "time_to_solve")}
+    kinds = ("curves", "final_iqm", "profile", "time_to_solve", "trajectories", "robustness")
+    names = {kind: f"{kind}_{safe_name(env)}.png" for kind in kinds}
     plots.plot_curves(cells, env_rows, threshold, folder / names["curves"])
     plots.plot_final_iqm(cells, folder / names["final_iqm"])
     plots.plot_profile(cells, folder / names["profile"])
     plots.plot_time_to_solve(cells, env_rows, folder / names["time_to_solve"])
     family = family_of_id(env)
-    trajectories = f"trajectories_{env}.png"
-    drawn = family is not None and plots.plot_trajectories(cells, env_rows, family, folder / trajectories)
-    robustness = _robustness_section(cells, measured, threshold, folder / f"robustness_{env}.png")
+    drawn = family is not None and plots.plot_trajectories(cells, env_rows, family, folder / names["trajectories"])
+    robustness = _robustness_section(cells, measured, threshold, folder / names["robustness"])
+    images += [name for kind, name in names.items() if kind not in ("trajectories", "robustness")]
+    images += [names["trajectories"]] * drawn + [names["robustness"]] * bool(robustness)
     solved_at = f"solved at a mean evaluation return >= {threshold:g}" if threshold is not None else "no threshold"
     return [
-        f"## {env}",
+        f"## {md(env)}",
         "",
         f"{solved_at}. Steps and time to solve count solved runs only; time counts the whole process.",
         "",
@@ -263,9 +283,9 @@ def _env_section(
         f"![time to solve]({names['time_to_solve']})",
         *_balance_table(cells, family),
         *_shaped_quality_table(cells, family),
-        *(["", f"![trajectories from one initial state]({trajectories})"] if drawn else []),
+        *(["", f"![trajectories from one initial state]({names['trajectories']})"] if drawn else []),
         *robustness,
-        *([f"![robustness](robustness_{env}.png)", ""] if robustness else [""]),
+        *([f"![robustness]({names['robustness']})", ""] if robustness else [""]),
     ]
 
 
@@ -275,7 +295,8 @@ def _problems(rows: Sequence[dict[str, Any]]) -> list[str]:
         return []
     lines = ["## Jobs without a result", "", "| job | status | error |", "|---|---|---|"]
     for r in bad:
-        lines.append(f"| {job_label(r['agent'], r['env'], r['seed'])} | {r['status']} | {r.get('error') or '-'} |")
+        label, error = job_label(r["agent"], r["env"], r["seed"]), r.get("error") or "-"
+        lines.append(f"| {md(label)} | {md(r['status'])} | {md(error)} |")
     return [*lines, ""]
 
 
@@ -328,18 +349,29 @@ def describe_final(rows: Sequence[dict[str, Any]]) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class Report:
+    """Where the report was written, and whether a Ctrl-C stopped the clips it waited for (the report
+    then shows the clips made before it)."""
+
+    path: Path
+    interrupted: bool = False
+
+
 def write_report(
     rows: Sequence[dict[str, Any]],
     folder: Path,
     protocol: Protocol | None,
     robustness: Sequence[JobRobustness] = (),
     clips_made: Callable[[], None] | None = None,
-    make_clips: bool = True,
-) -> Path:
-    """Write ``report.md`` and its plots into ``folder``, then ``report.html``; return the report's path.
+    skip_clips: str | None = None,
+) -> Report:
+    """Write ``report.md`` and its plots into ``folder``, and ``report.html`` with it (the two together or
+    neither); a Ctrl-C while the clips are made still writes both, with the clips made by then.
 
     :param clips_made: waits until clips rendered elsewhere meanwhile are made, before the page needs them
-    :param make_clips: render the wall's clips not yet made (false after an interrupt: the page names them)
+    :param skip_clips: why the wall's clips not yet made are not rendered now (after an interrupt, or a
+        ``--report-only`` not asked to load models); the page says it in their place
     """
     cells = aggregate(rows)
     envs = list(dict.fromkeys(c.env for c in cells))
@@ -359,32 +391,43 @@ def write_report(
         "",
         *busy_machine_warning(rows),
     ]
+    images: list[str] = []
     for env in envs:
         measured = [m for m in robustness if m.job.env == env]
-        lines += _env_section(env, [c for c in cells if c.env == env], rows, folder, measured)
+        lines += _env_section(env, [c for c in cells if c.env == env], rows, folder, measured, images)
     lines += _problems(rows)
-    path = folder / REPORT
-    write_text(path, "\n".join(lines))
-    if clips_made is not None:
-        clips_made()
-    _write_page(folder, "\n".join(lines), cells, rows, envs, make_clips)
-    return path
+    text = "\n".join(lines)
+    interrupted = False
+    try:
+        if clips_made is not None:
+            clips_made()
+        walls = _walls(cells, rows, envs, skip_clips)
+    except KeyboardInterrupt:  # the report of what finished, with the clips made so far, is still due
+        interrupted = True
+        walls = _walls(cells, rows, envs, INTERRUPTED)
+    _write_both(folder, text, images, walls)
+    return Report(folder / REPORT, interrupted)
 
 
-def _write_page(
-    folder: Path, text: str, cells: Sequence[CellStats], rows: Sequence[dict[str, Any]], envs: list[str], make: bool
-) -> None:
-    """``report.html`` beside the report, with each env's replay walls (the second, under pushes, where
-    pushes apply); a clip that cannot be made is said on the page and in one line here."""
+def _walls(cells: Sequence[CellStats], rows: Sequence[dict[str, Any]], envs: list[str], skip: str | None) -> Walls:
+    """Each env's replay walls (the second, under pushes, where pushes apply)."""
     from polebench.bench.clips import pushes_apply
-    from polebench.bench.page import missing_clips, wall, write_page
 
     walls = {}
     for env in envs:
         ordered = _reference_first([c for c in cells if c.env == env])
-        pushed = wall(env, ordered, rows, folder, True, make) if pushes_apply(env) else []
-        walls[env] = (wall(env, ordered, rows, folder, False, make), pushed)
-    write_page(folder, text, walls)
+        pushed = wall(env, ordered, rows, True, skip) if pushes_apply(env) else []
+        walls[env] = (wall(env, ordered, rows, False, skip), pushed)
+    return walls
+
+
+def _write_both(folder: Path, text: str, images: Sequence[str], walls: Walls) -> None:
+    """``report.md`` and ``report.html`` together; a clip that cannot be shown is said on the page and in
+    one line here."""
+    inline = inline_clips(walls)
+    publish_clips(folder, walls, inline)
+    write_texts({folder / REPORT: text, folder / PAGE: render_page(folder, text, images, walls, inline)})
+    remove_stale_clips(folder, walls, inline)
     missing = missing_clips(walls)
     if not walls:
         print("report.html: no finished run yet, so no plots or replay wall; the page says so")

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from envs.families import METRIC_NAMES
 from polebench.atomic import atomic_target
 from polebench.bench.grid import JOB_FILE, Job, JobStatus, finished_summary, read_job_file, recorded_error
 from polebench.bench.throughput import early_and_late
+from polebench.envs.families import METRIC_NAMES
 
 COLUMNS = (
     "agent", "algo", "env", "seed", "shaped", "shaping", "train_perturb", "status", "solved", "steps_to_solve",
@@ -73,7 +73,7 @@ def describe_perturb(levels: Mapping[str, int] | None) -> str:
 
 
 def metric_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
-    """The behaviour metrics any of ``rows`` has, in the order of ``envs/families.py``."""
+    """The behaviour metrics any of ``rows`` has, in the order of ``polebench/envs/families.py``."""
     return [name for name in METRIC_NAMES if any(name in row for row in rows)]
 
 

@@ -1,5 +1,5 @@
 """Robustness of a trained run: its final model evaluated under every perturbation of its env's family,
-at every level of the ladder in ``envs/perturbations.py``.
+at every level of the ladder in ``polebench/envs/perturbations.py``.
 
 Each (family, level) plays a fixed number of deterministic episodes side by side, seeded apart from
 training and evaluation (seed + 20000), so every algorithm meets the same initial states and the same
@@ -17,10 +17,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from envs.families import EnvFamily, family_of_id
-from envs.perturbations import PERTURBATIONS, PUSH_EVERY, PerturbationUse
-from envs.thresholds import reward_threshold
 from polebench.bench.grid import Job, finished_run
+from polebench.envs.families import EnvFamily, family_of_id
+from polebench.envs.perturbations import PERTURBATIONS, PUSH_EVERY, PerturbationUse
+from polebench.envs.thresholds import reward_threshold
 from polebench.run import folder as runs
 from polebench.shapes import from_mapping
 
@@ -77,8 +77,8 @@ def evaluate_run(run_dir: Path, algo: str, env_id: str, seed: int, episodes: int
 
 
 def _measure(run_dir: Path, algo: str, env_id: str, seed: int, episodes: int, family: EnvFamily) -> list[LevelResult]:
-    from agents.registry import get_algo
-    from envs.factory import measured
+    from polebench.agents.registry import get_algo
+    from polebench.envs.factory import measured
     from polebench.run.evaluation import evaluate
     from polebench.run.evaluation_env import EvaluationEnv
 

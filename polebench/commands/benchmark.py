@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agents.registry import ALGOS
+from polebench.agents.registry import ALGOS
 from polebench.commands import flags as cli
 from polebench.errors import ConfigError
 from polebench.limits import MAX_EPISODES, MAX_SEEDS, MAX_WORKERS
@@ -30,7 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = cli.Parser(description=__doc__)
     what = p.add_mutually_exclusive_group()
     what.add_argument("--algos", nargs="+", metavar="ALGO", help=f"algorithms to compare, from: {', '.join(ALGOS)}")
-    what.add_argument("--grid", metavar="FILE.yml", help="a grid file: envs, seeds, protocol and named agents")
+    what.add_argument(
+        "--grid",
+        metavar="FILE.yml",
+        help="a grid file: envs, seeds, protocol and named agents; or a shipped one by name (cartpole-balance)",
+    )
     p.add_argument("--agents", nargs="+", metavar="NAME", help="with --grid: run only these agents of the file")
     p.add_argument("--envs", nargs="+", metavar="ENV", help="env ids (default: CartPole-v1)")
     seeds = p.add_mutually_exclusive_group()
@@ -59,7 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--shaped", choices=("off", "on", "both"), default="off", help="train on the shaped reward (default: off)"
     )
-    p.add_argument("--report-only", action="store_true", help="rebuild the report and plots from existing runs")
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rebuild the report and plots from existing runs; loads no model unless --render-clips or --robustness",
+    )
+    p.add_argument(
+        "--render-clips",
+        action="store_true",
+        help="with --report-only: render the missing replay clips (loads each run's model: trusted folders only)",
+    )
     p.add_argument(
         "--robustness",
         action="store_true",
@@ -93,6 +106,7 @@ def grid_spec(args: argparse.Namespace) -> GridSpec:
     and protocol; ``--agents`` narrows its agents), or ``--algos`` with their shipped settings."""
     from polebench.bench.grid import Protocol, shipped_agents
     from polebench.bench.gridfile import GridSpec, envs_of, grid_from_mapping, load_grid, seeds_of
+    from polebench.config.shipped import find_yaml
 
     seeds = args.seed_list if args.seed_list is not None else args.seeds
     if args.grid:
@@ -100,7 +114,7 @@ def grid_spec(args: argparse.Namespace) -> GridSpec:
             raise ConfigError(
                 f"--shaped: the agents of the grid file {args.grid} set their own shaping; edit it instead"
             )
-        spec = load_grid(Path(args.grid))
+        spec = load_grid(find_yaml(args.grid, "--grid"))
         given = {name: getattr(args, name) for name in PROTOCOL_FLAGS if getattr(args, name) not in (None, False)}
         changed = [
             f"{PROTOCOL_FLAGS[name]} {value} (the file: {getattr(spec.protocol, name)})"
@@ -143,7 +157,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     bench = Path(args.log_folder)
     robustness = args.robustness_episodes if args.robustness else None
+    if args.render_clips and not args.report_only:
+        raise ConfigError(
+            "--render-clips rebuilds a report's missing clips: add --report-only (a grid run makes its clips)"
+        )
     if args.report_only:
-        return rebuild_report(bench, args.workers, robustness)
+        return rebuild_report(bench, args.workers, robustness, args.render_clips)
     spec = grid_spec(args)
     return run_grid(spec.jobs(), bench, spec.protocol, args.workers, args.ray, robustness).exit_code

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from agents.registry import ALGOS
+from polebench.agents.registry import ALGOS
 from polebench.commands import flags as cli
 from polebench.errors import ConfigError
 

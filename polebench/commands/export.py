@@ -12,10 +12,11 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from agents.registry import ALGOS
+from polebench.agents.registry import ALGOS
 from polebench.commands import flags as cli
 from polebench.errors import ConfigError
 from polebench.export.formats import FORMATS, TORCHSCRIPT_DEPRECATED
+from polebench.imports import optional
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,17 +48,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from polebench.run import folder as runs
 
     if args.format == "onnx":
-        try:
-            import onnx  # noqa: F401
-            import onnxruntime  # noqa: F401
-        except ImportError:
-            raise ConfigError('--format onnx needs onnx and onnxruntime: pip install -e ".[export]"') from None
+        for module in ("onnx", "onnxruntime", "onnxscript"):
+            optional(module, "export", "--format onnx")
     output = Path(args.output)
     runs.check_output_file(output, "-o/--output", FORMATS[args.format])
     if args.format == "torchscript":
         print(TORCHSCRIPT_DEPRECATED)
-    from agents.registry import get_algo
-    from envs.factory import check_env_id
+    from polebench.agents.registry import get_algo
+    from polebench.envs.factory import check_env_id
     from polebench.export.exporting import export, load_source
     from polebench.replay.play import model_file
 

@@ -61,7 +61,7 @@ DEVICE = typed(checks.device)
 
 
 def _perturbation(text: str) -> Any:
-    from envs.perturbations import parse_perturb  # NumPy only when the flag is used
+    from polebench.envs.perturbations import parse_perturb  # NumPy only when the flag is used
 
     return parse_perturb(text)
 
@@ -117,7 +117,7 @@ def add_protocol_flags(p: argparse.ArgumentParser, budget_help: str) -> None:
     p.add_argument(
         "--eval-episodes",
         type=at_least("--eval-episodes", maximum=MAX_EPISODES),
-        help="episodes per evaluation (default: 10, or the env's entry in envs/thresholds.py)",
+        help="episodes per evaluation (default: 10, or the env's entry in polebench/envs/thresholds.py)",
     )
     p.add_argument(
         "--final-eval-episodes",

@@ -16,10 +16,10 @@ from typing import Any
 
 import yaml
 
-from agents.registry import ALGOS
-from envs.wrapping import DEFAULT_SHAPING, SHAPING_FORMS
+from polebench.agents.registry import ALGOS
 from polebench.commands import flags as cli
 from polebench.config.run_config import RunConfig, overrides
+from polebench.envs.wrapping import DEFAULT_SHAPING, SHAPING_FORMS
 from polebench.errors import ConfigError
 from polebench.limits import MAX_ENVS
 
@@ -39,7 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="override hyperparameters (YAML values; key:value too)",
     )
     p.add_argument(
-        "--conf-file", "-conf", metavar="FILE", help="YAML file in the format of polebench/hyperparams/<algo>.yml"
+        "--conf-file",
+        "-conf",
+        metavar="FILE",
+        help="YAML file in the format of polebench/hyperparams/<algo>.yml, or a shipped recipe by name (ppo-balance)",
     )
     p.add_argument("--env-kwargs", nargs="+", metavar="KEY=VALUE", help="keyword arguments for the env (gym.make)")
     p.add_argument("-i", "--trained-agent", metavar="ZIP", help="continue training this model (steps continue)")

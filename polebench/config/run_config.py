@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from polebench.config.shipped import find_yaml
 from polebench.errors import ConfigError
 from polebench.limits import MAX_ENVS, MAX_EPISODES, MAX_SEED
 
@@ -138,15 +139,15 @@ def overrides(value: Mapping[str, Any] | Iterable[str] | None, flag: str = "--hy
 
 
 def shaping(value: Any) -> str | dict[str, Any] | None:
-    """A shaping request checked and normalised (see :func:`envs.wrapping.shaping_form`)."""
-    from envs.wrapping import shaping_form
+    """A shaping request checked and normalised (see :func:`polebench.envs.wrapping.shaping_form`)."""
+    from polebench.envs.wrapping import shaping_form
 
     return shaping_form(dict(value) if isinstance(value, Mapping) else value)
 
 
 def train_perturb(value: Any) -> dict[str, int] | None:
-    """Training perturbations checked and normalised (see :func:`envs.perturbations.parse_train_perturb`)."""
-    from envs.perturbations import parse_train_perturb
+    """Training perturbations checked and normalised (see :func:`polebench.envs.perturbations.parse_train_perturb`)."""
+    from polebench.envs.perturbations import parse_train_perturb
 
     return parse_train_perturb(dict(value) if isinstance(value, Mapping) else value) or None
 
@@ -169,7 +170,7 @@ class RunConfig:
     :param eval_episodes: episodes per evaluation (``None``: the env's default)
     :param stop_on_solve: stop at the first evaluation that solves the env
     :param stop_on_balance: stop at the first evaluation that solves the env and meets its family's balance
-        target (``envs/families.py``)
+        target (``polebench/envs/families.py``)
     :param final_eval_episodes: episodes of the final evaluation (``None``: 100, Gymnasium's own criterion)
     :param shaped_reward: learn from a shaped reward (every reported return stays true): ``True`` or a
         form name (``user``, ``position``, ``quadratic``, ``dm_control``), or a mapping ``{form: NAME,
@@ -230,7 +231,7 @@ class RunConfig:
             "n_timesteps": None if self.n_timesteps is None else env_steps(self.n_timesteps, "-n/--n-timesteps"),
             "log_folder": Path(self.log_folder),
             "hyperparams": overrides(self.hyperparams),
-            "conf_file": None if self.conf_file is None else Path(self.conf_file),
+            "conf_file": None if self.conf_file is None else find_yaml(self.conf_file, "--conf-file"),
             "trained_agent": None if self.trained_agent is None else Path(self.trained_agent),
             "eval_freq": env_steps(self.eval_freq, "--eval-freq", allow_zero=True),
             "eval_episodes": None

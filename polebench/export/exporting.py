@@ -26,8 +26,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from envs.factory import EVAL_SEED_OFFSET, make_vec, measured
+from polebench.envs.factory import EVAL_SEED_OFFSET, make_vec, measured
 from polebench.errors import ConfigError
+from polebench.imports import optional
 from polebench.run import folder as runs
 from polebench.run.evaluation_env import EvaluationEnv
 
@@ -73,7 +74,7 @@ class Normalize(nn.Module):
 
 
 class Discretize(nn.Module):
-    """:class:`wrappers.discretize.DiscretizeObservation` as tensor arithmetic: observation to cell index."""
+    """:class:`polebench.wrappers.discretize.DiscretizeObservation` as tensor arithmetic: observation to cell index."""
 
     low: torch.Tensor
     width: torch.Tensor
@@ -291,10 +292,7 @@ class ExportedPolicy:
 
 
 def _load_onnx(path: Path) -> tuple[PolicyMeta, Any]:
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        raise ConfigError('replaying an ONNX policy needs onnxruntime: pip install -e ".[export]"') from None
+    ort = optional("onnxruntime", "export", "replaying an ONNX policy")
     try:
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         meta = PolicyMeta.from_json(session.get_modelmeta().custom_metadata_map[META_KEY])
@@ -404,7 +402,7 @@ def _timings(source: Source, exported: ExportedPolicy, to_model: Any, calls: int
 def load_source(run_dir: Path, algo: str, env_id: str, model_path: Path) -> Source:
     """The model at ``model_path`` of the run in ``run_dir`` and what its inference needs: the
     preprocessing of the very env the model is replayed on (:class:`EvaluationEnv`)."""
-    from agents.registry import get_algo
+    from polebench.agents.registry import get_algo
 
     spec = get_algo(algo)
     evaluation_env = EvaluationEnv.of_saved_model(run_dir, model_path)

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from envs.factory import check_env_id
-from envs.perturbations import PerturbationUse
+from polebench.envs.factory import check_env_id
+from polebench.envs.perturbations import PerturbationUse
 from polebench.errors import ConfigError
 from polebench.replay.play import Episodes, format_quality
 
@@ -21,7 +21,7 @@ def replay_exported(
     the env it was exported for), printing each episode's return, length and metrics as ``enjoy.py`` does."""
     import gymnasium as gym
 
-    from envs.factory import measured
+    from polebench.envs.factory import measured
     from polebench.export.exporting import ExportedPolicy
 
     if not path.is_file():

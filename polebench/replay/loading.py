@@ -40,8 +40,8 @@ def load_run(
     seed: int = 0,
 ) -> LoadedRun:
     """Load run ``exp_id`` (the latest when ``None``) of ``algo`` on ``env`` under ``log_folder``."""
-    from agents.registry import get_algo
-    from envs.factory import check_env_id, measured
+    from polebench.agents.registry import get_algo
+    from polebench.envs.factory import check_env_id, measured
     from polebench.replay.play import model_file
     from polebench.run.evaluation_env import EvaluationEnv
 

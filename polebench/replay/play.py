@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from agents.registry import get_algo
-from envs.factory import check_env_id, measured
-from envs.families import family_of_id
-from envs.perturbations import PerturbationUse, check_applies
+from polebench.agents.registry import get_algo
 from polebench.config.run_config import at_least
 from polebench.config.run_config import seed as check_seed
+from polebench.envs.factory import check_env_id, measured
+from polebench.envs.families import family_of_id
+from polebench.envs.perturbations import PerturbationUse, check_applies
 from polebench.errors import ConfigError
 from polebench.replay import trajectory_plot
 from polebench.run import folder as runs

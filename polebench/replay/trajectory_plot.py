@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from envs.families import EnvFamily
 from polebench.atomic import atomic_target
+from polebench.envs.families import EnvFamily
 from polebench.errors import ConfigError
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")

@@ -20,7 +20,7 @@ from polebench.atomic import atomic_target
 from polebench.run.evaluation import QualityCollector, mean_quality
 
 if TYPE_CHECKING:
-    from envs.families import BalanceTarget
+    from polebench.envs.families import BalanceTarget
 
 
 class SolveTracker(StopTrainingOnRewardThreshold):
@@ -54,7 +54,7 @@ class SolveTracker(StopTrainingOnRewardThreshold):
 
 
 class BalanceTracker:
-    """Record the first evaluation that is both solved and balanced (``envs/families.py``); stop there
+    """Record the first evaluation that is both solved and balanced (``polebench/envs/families.py``); stop there
     only if asked.
 
     :param target: the env family's balance target (``None``: nothing counts as balanced)
@@ -84,7 +84,7 @@ class BalanceTracker:
         """Take one evaluation's mean return and metrics; return whether training should go on.
 
         Example:
-            >>> from envs.families import CARTPOLE
+            >>> from polebench.envs.families import CARTPOLE
             >>> tracker = BalanceTracker(CARTPOLE.balance, 475.0, stop_on_balance=True, started_at=0.0)
             >>> still = {"rms_pole_angle_deg": 0.3, "mean_abs_cart_position_m": 0.05}
             >>> tracker.observe(2500, 480.0, {**still, "rms_pole_angle_deg": 2.0}), tracker.balanced
@@ -114,7 +114,7 @@ class TimedEvalCallback(EvalCallback):
     :param balance: told every evaluation; stops training when it says so
     :param best_model_save_path: the folder of ``best_model.zip`` (``None``: not kept)
     :param kwargs: everything ``EvalCallback`` takes; its env should record quality
-        (:func:`envs.factory.measured`)
+        (:func:`polebench.envs.factory.measured`)
     """
 
     def __init__(
@@ -200,7 +200,7 @@ class TimedEvalCallback(EvalCallback):
 class ShapedReturnLogger(BaseCallback):
     """Log the shaped episode return as ``rollout/shaped_ep_rew_mean`` beside SB3's true ``ep_rew_mean``.
 
-    Reads the ``shaped_episode`` entry that :class:`wrappers.shaped_reward.ShapedReward` puts in the
+    Reads the ``shaped_episode`` entry that :class:`polebench.wrappers.shaped_reward.ShapedReward` puts in the
     info of an episode's last step, and averages the last ``window`` episodes, as SB3 does.
     """
 

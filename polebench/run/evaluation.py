@@ -1,6 +1,6 @@
 """Evaluating a model: true returns from SB3's ``evaluate_policy`` and, beside them, how well it balanced.
 
-The behaviour metrics come from :class:`wrappers.episode_quality.RecordEpisodeQuality` inside each
+The behaviour metrics come from :class:`polebench.wrappers.episode_quality.RecordEpisodeQuality` inside each
 evaluation env; :class:`QualityCollector` picks them up at every episode's end through the callback
 hook of ``evaluate_policy``, in the same order as the returns.
 """
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from envs.families import Metric
+    from polebench.envs.families import Metric
 
 
 def mean_quality(episodes: Sequence[Mapping[str, float]]) -> dict[str, float]:

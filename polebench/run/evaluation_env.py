@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from envs.factory import make_vec
-from envs.wrapping import WrapperUse, parse_env_wrapper, wrapper_chain
+from polebench.envs.factory import make_vec
+from polebench.envs.wrapping import WrapperUse, check_wrappers, parse_env_wrapper, wrapper_chain
+from polebench.errors import ConfigError
 from polebench.run import folder as runs
 
 
@@ -42,9 +43,14 @@ class EvaluationEnv:
         """The env that ``model_path`` of the run in ``run_dir`` was evaluated on, from its ``config.yml``."""
         config = runs.read_config(run_dir)
         hyperparams = config.get("hyperparams") or {}
+        env_id, wrappers = str(config.get("env")), parse_env_wrapper(hyperparams.get("env_wrapper"))
+        try:
+            check_wrappers(wrappers, env_id)
+        except ConfigError as err:
+            raise ConfigError(f"{run_dir / runs.CONFIG_FILE} is damaged: {err}") from None
         return cls(
-            env_id=str(config.get("env")),
-            wrappers=parse_env_wrapper(hyperparams.get("env_wrapper")),
+            env_id=env_id,
+            wrappers=wrappers,
             env_kwargs=config.get("env_kwargs") or {},
             statistics=normalization_file(run_dir, model_path),
         )
@@ -53,7 +59,7 @@ class EvaluationEnv:
         self, n_envs: int, seed: int, inner: Callable[[Any], Any] | None = None, render_mode: str | None = None
     ) -> Any:
         """``n_envs`` sub-envs side by side (seeded ``seed``, ``seed + 1``, ...), ``inner`` around each
-        simulator (see :func:`envs.factory.measured`)."""
+        simulator (see :func:`polebench.envs.factory.measured`)."""
         wrap = wrapper_chain(self.wrappers, training=False)
         env = make_vec(
             self.env_id, n_envs, seed, render_mode=render_mode, wrapper=wrap, inner=inner, env_kwargs=self.env_kwargs
@@ -63,7 +69,7 @@ class EvaluationEnv:
         from stable_baselines3.common.vec_env import VecNormalize
 
         if self.statistics is not None:
-            env = VecNormalize.load(str(self.statistics), env)
+            env = load_statistics(self.statistics, env)
             env.training, env.norm_reward = False, False
             return env
         return VecNormalize(env, **frozen_normalization(self.normalize or {}))
@@ -77,6 +83,19 @@ class EvaluationEnv:
     @property
     def normalizes(self) -> bool:
         return self.statistics is not None or self.normalize is not None
+
+
+def load_statistics(path: Path, env: Any) -> Any:
+    """The ``VecNormalize`` saved in ``path`` around ``env``; a file that is not one is a one-line error."""
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    try:
+        loaded = VecNormalize.load(str(path), env)
+    except Exception as err:  # unpickling a damaged file can raise almost anything; it is the file's fault
+        raise ConfigError(f"{path} is not normalisation statistics saved by polebench ({type(err).__name__})") from None
+    if not isinstance(loaded, VecNormalize):
+        raise ConfigError(f"{path} is not normalisation statistics saved by polebench")
+    return loaded
 
 
 def frozen_normalization(norm: Mapping[str, Any]) -> dict[str, Any]:

@@ -31,7 +31,7 @@ class RunSummary:
         (``None``: the env has no target, or the run predates it)
     :param steps_to_balance: env steps at the first such evaluation (``None``: never, or unknown)
     :param time_to_balance_s: seconds from the process start to that evaluation
-    :param quality: the final evaluation's mean behaviour metrics (``envs/families.py``)
+    :param quality: the final evaluation's mean behaviour metrics (``polebench/envs/families.py``)
     :param threshold: the env's 'solved' threshold (``None``: it has none)
     :param peak_rss_mb: the process's peak resident memory
     :param cpu_time_s: the CPU time (user and system) the run's process used, over the same span as

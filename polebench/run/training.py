@@ -20,20 +20,20 @@ from typing import Any
 
 import numpy as np
 
-from agents.registry import AlgoSpec, get_algo
-from envs.factory import EVAL_SEED_OFFSET, TRAJECTORY_SEED, check_env_id, check_env_kwargs, make_vec, measured
-from envs.families import BalanceTarget, EnvFamily, family_of_id
-from envs.perturbations import parse_train_perturb, training_perturbations
-from envs.thresholds import FINAL_EVAL_EPISODES, eval_episodes, require_threshold, reward_threshold
-from envs.wrapping import WrapperUse, check_wrappers, parse_env_wrapper, parse_shaping, wrapper_chain
+from polebench.agents.registry import AlgoSpec, get_algo
 from polebench.config import hyperparams as hpm
 from polebench.config.run_config import RunConfig
+from polebench.envs.factory import EVAL_SEED_OFFSET, TRAJECTORY_SEED, check_env_id, check_env_kwargs, make_vec, measured
+from polebench.envs.families import BalanceTarget, EnvFamily, family_of_id
+from polebench.envs.perturbations import parse_train_perturb, training_perturbations
+from polebench.envs.thresholds import FINAL_EVAL_EPISODES, eval_episodes, require_threshold, reward_threshold
+from polebench.envs.wrapping import WrapperUse, check_wrappers, parse_env_wrapper, parse_shaping, wrapper_chain
 from polebench.errors import ConfigError, describe_os_error, first_line
 from polebench.memory import own_peak_rss_mb
 from polebench.run import folder as runs
 from polebench.run import interrupts
 from polebench.run.evaluation import Score, evaluate, evaluate_vectorized, has_vector_env, sync_normalization
-from polebench.run.evaluation_env import EvaluationEnv
+from polebench.run.evaluation_env import EvaluationEnv, load_statistics
 from polebench.run.interrupts import Phase
 from polebench.run.summary import RunSummary
 
@@ -152,7 +152,7 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
     if config.stop_on_balance and (family is None or family.balance is None):
         raise ConfigError(
             f"--stop-on-balance: {env_id} has no balance target (no reference controller to be relative to); "
-            "targets exist for the cartpole family envs (envs/families.py)"
+            "targets exist for the cartpole family envs (polebench/envs/families.py)"
         )
     algo_cls = spec.load_class()
     if hp["policy"] not in algo_cls.policy_aliases:
@@ -249,7 +249,7 @@ def _make_envs(plan: Plan, seed: int, run_dir: Path) -> tuple[Any, Any]:
         from stable_baselines3.common.vec_env import VecNormalize
 
         if plan.trained_agent and (plan.trained_agent.parent / runs.VECNORMALIZE_FILE).is_file():
-            train_env = VecNormalize.load(str(plan.trained_agent.parent / runs.VECNORMALIZE_FILE), train_env)
+            train_env = load_statistics(plan.trained_agent.parent / runs.VECNORMALIZE_FILE, train_env)
         else:
             train_env = VecNormalize(train_env, gamma=plan.hyperparams.get("gamma", 0.99), **norm)
     return train_env, _eval_env(plan, seed, plan.eval_episodes)

@@ -95,7 +95,7 @@ def qlearning(trial: Trial) -> dict[str, Any]:
 
 
 def pid(trial: Trial) -> dict[str, Any]:
-    """The PID loop's gains (agents/pid.py): each trial is only its evaluations, no env steps are learned."""
+    """The PID loop's gains (polebench/agents/pid.py): each trial is only its evaluations, no env steps are learned."""
     return {
         "kp": trial.suggest_float("kp", 0.1, 10.0, log=True),
         "ki": trial.suggest_float("ki", 0.0, 2.0),

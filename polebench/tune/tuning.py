@@ -2,7 +2,7 @@
 
 Every trial is a real ``train.py`` run (the same validation, envs, wrappers and evaluation), with the
 trial's sampled hyperparameters layered on top. Its objective is the true mean evaluation return at the
-end, or with ``--objective METRIC`` one of the env family's behaviour metrics (``envs/families.py``,
+end, or with ``--objective METRIC`` one of the env family's behaviour metrics (``polebench/envs/families.py``,
 minimised unless higher is better), so a search can look for an agent that balances well; a trial whose
 final evaluation does not reach the env's threshold then fails, whatever its metric, and every trial's
 true return is kept beside it. The periodic evaluations are reported to the pruner. The study lives in
@@ -30,12 +30,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from polebench.atomic import atomic_target
 from polebench.config.run_config import RunConfig
 from polebench.errors import ConfigError, first_line
+from polebench.imports import optional
 from polebench.run import folder as runs
 from polebench.run.summary import RunSummary
 from polebench.tune.search_spaces import search_space
 
 if TYPE_CHECKING:
-    from envs.families import Metric
+    from polebench.envs.families import Metric
 
 
 # The default objective: the true mean evaluation return.
@@ -96,7 +97,7 @@ def _storage(tune: TuneConfig, folder: Path) -> Any:
 def objective_metric(objective: str, env_id: str) -> Metric | None:
     """The behaviour metric ``objective`` names (``None`` for the return), or a :class:`ConfigError` naming
     the objectives ``env_id`` accepts."""
-    from envs.families import family_of_id
+    from polebench.envs.families import family_of_id
 
     if objective == RETURN:
         return None
@@ -202,6 +203,7 @@ def _value(summary: RunSummary, metric: Metric | None, trial: Any) -> float:
 
 def check_optimize(config: RunConfig, tune: TuneConfig | None = None) -> None:
     """Refuse a tuning request that cannot work, before anything is written."""
+    optional("optuna", "tune", "--optimize")
     search_space(config.algo)
     if config.trained_agent:
         raise ConfigError("--optimize starts every trial from scratch; drop -i/--trained-agent")

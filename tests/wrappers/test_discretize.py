@@ -6,8 +6,8 @@ from gymnasium import spaces
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from polebench.wrappers.discretize import DiscretizeObservation
 from tests.wrappers.stub import StubEnv
-from wrappers.discretize import DiscretizeObservation
 
 LOW, HIGH = [-2.0, -1.0, -0.5, -4.0], [2.0, 1.0, 0.5, 4.0]
 

@@ -8,10 +8,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from envs.families import ACROBOT, CARTPOLE, FAMILIES, MOUNTAIN_CAR, family_of, switch_rate
-from envs.registration import register_envs
+from polebench.envs.families import ACROBOT, CARTPOLE, FAMILIES, MOUNTAIN_CAR, family_of, switch_rate
+from polebench.envs.registration import register_envs
+from polebench.wrappers.episode_quality import RecordEpisodeQuality
 from tests.wrappers.stub import StubEnv
-from wrappers.episode_quality import RecordEpisodeQuality
 
 # Three steps of a scripted CartPole-like episode: (x, x_dot, theta, theta_dot) after each step.
 STATES = [np.array([0.1, -0.5, 0.02, 0.0]), np.array([-0.3, 0.25, -0.04, 0.0]), np.array([0.2, 1.0, 0.0, 0.0])]

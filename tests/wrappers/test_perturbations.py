@@ -9,12 +9,12 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from envs.factory import measured
-from envs.families import CARTPOLE
-from envs.perturbations import PERTURBATIONS, PerturbationUse, check_applies, parse_perturb
-from envs.registration import register_envs
+from polebench.envs.factory import measured
+from polebench.envs.families import CARTPOLE
+from polebench.envs.perturbations import PERTURBATIONS, PerturbationUse, check_applies, parse_perturb
+from polebench.envs.registration import register_envs
 from polebench.errors import ConfigError
-from wrappers.perturbations import ActuatorFault, ModelError, Push, SensorNoise
+from polebench.wrappers.perturbations import ActuatorFault, ModelError, Push, SensorNoise
 
 
 def _episode(env: gym.Env, seed: int) -> list[tuple[Any, ...]]:

@@ -4,11 +4,11 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from envs.factory import make_vec
-from envs.wrapping import SHAPING_FORMS, parse_env_wrapper, parse_shaping, wrapper_chain
+from polebench.envs.factory import make_vec
+from polebench.envs.wrapping import SHAPING_FORMS, parse_env_wrapper, parse_shaping, wrapper_chain
 from polebench.errors import ConfigError
+from polebench.wrappers.shaped_reward import DMControlReward, QuadraticReward, ShapedReward
 from tests.wrappers.stub import StubEnv
-from wrappers.shaped_reward import DMControlReward, QuadraticReward, ShapedReward
 
 
 @pytest.mark.parametrize(
@@ -185,7 +185,7 @@ def test_evaluation_chain_leaves_shaping_out() -> None:
 def test_shaping_reads_the_true_state_under_any_observation_wrapper() -> None:
     import gymnasium as gym
 
-    from envs.registration import register_envs
+    from polebench.envs.registration import register_envs
 
     register_envs()
     discretize = {"discretize": {"bins": [1, 1, 6, 12], "low": [-2.4, -3, -0.21, -3.5], "high": [2.4, 3, 0.21, 3.5]}}

@@ -105,7 +105,7 @@ def worker_main(conn: Connection, env: dict[str, str]) -> None:
 
     for module in PRELOAD:
         importlib.import_module(module)
-    from agents.registry import ALGOS
+    from polebench.agents.registry import ALGOS
     from polebench.commands import train
 
     for spec in ALGOS.values():

@@ -34,12 +34,13 @@ from polebench.bench.runners.processes import (
     single_thread_env,
 )
 from polebench.errors import ConfigError
+from polebench.imports import optional
 from polebench.run import folder as runs
 from polebench.run.summary import RunSummary
 
 # What the nodes need is the project's code, shipped as the installed packages (an editable install
 # or a wheel alike); Ray puts them on the PYTHONPATH of its workers and of the jobs they start.
-SHIPPED_PACKAGES = ("polebench", "agents", "envs", "wrappers")
+SHIPPED_PACKAGES = ("polebench",)
 SHIPPING_EXCLUDES = ["__pycache__", "*.pyc"]
 # Ray retries a task whose node or worker process died; a job that fails on its own is not retried.
 NODE_LOSS_RETRIES = 2
@@ -114,10 +115,7 @@ class RayRunner:
     """Runs jobs as Ray tasks on the cluster at ``address`` (``auto``, ``host:port`` or ``ray://host:10001``)."""
 
     def __init__(self, bench: Path, protocol: Protocol, address: str) -> None:
-        try:
-            import ray
-        except ImportError:
-            raise ConfigError('--ray needs Ray; install it with: pip install -e ".[distributed]"') from None
+        ray = optional("ray", "distributed", "--ray")
         self.ray = ray
         self.bench = bench
         self.protocol = protocol

@@ -53,6 +53,6 @@ def require_threshold(env_id: str) -> float:
     if threshold is None:
         raise ConfigError(
             f"{env_id} has no reward threshold, so it cannot be solved; "
-            "drop --stop-on-solve or add it to THRESHOLD_OVERRIDES in envs/thresholds.py"
+            "drop --stop-on-solve or add it to THRESHOLD_OVERRIDES in polebench/envs/thresholds.py"
         )
     return threshold

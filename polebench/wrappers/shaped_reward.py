@@ -4,7 +4,7 @@ Every form reads the simulator's true state (``env.unwrapped.state``) after the 
 observation, so shaping works the same under any observation wrapper: discretized, velocities hidden,
 or noisy. Every form keeps a step's reward in [0, 1], so ending an episode early is never attractive
 (staying alive always earns at least as much as falling). The forms, by the name ``--shaped-reward``
-takes (see ``envs/wrapping.py``):
+takes (see ``polebench/envs/wrapping.py``):
 
 - ``user``: ``1 - angle_coef |theta| - velocity_coef |x_dot|`` (:class:`ShapedReward`), the penalties
   the person this project is for wrote first;

@@ -1,6 +1,6 @@
 """Soft Actor-Critic for discrete actions (Christodoulou, 2019), laid out like ``stable_baselines3/sac/``."""
 
-from agents.discrete_sac.policies import DiscreteSACPolicy
-from agents.discrete_sac.sacd import SACD
+from polebench.agents.discrete_sac.policies import DiscreteSACPolicy
+from polebench.agents.discrete_sac.sacd import SACD
 
 __all__ = ["SACD", "DiscreteSACPolicy"]

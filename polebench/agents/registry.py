@@ -4,7 +4,7 @@ Adding an algorithm means adding an :class:`AlgoSpec` here and a ``polebench/hyp
 no script branches on the name. Classes are named by import path and imported only when used, so
 listing the names (``train.py --help``, an unknown-name error) never pays for importing PyTorch.
 Agents of your own need neither: ``--algo package.module:Class`` or an entry point (see
-:mod:`agents.plugins`).
+:mod:`polebench.agents.plugins`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ class AlgoSpec:
     :param recurrent: whether ``predict`` carries a hidden state between steps
     :param off_policy: whether the algorithm keeps a replay buffer worth saving
     :param reference: a controller computed rather than learned, shown as the yardstick in benchmark reports
-    :param plugin: a class with :class:`agents.plugins.Agent`'s methods rather than an SB3 algorithm (an
+    :param plugin: a class with :class:`polebench.agents.plugins.Agent`'s methods rather than an SB3 algorithm (an
         agent of the user's own, or the PID loop): it keeps its own save format, so it cannot be exported,
         and without a shipped YAML its hyperparameters start from the class's ``default_hyperparams``
     """
@@ -41,9 +41,9 @@ class AlgoSpec:
 
     def load_class(self) -> Any:
         """Import and return the algorithm class (the first call imports PyTorch); a plugin's comes checked
-        and wrapped (:class:`agents.plugins.PluginAgent`)."""
+        and wrapped (:class:`polebench.agents.plugins.PluginAgent`)."""
         if self.plugin:
-            from agents.plugins import adapter_for, plugin_class
+            from polebench.agents.plugins import adapter_for, plugin_class
 
             return adapter_for(plugin_class(self.class_path))
         return import_attribute(self.class_path)
@@ -62,12 +62,12 @@ ALGOS: dict[str, AlgoSpec] = {
     for spec in (
         AlgoSpec("ppo", "stable_baselines3:PPO"),
         AlgoSpec("dqn", "stable_baselines3:DQN", off_policy=True),
-        AlgoSpec("sacd", "agents.discrete_sac:SACD", off_policy=True),
-        AlgoSpec("ppo_lstm", "agents.recurrent:SequencePPO", policy="MlpLstmPolicy", recurrent=True),
-        AlgoSpec("ppo_gru", "agents.recurrent:SequencePPO", policy="MlpGruPolicy", recurrent=True),
-        AlgoSpec("qlearning", "agents.tabular_q:QLearning", policy="TabularPolicy"),
-        AlgoSpec("lqr", "agents.lqr:LQR", policy="LinearGainPolicy", reference=True),
-        AlgoSpec("pid", "agents.pid:PID", reference=True, plugin=True),
+        AlgoSpec("sacd", "polebench.agents.discrete_sac:SACD", off_policy=True),
+        AlgoSpec("ppo_lstm", "polebench.agents.recurrent:SequencePPO", policy="MlpLstmPolicy", recurrent=True),
+        AlgoSpec("ppo_gru", "polebench.agents.recurrent:SequencePPO", policy="MlpGruPolicy", recurrent=True),
+        AlgoSpec("qlearning", "polebench.agents.tabular_q:QLearning", policy="TabularPolicy"),
+        AlgoSpec("lqr", "polebench.agents.lqr:LQR", policy="LinearGainPolicy", reference=True),
+        AlgoSpec("pid", "polebench.agents.pid:PID", reference=True, plugin=True),
     )
 }
 
@@ -106,11 +106,11 @@ def get_algo(name: str) -> AlgoSpec:
 
 
 def _registered(name: str) -> Any:
-    """The :class:`agents.registry.AlgoSpec` that an installed package registers as ``name`` in the
+    """The :class:`polebench.agents.registry.AlgoSpec` that an installed package registers as ``name`` in the
     ``polebench.algos`` entry-point group, or ``None``; an entry point that fails to load is one line."""
     from importlib.metadata import entry_points
 
-    from agents.plugins import ENTRY_POINT_GROUP, check_agent_class
+    from polebench.agents.plugins import ENTRY_POINT_GROUP, check_agent_class
 
     for point in entry_points(group=ENTRY_POINT_GROUP):
         if point.name != name:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from envs.families import EnvFamily
+from polebench.envs.families import EnvFamily
 from polebench.errors import ConfigError
 
 # A ladder step's wrapper: given the env, the level's value and the env's family, return the wrapped env.
@@ -52,20 +52,20 @@ class Perturbation:
 
 
 def _push(env: Any, value: float, _: EnvFamily) -> Any:
-    from wrappers.perturbations import Push
+    from polebench.wrappers.perturbations import Push
 
     return Push(env, pole_kick=value, every=PUSH_EVERY)
 
 
 def _model_error(env: Any, value: float, _: EnvFamily) -> Any:
-    from wrappers.perturbations import ModelError
+    from polebench.wrappers.perturbations import ModelError
 
     return ModelError(env, length=value, masspole=value, masscart=value)
 
 
 def _sensor_noise(env: Any, value: float, family: EnvFamily) -> Any:
-    from envs.registration import observation_mask
-    from wrappers.perturbations import SensorNoise
+    from polebench.envs.registration import observation_mask
+    from polebench.wrappers.perturbations import SensorNoise
 
     shape = env.observation_space.shape
     if shape != (len(family.noise_scale),):
@@ -77,7 +77,7 @@ def _sensor_noise(env: Any, value: float, family: EnvFamily) -> Any:
 
 
 def _actuator_fault(env: Any, value: float, _: EnvFamily) -> Any:
-    from wrappers.perturbations import ActuatorFault
+    from polebench.wrappers.perturbations import ActuatorFault
 
     return ActuatorFault(env, probability=value)
 
@@ -190,7 +190,7 @@ def check_applies(use: PerturbationUse, family: EnvFamily | None, env_id: str) -
     """``family`` if ``use`` applies to ``env_id``, else a :class:`ConfigError` naming the envs it applies to."""
     name = use.perturbation.name
     if family is None or name not in family.perturbations:
-        from envs.families import FAMILIES
+        from polebench.envs.families import FAMILIES
 
         fits = [f.name for f in FAMILIES.values() if name in f.perturbations]
         raise ConfigError(f"{name} does not apply to {env_id}; it applies to the {' and '.join(fits)} family envs")
@@ -227,13 +227,13 @@ def parse_train_perturb(value: Any, flag: str = "--train-perturb") -> dict[str, 
 
 def training_perturbations(levels: dict[str, int], family: EnvFamily | None, env_id: str) -> Callable[[Any], Any]:
     """The wrapping of training envs for ``levels`` (see :func:`parse_train_perturb`): per family, a
-    :class:`wrappers.perturbations.RandomLevel` around the simulator. Raises a :class:`ConfigError` for
+    :class:`polebench.wrappers.perturbations.RandomLevel` around the simulator. Raises a :class:`ConfigError` for
     a family that does not apply to ``env_id``."""
     checked = [(PERTURBATIONS[name], top, check_applies(PerturbationUse(PERTURBATIONS[name], top), family, env_id))
                for name, top in levels.items()]  # fmt: skip
 
     def wrap(env: Any) -> Any:
-        from wrappers.perturbations import RandomLevel
+        from polebench.wrappers.perturbations import RandomLevel
 
         for perturbation, top, applies_to in checked:
             env = RandomLevel(env, partial(_at_level, perturbation, applies_to), top)

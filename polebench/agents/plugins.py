@@ -7,7 +7,7 @@ polebench wraps it in :class:`PluginAgent`, which gives it the rest of the surfa
 evaluation, replay and benchmarks use, so none of them asks what kind of agent it holds.
 
 A package registers names in its ``pyproject.toml``; each entry point loads either an
-:class:`agents.registry.AlgoSpec` or an agent class (then registered under the entry point's name)::
+:class:`polebench.agents.registry.AlgoSpec` or an agent class (then registered under the entry point's name)::
 
     [project.entry-points."polebench.algos"]
     my_dqn = "my_package.agents:MyDQN"
@@ -95,7 +95,7 @@ def check_agent_class(cls: Any, what: str) -> Any:
         if not callable(getattr(cls, name, None)):
             raise ConfigError(
                 f"{what} is not an agent: it has no {name}() (an agent needs {', '.join(REQUIRED_METHODS)}; "
-                "see agents/plugins.py)"
+                "see polebench/agents/plugins.py)"
             )
     for name, (args, kwargs) in CALLS.items():
         try:

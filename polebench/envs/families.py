@@ -87,7 +87,7 @@ class EnvFamily:
     :param env_class: the class name of the unwrapped env (``env.unwrapped``)
     :param metrics: the behaviour metrics reported for every episode, in report order
     :param channels: the state variables drawn in trajectory plots, besides the actions
-    :param perturbations: the perturbation families (``envs/perturbations.py``) that apply to it
+    :param perturbations: the perturbation families (``polebench/envs/perturbations.py``) that apply to it
     :param noise_scale: one unit of sensor noise per state variable (``sensor_noise`` multiplies it)
     :param step_seconds: simulated seconds per step, for time axes (``None``: count steps)
     :param action_effort: the signed effort of each action (trajectory plots average it), and its label
@@ -167,7 +167,7 @@ CARTPOLE = EnvFamily(
     step_seconds=0.02,
     action_effort=(-1.0, 1.0),
     effort_label="force on the cart (-1 left, +1 right)",
-    # The LQR's own figures (agents/lqr.py with polebench/hyperparams/lqr.yml), from its final evaluation of 100
+    # The LQR's own figures (agents/lqr.py with hyperparams/lqr.yml), from its final evaluation of 100
     # episodes: python train.py --algo lqr --env CartPole-v1 --seed S, then "quality" in summary.json. Over
     # seeds 0-9 they range over 0.26-0.29 deg and 0.046-0.053 m (the episodes differ); the figures here
     # are seed 0's before the final evaluation moved to Gymnasium's vectorised CartPole, which draws other
@@ -240,7 +240,7 @@ def family_of_id(env_id: str) -> EnvFamily | None:
     """The family of the env registered as ``env_id`` (builds one to look at its simulator)."""
     import gymnasium as gym
 
-    from envs.registration import register_envs
+    from polebench.envs.registration import register_envs
 
     register_envs()
     env = gym.make(env_id)

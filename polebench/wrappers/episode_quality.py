@@ -8,7 +8,7 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
-from envs.families import Metric, family_of
+from polebench.envs.families import Metric, family_of
 
 __all__ = ["RecordEpisodeQuality"]
 
@@ -19,7 +19,7 @@ class RecordEpisodeQuality(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     Each metric reads the simulator's true state after every step (``env.unwrapped.state``) and the
     action the agent chose, never the observation, so a hidden, discretized or noisy observation does not
-    change what is measured. The metrics come from the env's family in ``envs/families.py`` unless given.
+    change what is measured. The metrics come from the env's family in ``polebench/envs/families.py`` unless given.
     With ``keep_trajectory`` the episode's states and actions are kept in ``info["trajectory"]`` too.
 
     Example:

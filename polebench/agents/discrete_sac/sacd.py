@@ -19,7 +19,7 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, Schedule
 
-from agents.discrete_sac.policies import Actor, DiscreteCritic, DiscreteSACPolicy
+from polebench.agents.discrete_sac.policies import Actor, DiscreteCritic, DiscreteSACPolicy
 
 __all__ = ["SACD"]
 

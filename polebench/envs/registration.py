@@ -69,7 +69,7 @@ def register_envs() -> None:
         # so solving it takes memory (a recurrent policy) or a stack of past observations.
         gym.register(
             id="CartPoleNoVel-v1",
-            entry_point="envs.registration:make_cartpole_no_velocity",
+            entry_point="polebench.envs.registration:make_cartpole_no_velocity",
             max_episode_steps=500,
             reward_threshold=475.0,
         )

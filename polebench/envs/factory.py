@@ -11,7 +11,7 @@ from polebench.errors import ConfigError, first_line
 if TYPE_CHECKING:
     from stable_baselines3.common.vec_env import VecEnv
 
-    from envs.perturbations import PerturbationUse
+    from polebench.envs.perturbations import PerturbationUse
 
 CLASSIC_CONTROL = (
     "CartPole-v1",
@@ -38,7 +38,7 @@ def check_env_id(env_id: str) -> str:
     """
     import gymnasium as gym
 
-    from envs.registration import register_envs
+    from polebench.envs.registration import register_envs
 
     register_envs()
     try:
@@ -68,7 +68,7 @@ def make_vec(
 
     Sub-env ``i`` is seeded ``seed + i``. With ``monitor_dir``, each writes ``<i>.monitor.csv`` there:
     the true episode return, length and time. ``wrapper`` is applied outside the ``Monitor`` (see
-    :func:`envs.wrapping.wrapper_chain`), so reward shaping never reaches what the monitor reports.
+    :func:`polebench.envs.wrapping.wrapper_chain`), so reward shaping never reaches what the monitor reports.
     ``env_kwargs`` go to ``gym.make`` (``--env-kwargs``). ``inner`` wraps the simulator itself, inside
     the ``Monitor`` and every other wrapper (see :func:`measured`): a perturbation acts on the physics
     and the raw observation, and the quality recorder sees the action the agent chose.
@@ -113,12 +113,12 @@ def measured(perturb: PerturbationUse | None = None, keep_trajectory: bool = Fal
 
     A perturbation that cannot apply to the env raises a :class:`ConfigError` when the env is built.
     """
-    from envs.families import family_of
-    from wrappers.episode_quality import RecordEpisodeQuality
+    from polebench.envs.families import family_of
+    from polebench.wrappers.episode_quality import RecordEpisodeQuality
 
     def wrap(env: Any) -> Any:
         if perturb is not None:
-            from envs.perturbations import check_applies
+            from polebench.envs.perturbations import check_applies
 
             family = check_applies(perturb, family_of(env), env.spec.id if env.spec else type(env).__name__)
             try:

@@ -12,7 +12,7 @@ restarts with each episode and travels as ``predict``'s state, as a recurrent po
 "Learning" takes no env steps; ``train.py --algo pid --optimize`` tunes the gains instead
 (``polebench/tune/search_spaces.py``).
 
-It is written as an agent of one's own (:class:`agents.plugins.Agent`), not as an SB3 algorithm: four
+It is written as an agent of one's own (:class:`polebench.agents.plugins.Agent`), not as an SB3 algorithm: four
 methods and a constructor are all a controller needs. Its gains live in ``polebench/hyperparams/pid.yml``.
 
 Example:

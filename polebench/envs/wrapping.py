@@ -39,20 +39,25 @@ class WrapperKind:
 
 
 WRAPPERS: dict[str, WrapperKind] = {
-    "discretize": WrapperKind("wrappers.discretize:DiscretizeObservation", training_only=False),
+    "discretize": WrapperKind("polebench.wrappers.discretize:DiscretizeObservation", training_only=False),
     # The reward shaping of earlier versions' YAML (``env_wrapper: [shaped_reward]``): the ``user`` form.
-    "shaped_reward": WrapperKind("wrappers.shaped_reward:ShapedReward", training_only=True, form="user"),
+    "shaped_reward": WrapperKind("polebench.wrappers.shaped_reward:ShapedReward", training_only=True, form="user"),
 }
 
 # Reward shaping, by form (``--shaped-reward FORM``, ``shaped_reward: {form: FORM, ...}``); each form is
-# a wrapper of ``wrappers/shaped_reward.py`` with its own defaults, documented there with its formula.
+# a wrapper of ``polebench/wrappers/shaped_reward.py`` with its own defaults, documented there with its formula.
 SHAPING_FORMS: dict[str, WrapperKind] = {
-    "user": WrapperKind("wrappers.shaped_reward:ShapedReward", training_only=True, form="user"),
+    "user": WrapperKind("polebench.wrappers.shaped_reward:ShapedReward", training_only=True, form="user"),
     "position": WrapperKind(
-        "wrappers.shaped_reward:ShapedReward", training_only=True, presets=(("position_coef", 0.5),), form="position"
+        "polebench.wrappers.shaped_reward:ShapedReward",
+        training_only=True,
+        presets=(("position_coef", 0.5),),
+        form="position",
     ),
-    "quadratic": WrapperKind("wrappers.shaped_reward:QuadraticReward", training_only=True, form="quadratic"),
-    "dm_control": WrapperKind("wrappers.shaped_reward:DMControlReward", training_only=True, form="dm_control"),
+    "quadratic": WrapperKind("polebench.wrappers.shaped_reward:QuadraticReward", training_only=True, form="quadratic"),
+    "dm_control": WrapperKind(
+        "polebench.wrappers.shaped_reward:DMControlReward", training_only=True, form="dm_control"
+    ),
 }
 DEFAULT_SHAPING = "user"
 

@@ -1,1 +1,0 @@
-"""Agents and the registry that names them. See :mod:`agents.registry`."""

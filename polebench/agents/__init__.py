@@ -1,0 +1,1 @@
+"""Agents and the registry that names them. See :mod:`polebench.agents.registry`."""
