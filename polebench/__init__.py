@@ -40,8 +40,13 @@ def train(**kwargs: Any) -> RunSummary:
 
     Takes :class:`RunConfig`'s keywords (``algo``, ``env``, ``seed``, ``n_timesteps``, ``log_folder``,
     ``hyperparams``, ``conf_file``, ``stop_on_solve``, ``stop_on_balance``, ``shaped_reward`` (a form's
-    name or ``{"form": ..., coefficient: value}``), ``train_perturb`` (``"push=5"``), ...). Ctrl-C or
-    SIGTERM stops training and still saves, as the script does; the summary then says ``interrupted``.
+    name or ``{"form": ..., coefficient: value}``), ``train_perturb`` (``"push=5"``), ...).
+
+    Ctrl-C or SIGTERM stops training and saves, as the script does (``summary.json`` then says
+    ``interrupted``); the signal then reaches the caller as if polebench had not caught it: Python's
+    ``KeyboardInterrupt`` for Ctrl-C, and for SIGTERM the caller's own handler, or the end of the process
+    (exit 143) without one. A caller that wants to go on catches that; the summary stays readable with
+    ``RunSummary.read(run_dir)``.
 
     Raises:
         ConfigError: for any bad value, naming the keyword; nothing is written then
@@ -54,8 +59,13 @@ def train(**kwargs: Any) -> RunSummary:
             config = RunConfig(**kwargs)
         except TypeError as err:
             raise ConfigError(f"{err}; accepted keywords: {', '.join(RunConfig.keywords())}") from None
-        with interrupts.handled():
-            return run(config)
+        with interrupts.handled() as signals:
+            summary = run(config)
+    if signals.received:  # saved: now the caller's own handler (or Python's default) has its say
+        import signal
+
+        signal.raise_signal(signals.received[0])
+    return summary
 
 
 def load_run(
@@ -99,6 +109,8 @@ def benchmark(
     from polebench.bench.driver import EXIT_INTERRUPTED, run_grid
     from polebench.bench.gridfile import grid_from_mapping, load_grid
 
+    _check_main_guard()
+
     with _config_errors():
         workers = (os.cpu_count() or 1) if workers is None else checks.count(workers, "workers", maximum=MAX_WORKERS)
         if robustness_episodes is not None:
@@ -131,6 +143,34 @@ class BenchmarkResult:
     def ok(self) -> bool:
         """Every job finished."""
         return self.failed == 0 and not self.interrupted
+
+
+def _check_main_guard() -> None:
+    """Refuse a :func:`benchmark` call at the top level of a script without an ``if __name__ ==
+    "__main__":`` guard: the workers are new Python processes (multiprocessing's spawn) that import the
+    script again, where an unguarded call would start a grid of its own in each of them."""
+    import ast
+    import sys
+
+    frame = sys._getframe(2)  # the caller of benchmark()
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if frame.f_code.co_name != "<module>" or frame.f_globals.get("__name__") != "__main__" or not path:
+        return
+    try:
+        tree = ast.parse(Path(path).read_text())
+    except (OSError, SyntaxError, ValueError):
+        return
+    guarded = [
+        (node.lineno, node.end_lineno or node.lineno)
+        for node in tree.body
+        if isinstance(node, ast.If) and "__main__" in ast.unparse(node.test) and "__name__" in ast.unparse(node.test)
+    ]
+    if not any(first <= frame.f_lineno <= last for first, last in guarded):
+        raise ConfigError(
+            f'polebench.benchmark() at the top level of {Path(path).name} needs an `if __name__ == "__main__":` '
+            "guard: its workers are new processes that import the script again (multiprocessing's spawn)"
+        )
 
 
 @contextmanager

@@ -42,10 +42,10 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:
-        if err.errno not in DISK_ERRORS:
+        if err.errno not in DISK_ERRORS | PATH_ERRORS:
             raise
         print(f"{prog}: error: {describe_os_error(err)}", file=sys.stderr)
-        return 1
+        return 2
     except KeyboardInterrupt:
         return _interrupted(prog)
     except Exception as err:
@@ -69,6 +69,11 @@ def _interrupted(prog: str) -> int:
 # A full disk, a quota, a read-only or failing file system: the machine's state, not a bug, so one line.
 WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
 DISK_ERRORS = WRITE_ERRORS | {errno.EIO}
+# A path the file system cannot take (too long, a file where a folder must be, a loop of links): the
+# user's input, wherever it is first used, so one line too.
+PATH_ERRORS = {errno.ENAMETOOLONG, errno.ENOTDIR, errno.EISDIR, errno.ELOOP}
+# Paths in messages are cut to this many characters: a 100 KB path says nothing more in full.
+SHOWN_PATH_CHARS = 200
 
 
 def describe_os_error(err: OSError) -> str:
@@ -78,9 +83,27 @@ def describe_os_error(err: OSError) -> str:
         >>> describe_os_error(OSError(errno.ENOSPC, "No space left on device", "logs/run/model.zip"))
         'cannot write logs/run/model.zip: No space left on device'
     """
-    where = f" {err.filename}" if err.filename else ""
-    verb = "cannot write" if err.errno in WRITE_ERRORS else "cannot read or write"
+    where = f" {shown_path(err.filename)}" if err.filename else ""
+    verb = (
+        "cannot write"
+        if err.errno in WRITE_ERRORS
+        else "cannot use"
+        if err.errno in PATH_ERRORS
+        else "cannot read or write"
+    )
     return f"{verb}{where}: {err.strerror or err}"
+
+
+def shown_path(path: object) -> str:
+    """A path for a message, cut in the middle when it is very long.
+
+    Example:
+        >>> shown_path("/a/" + "x" * 500)[:12], len(shown_path("/a/" + "x" * 500))
+        ('/a/xxxxxxxxx', 201)
+    """
+    text = str(path)
+    half = SHOWN_PATH_CHARS // 2
+    return text if len(text) <= SHOWN_PATH_CHARS else f"{text[:half]}…{text[-half:]}"
 
 
 def _one_line_for_disk_errors(prog: str, fallback: Any) -> Any:

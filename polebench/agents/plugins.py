@@ -185,7 +185,15 @@ class PluginAgent:
     def predict(
         self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = False
     ) -> tuple[np.ndarray, Any]:
-        return self.agent.predict(observation, state=state, episode_start=episode_start, deterministic=deterministic)
+        answer = self.agent.predict(observation, state=state, episode_start=episode_start, deterministic=deterministic)
+        what = f"{_name(self.agent_class)}.predict"
+        if not (isinstance(answer, tuple) and len(answer) == 2):
+            raise ConfigError(f"{what} returned {_shown(answer)}; it must return (actions, state), as SB3's predict")
+        actions = np.asarray(answer[0])
+        problem = action_problem(actions, np.asarray(observation), self.observation_space, self.action_space)
+        if problem:
+            raise ConfigError(f"{what} returned {_shown(answer[0])}: {problem}")
+        return actions, answer[1]
 
     def save(self, path: str | Path) -> None:
         self.agent.save(str(path))
@@ -234,6 +242,49 @@ def adapter_for(cls: Any) -> type[PluginAgent]:
         },
     )
     return adapter
+
+
+def action_problem(actions: np.ndarray, observation: np.ndarray, observation_space: Any, action_space: Any) -> str:
+    """What is wrong with ``actions`` as the answer to the batch ``observation`` ("": nothing): an env
+    would fail on it with an assertion deep in Gymnasium, naming neither the agent nor the rule.
+
+    Example:
+        >>> from gymnasium import spaces
+        >>> box, two = spaces.Box(-1, 1, (4,)), spaces.Discrete(2)
+        >>> action_problem(np.array([0, 1]), np.zeros((2, 4)), box, two)
+        ''
+        >>> action_problem(np.array([0.4, 1]), np.zeros((2, 4)), box, two)
+        'Discrete(2) takes whole numbers 0 to 1, one per observation'
+        >>> action_problem(np.array([[0, 0, 0]]), np.zeros((1, 4)), box, two)
+        'expected 1 action for 1 observation, got an array of shape (1, 3)'
+    """
+    from gymnasium import spaces
+
+    own_dims = len(getattr(observation_space, "shape", None) or ())
+    batch = observation.shape[0] if observation.ndim > own_dims else None
+    if isinstance(action_space, spaces.Discrete):
+        expected: tuple[int, ...] = () if batch is None else (batch,)
+    elif isinstance(action_space, spaces.Box):
+        expected = action_space.shape if batch is None else (batch, *action_space.shape)
+    else:
+        return ""  # other spaces: Gymnasium's own check is the only one
+    if actions.shape != expected and actions.size != int(np.prod(expected)):
+        count = "1 action" if batch is None else f"{batch} action{'s' * (batch != 1)}"
+        return (
+            f"expected {count} for {batch or 1} observation{'s' * (batch != 1)}, got an array of shape {actions.shape}"
+        )
+    if not np.issubdtype(actions.dtype, np.number) or not np.all(np.isfinite(actions)):
+        return f"actions must be finite numbers for {action_space}"
+    if isinstance(action_space, spaces.Discrete):
+        low, high = int(action_space.start), int(action_space.start + action_space.n - 1)
+        if np.any(actions != np.round(actions)) or np.any(actions < low) or np.any(actions > high):
+            return f"{action_space} takes whole numbers {low} to {high}, one per observation"
+    return ""
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _name(cls: Any) -> str:

@@ -225,7 +225,7 @@ def finished_summary(job: Job, bench: Path, any_config: bool = False) -> RunSumm
     for run_id in reversed(runs.run_ids(folder, job.algo, job.env)):
         run_dir = runs.run_path(folder, job.algo, job.env, run_id)
         summary = RunSummary.read(run_dir)
-        if summary is None or summary.interrupted or summary.error is not None:
+        if summary is None or not summary.finished:
             continue
         if not (run_dir / runs.CONFIG_FILE).is_file() or not runs.model_path(run_dir, job.env).is_file():
             continue  # a summary alone is not a run that can be replayed, reported or resumed

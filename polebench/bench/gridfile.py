@@ -36,6 +36,7 @@ from polebench.limits import MAX_EPISODES, MAX_SEEDS
 
 TOP_KEYS = ("envs", "seeds", "protocol", "agents")
 PROTOCOL_KEYS = ("n_timesteps", "eval_freq", "eval_episodes", "final_eval_episodes", "stop_on_solve", "stop_on_balance")
+HYPERPARAM_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 AGENT_KEYS = ("algo", "hyperparams", "conf_file", "shaped", "train_perturb")
 # An agent's name is its folder's name: letters, digits and . _ - only.
 AGENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -171,6 +172,9 @@ def _agent(name: Any, spec: Any, source: str, base: Path | None) -> Agent:
     hyperparams = spec.get("hyperparams") or {}
     if not isinstance(hyperparams, Mapping):
         raise ConfigError(f"{where}: hyperparams must be a mapping of hyperparameters, got {hyperparams!r}")
+    for key in hyperparams:  # each job passes them on as key=value: a key must be a plain name
+        if not isinstance(key, str) or not HYPERPARAM_KEY.match(key):
+            raise ConfigError(f"{where}: hyperparameter name {key!r} must be letters, digits and '_' (a keyword)")
     conf = spec.get("conf_file")
     conf_file = None
     if conf is not None:

@@ -156,6 +156,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from polebench.bench.driver import rebuild_report, run_grid
 
     bench = Path(args.log_folder)
+    from polebench.run.folder import check_writable_folder
+
+    check_writable_folder(bench, "-f/--log-folder")
     robustness = args.robustness_episodes if args.robustness else None
     if args.render_clips and not args.report_only:
         raise ConfigError(

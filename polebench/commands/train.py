@@ -18,7 +18,7 @@ import yaml
 
 from polebench.agents.registry import ALGOS
 from polebench.commands import flags as cli
-from polebench.config.run_config import RunConfig, overrides
+from polebench.config.run_config import RunConfig, max_threads, overrides
 from polebench.envs.wrapping import DEFAULT_SHAPING, SHAPING_FORMS
 from polebench.errors import ConfigError
 from polebench.limits import MAX_ENVS
@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", type=cli.DEVICE, default="cpu", help="PyTorch device: cpu (default), auto, cuda[:N]")
     p.add_argument(
         "--num-threads",
-        type=cli.at_least("--num-threads"),
+        type=cli.at_least("--num-threads", maximum=max_threads()),
         default=1,
         help="PyTorch CPU threads; small networks run fastest on 1 (default)",
     )

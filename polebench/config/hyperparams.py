@@ -18,6 +18,7 @@ import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -207,10 +208,80 @@ def _policy_kwargs(value: Any) -> Any:
     return kwargs
 
 
+@dataclass(frozen=True)
+class Range:
+    """The values a hyperparameter may take: ``low`` to ``high`` (``None``: unbounded), each end open or
+    closed, whole numbers only when ``whole``; ``meaning`` says what it is, for the message."""
+
+    low: float | None
+    high: float | None = None
+    low_open: bool = False
+    whole: bool = False
+    meaning: str = ""
+
+    def holds(self, number: float) -> bool:
+        above = self.low is None or (number > self.low if self.low_open else number >= self.low)
+        return above and (self.high is None or number <= self.high) and (not self.whole or float(number).is_integer())
+
+    def describe(self) -> str:
+        """The range in words.
+
+        Example:
+            >>> RANGES["gamma"].describe()
+            'a discount in (0, 1]'
+        """
+        if self.low is not None and self.high is not None:
+            low = "(" if self.low_open else "["
+            return f"{self.meaning} in {low}{self.low:g}, {self.high:g}]"
+        kind = "a whole number" if self.whole else "a number"
+        return f"{self.meaning or kind} {'>' if self.low_open else '>='} {self.low:g}"
+
+
+# The hyperparameters SB3's algorithms (and polebench's own, which share their names) take with the same
+# meaning: a value outside its range is refused before the run folder exists, where SB3 would train on
+# and learn nothing (batch_size 0, gamma 2) or fail mid-training (batch_size -5, n_epochs 0).
+RANGES = {
+    "gamma": Range(0, 1, low_open=True, meaning="a discount"),
+    "gae_lambda": Range(0, 1, meaning="a GAE factor"),
+    "tau": Range(0, 1, low_open=True, meaning="a soft-update factor"),
+    "exploration_fraction": Range(0, 1, meaning="a fraction of the budget"),
+    "exploration_initial_eps": Range(0, 1, meaning="a probability"),
+    "exploration_final_eps": Range(0, 1, meaning="a probability"),
+    "learning_rate": Range(0, low_open=True, meaning="a learning rate"),
+    "clip_range": Range(0, low_open=True, meaning="a clip range"),
+    "max_grad_norm": Range(0, low_open=True, meaning="a gradient norm"),
+    "vf_coef": Range(0, meaning="a coefficient"),
+    "batch_size": Range(1, whole=True),
+    "n_steps": Range(1, whole=True),
+    "n_epochs": Range(1, whole=True),
+    "buffer_size": Range(1, whole=True),
+    "learning_starts": Range(0, whole=True),
+    "target_update_interval": Range(1, whole=True),
+}
+
+
+def check_ranges(hp: Mapping[str, Any]) -> None:
+    """Refuse a hyperparameter of :data:`RANGES` outside its range (a schedule by its starting value).
+
+    Example:
+        >>> check_ranges({"gamma": 2})
+        Traceback (most recent call last):
+        ...
+        polebench.errors.ConfigError: hyperparameter gamma=2 must be a discount in (0, 1]
+    """
+    for key, rule in RANGES.items():
+        value = hp.get(key)
+        text = value[4:] if isinstance(value, str) and value.startswith("lin_") else value
+        number = None if isinstance(text, bool) else _number(text) if isinstance(text, str) else text
+        if isinstance(number, int | float) and not rule.holds(number):
+            raise ConfigError(f"hyperparameter {key}={value!r} must be {rule.describe()}")
+
+
 def constructor_kwargs(hp: Mapping[str, Any]) -> dict[str, Any]:
     """The algorithm's keyword arguments: schedules, activation and optimizer names turned into objects."""
     for key, value in hp.items():
         _check_finite(key, value)
+    check_ranges(hp)
     kwargs = {k: _schedule(v) for k, v in hp.items() if k not in RUN_KEYS}
     if isinstance(kwargs.get("train_freq"), list):  # YAML has no tuples; SB3 takes (1, "episode") only as one
         kwargs["train_freq"] = tuple(kwargs["train_freq"])

@@ -16,7 +16,7 @@ from typing import Any
 
 from polebench.config.shipped import find_yaml
 from polebench.errors import ConfigError
-from polebench.limits import MAX_ENVS, MAX_EPISODES, MAX_SEED
+from polebench.limits import MAX_ENVS, MAX_EPISODES, MAX_SEED, check_path_length
 
 # Evaluate every this many env steps unless told otherwise: for train.py, the API and every benchmark.
 EVAL_FREQ = 2500
@@ -38,6 +38,12 @@ def check_path(value: Any, name: str) -> None:
     """Refuse anything but a path (a ``str`` or an ``os.PathLike``) for ``name``."""
     if not isinstance(value, str | os.PathLike):
         raise ConfigError(f"{name} must be a path (a str or a Path), got {value!r}")
+    check_path_length(Path(value), name)
+
+
+def max_threads() -> int:
+    """The most PyTorch threads a run may ask for: this machine's cores (more only wait for each other)."""
+    return os.cpu_count() or 1
 
 
 def env_steps(value: Any, flag: str, allow_zero: bool = False) -> int:
@@ -244,7 +250,7 @@ class RunConfig:
             "train_perturb": train_perturb(self.train_perturb),
             "save_freq": env_steps(self.save_freq, "--save-freq", allow_zero=True),
             "device": device(self.device),
-            "num_threads": at_least(self.num_threads, "--num-threads"),
+            "num_threads": at_least(self.num_threads, "--num-threads", maximum=max_threads()),
             "verbose": at_least(self.verbose, "-v/--verbose", minimum=0),
             "env_kwargs": overrides(self.env_kwargs, "--env-kwargs"),
             "n_eval_envs": None

@@ -6,6 +6,7 @@ Always ``yaml.safe_load``'s rules (plain data, no Python objects), and besides:
 - YAML that would expand past :data:`MAX_VALUES` values through aliases (the "billion laughs" file of a
   few hundred bytes) is refused before anything is built or written;
 - a key given twice in one mapping is refused (``safe_load`` would silently keep the last one);
+- nesting too deep for PyYAML's recursive reader is refused in one line;
 - a syntax error names its line and column.
 """
 
@@ -66,6 +67,8 @@ def parse_yaml(text: str, source: str) -> Any:
         return loader.construct_document(node)
     except yaml.YAMLError as err:
         raise ConfigError(f"{source} is not plain YAML data: {_describe(err, text)}") from None
+    except RecursionError:  # PyYAML reads nesting by recursion: thousands of "[" exhaust Python's stack
+        raise ConfigError(f"{source} nests lists or mappings too deeply (hundreds of levels); refused") from None
     finally:
         if loader is not None:
             loader.dispose()

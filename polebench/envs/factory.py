@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from polebench.errors import ConfigError, first_line
+from polebench.limits import MAX_EPISODE_STEPS
 
 if TYPE_CHECKING:
     from stable_baselines3.common.vec_env import VecEnv
@@ -99,6 +100,13 @@ def check_env_kwargs(env_id: str, env_kwargs: Mapping[str, Any]) -> None:
     """Refuse ``--env-kwargs`` that ``env_id``'s constructor does not take, before anything is written."""
     if not env_kwargs:
         return
+    steps = env_kwargs.get("max_episode_steps")
+    if steps is not None and not (
+        isinstance(steps, int) and not isinstance(steps, bool) and 1 <= steps <= MAX_EPISODE_STEPS
+    ):
+        raise ConfigError(
+            f"--env-kwargs max_episode_steps must be a whole number from 1 to {MAX_EPISODE_STEPS:,}, got {steps!r}"
+        )
     import gymnasium as gym
 
     try:

@@ -92,6 +92,10 @@ class EnvFamily:
     :param step_seconds: simulated seconds per step, for time axes (``None``: count steps)
     :param action_effort: the signed effort of each action (trajectory plots average it), and its label
     :param balance: when a run counts as balanced (``None``: the family has no reference to be relative to)
+    :param survival_reward: the true reward is +1 for every step the agent survives, so the shaping forms
+        (``polebench/wrappers/shaped_reward.py``, a reward in [0, 1] per step) still make ending an episode
+        early unattractive; on a task that pays -1 per step until a goal they would pay the agent to
+        never reach it, so shaping is refused there
     """
 
     name: str
@@ -104,6 +108,7 @@ class EnvFamily:
     action_effort: tuple[float, ...] = ()
     effort_label: str = "action"
     balance: BalanceTarget | None = None
+    survival_reward: bool = False
 
 
 def switch_rate(_: np.ndarray, actions: np.ndarray) -> float:
@@ -151,6 +156,7 @@ SWITCH_RATE = Metric("action_switch_rate", "fraction of steps whose action diffe
 CARTPOLE = EnvFamily(
     name="cartpole",
     env_class="CartPoleEnv",
+    survival_reward=True,
     metrics=(
         Metric("rms_pole_angle_deg", "root-mean-square pole angle from upright, in degrees", _rms_deg(2)),
         Metric("mean_abs_cart_position_m", "mean distance of the cart from the centre, in metres", _mean_abs(0)),

@@ -19,6 +19,7 @@ import yaml
 
 from polebench.atomic import atomic_target, write_text
 from polebench.errors import ConfigError, first_line
+from polebench.limits import check_path_length
 from polebench.run.summary import SUMMARY_FILE
 from polebench.shapes import matches
 
@@ -100,6 +101,7 @@ def check_writable_folder(folder: Path, flag: str, shown: Path | None = None) ->
     :param shown: the path the user gave, when it is a file in ``folder``
     """
     given = shown or folder
+    check_path_length(given, flag)
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"{flag} {given}: {folder} is a file, not a folder")
     existing = folder

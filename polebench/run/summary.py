@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,9 +89,18 @@ class RunSummary:
 
         path = run_dir / SUMMARY_FILE
         try:
-            return from_mapping(cls, json.loads(path.read_text()), str(path))
+            summary = from_mapping(cls, json.loads(path.read_text()), str(path))
         except (OSError, ValueError):
             return None
+        # Python's json reads NaN and Infinity, which polebench never writes (a missing figure is null).
+        numbers = [v for v in asdict(summary).values() if isinstance(v, float)]
+        return summary if all(math.isfinite(v) for v in numbers) else None
+
+    @property
+    def finished(self) -> bool:
+        """Whether the run ended as planned, with a final return to report (not stopped by a signal, a
+        failed write or its own error)."""
+        return not self.interrupted and self.error is None and self.final_mean_return is not None
 
     def as_row(self) -> dict[str, Any]:
         """The summary as a flat mapping: its fields, with each quality metric as its own column."""

@@ -134,6 +134,8 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
     env_id = check_env_id(config.env)
     check_env_kwargs(env_id, config.env_kwargs)
     runs.check_writable_folder(config.log_folder, "-f/--log-folder")
+    if config.tensorboard_log is not None:
+        runs.check_writable_folder(config.tensorboard_log, "-tb/--tensorboard-log")
     trained = config.trained_agent
     base: dict[str, Any] | None
     if trained:
@@ -146,8 +148,8 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
     overrides = hpm.layer(overrides, sampled or {})
     hp = hpm.resolve(spec.name, env_id, config.conf_file, overrides, base=base)
     hp.setdefault("policy", spec.policy)
-    wrappers = _wrappers(hp, env_id, config.shaped_reward)
     family = family_of_id(env_id)
+    wrappers = _wrappers(hp, env_id, config.shaped_reward, family)
     perturb = _train_perturb(hp, env_id, config.train_perturb, family)
     if config.stop_on_balance and (family is None or family.balance is None):
         raise ConfigError(
@@ -185,13 +187,19 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
     )
 
 
-def _wrappers(hp: dict[str, Any], env_id: str, shaped_reward: Any) -> list[WrapperUse]:
+def _wrappers(hp: dict[str, Any], env_id: str, shaped_reward: Any, family: EnvFamily | None) -> list[WrapperUse]:
     """Parse ``env_wrapper`` and the reward shaping (``--shaped-reward`` over the YAML's
     ``shaped_reward``), check them, and write them back into ``hp`` with every argument spelled out, so
     ``config.yml`` and the digest record exactly what ran."""
     uses = parse_env_wrapper(hp.get("env_wrapper"))
     shaping = parse_shaping(shaped_reward if shaped_reward is not None else hp.get("shaped_reward"))
     hp.pop("shaped_reward", None)
+    if shaping is not None and not (family is not None and family.survival_reward):
+        raise ConfigError(
+            f"shaped_reward {shaping.kind.form} does not apply to {env_id}: the shaping forms pay up to 1 per step "
+            "on a task that pays +1 per step survived (the cartpole family); on another task they could pay the "
+            "agent to avoid its goal"
+        )
     if shaping is not None:
         # One shaping only: the one asked for replaces an earlier version's env_wrapper item.
         uses = [use for use in uses if not use.kind.training_only] + [shaping]
@@ -480,10 +488,14 @@ def train(
     torch.set_num_threads(config.num_threads)
     session = _start(plan, started_at, after_eval)
     failure: OSError | None = None  # a write that failed (a full disk): what was saved before it stays
+    crash: Exception | None = None  # the algorithm's (or a plugin's) own error: saved, recorded, raised again
     try:
         interrupted = _learn(session, plan)
     except OSError as err:
         failure, interrupted = _released(err), True
+    except Exception as err:
+        crash, interrupted = err, False
+        print(f"training failed at {session.model.num_timesteps} steps: saving what was learned so far")
     signals = interrupts.current()
     # Save first: a second signal while saving is held back, and then skips the final evaluation.
     with signals.holding() as arrived:
@@ -493,8 +505,11 @@ def train(
             _save(session, plan)
         except OSError as err:
             failure = failure or _released(err)
+        except Exception:
+            if crash is None:
+                raise  # a model the crash left unsaveable keeps the checkpoints and best model it had
     final = _last_evaluation(session, plan)
-    if not arrived and failure is None:
+    if not arrived and failure is None and crash is None:
         try:
             signals.enter(Phase.STOPPABLE)  # a (second) signal during the final evaluation skips it
             final = _final_evaluation(session, plan)
@@ -506,14 +521,19 @@ def train(
         session.balance.observe(session.model.num_timesteps, final.mean_return, final.quality)
     with signals.holding() as arrived_late:
         summary = _summary(session, plan, started_at, cpu_started, final, interrupted or bool(arrived))
-        if failure is not None:
-            summary = replace(summary, error=describe_os_error(failure))
+        if failure is not None or crash is not None:
+            error = (
+                describe_os_error(failure) if failure is not None else f"{type(crash).__name__}: {first_line(crash)}"
+            )
+            summary = replace(summary, error=error)
         try:
             summary.write(session.run_dir)
         except OSError as err:
             failure = failure or err
     if failure is not None:
         raise ConfigError(f"{describe_os_error(failure)}; what was saved before it is kept in {session.run_dir}")
+    if crash is not None:
+        raise crash
     # The run is saved; a signal now only skips these extras.
     with contextlib.suppress(KeyboardInterrupt):
         log_hparams(session.model, plan, summary)

@@ -31,6 +31,7 @@ from polebench.atomic import atomic_target
 from polebench.config.run_config import RunConfig
 from polebench.errors import ConfigError, first_line
 from polebench.imports import optional
+from polebench.limits import check_path_length
 from polebench.run import folder as runs
 from polebench.run.summary import RunSummary
 from polebench.tune.search_spaces import search_space
@@ -228,6 +229,7 @@ def optimize(config: RunConfig, tune: TuneConfig) -> int:
     # A study optimises one objective in one direction: each objective gets its own by default.
     name = tune.study_name or f"{config.algo}-{config.env}" + ("" if metric is None else f"-{metric.name}")
     folder = config.log_folder / config.algo / name
+    check_path_length(folder, "--study-name")
     folder.mkdir(parents=True, exist_ok=True)
     sampler_seed = tune.sampler_seed if tune.sampler_seed is not None else secrets.randbelow(2**32)
     study = _open_study(tune, name, folder, sampler_seed, _direction(metric))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+
+from polebench.limits import MAX_TABLE_BYTES
 
 __all__ = ["DiscretizeObservation"]
 
@@ -59,6 +62,7 @@ class DiscretizeObservation(gym.ObservationWrapper, gym.utils.RecordConstructorA
         self.high = _bounds("high", high, space.high, n_dims)
         if np.any(self.low >= self.high):
             raise ValueError(f"every low must be below its high, got low={self.low} and high={self.high}")
+        _check_table_size(self.bins, env.action_space)
         self.observation_space = spaces.Discrete(int(np.prod(self.bins)))
 
     def observation(self, observation: np.ndarray) -> int:
@@ -73,6 +77,19 @@ def _bin_counts(bins: int | Sequence[int], n_dims: int) -> np.ndarray:
     if counts.shape != (n_dims,) or not np.issubdtype(counts.dtype, np.integer) or np.any(counts < 1):
         raise ValueError(f"bins must be one integer >= 1 or {n_dims} of them (one per dimension), got {bins!r}")
     return counts.astype(np.int64)
+
+
+def _check_table_size(bins: np.ndarray, action_space: spaces.Space) -> None:
+    """Refuse bin counts whose Q-table would not fit in memory, before anything allocates it (counted in
+    Python's integers: NumPy's int64 product of four 1e9s wraps around to a negative number)."""
+    cells = math.prod(int(b) for b in bins)
+    actions = int(action_space.n) if isinstance(action_space, spaces.Discrete) else 1
+    size = cells * actions * 8
+    if size > MAX_TABLE_BYTES:
+        raise ValueError(
+            f"bins {[int(b) for b in bins]} make {cells:,} cells: a Q-table of {size:,} bytes for {actions} "
+            f"action{'s' * (actions != 1)}; the limit is {MAX_TABLE_BYTES:,} bytes"
+        )
 
 
 def _bounds(name: str, given: Sequence[float] | None, own: np.ndarray, n_dims: int) -> np.ndarray:
