@@ -109,3 +109,46 @@ class Hostile(Const):
 
     def learn(self, total_timesteps: int, callback: Any = None) -> Hostile:
         raise RuntimeError(HOSTILE_TEXT)
+
+
+class FailsMidway(Stepping):
+    """Its own bug, after some steps of learning that evaluations watched."""
+
+    def learn(self, total_timesteps: int, callback: Any = None) -> FailsMidway:
+        super().learn(300, callback)
+        raise RuntimeError("the plugin's own bug, midway")
+
+
+class _Predicts(Const):
+    """Answers ``predict`` with ``self.answer(batch)`` instead of one action per observation."""
+
+    def answer(self, batch: int) -> Any:
+        raise NotImplementedError
+
+    def predict(self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = False):
+        return self.answer(len(np.atleast_2d(observation))), state
+
+
+class PredictsTooMany(_Predicts):
+    def answer(self, batch: int) -> Any:
+        return np.zeros((batch, 3), dtype=int)
+
+
+class PredictsNaN(_Predicts):
+    def answer(self, batch: int) -> Any:
+        return np.full(batch, np.nan)
+
+
+class PredictsOutOfRange(_Predicts):
+    def answer(self, batch: int) -> Any:
+        return np.full(batch, 7)
+
+
+class PredictsFractions(_Predicts):
+    def answer(self, batch: int) -> Any:
+        return np.full(batch, 0.4)
+
+
+class PredictsNegative(_Predicts):
+    def answer(self, batch: int) -> Any:
+        return np.full(batch, -1)

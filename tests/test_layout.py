@@ -4,7 +4,13 @@ hidden in a function still means neither module can be read, tested or moved wit
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import ROOT
 
@@ -96,3 +102,51 @@ def test_the_cycle_finder_finds_a_cycle_through_a_function_level_import() -> Non
     graph = import_graph()
     graph["polebench.errors"].add("polebench.run.training")  # as if errors.py imported training inside a function
     assert any("polebench.errors" in component for component in cycles(graph))
+
+
+@pytest.mark.integration
+def test_the_wheel_installs_polebench_alone_with_its_grids_and_recipes(tmp_path: Path) -> None:
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr[-2000:]
+    (wheel,) = tmp_path.glob("polebench-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {name.split("/")[0] for name in names if not name.startswith("polebench-")} == {"polebench"}
+    assert {"polebench/benchmarks/cartpole-balance.yml", "polebench/benchmarks/ppo-balance.yml"} <= set(names)
+    assert "polebench/hyperparams/ppo.yml" in names
+
+
+@pytest.mark.integration
+def test_a_project_with_its_own_agents_envs_and_wrappers_packages_runs_polebench(tmp_path: Path) -> None:
+    for name in ("agents", "envs", "wrappers"):  # what a user's RL project often has, shadowing nothing now
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text(f"raise ImportError('the project own {name}')\n")
+    env = {**os.environ, "MPLBACKEND": "Agg", "SDL_VIDEODRIVER": "dummy"}
+
+    def polebench(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "polebench", *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+
+    trained = polebench("train", "--algo", "lqr", "-f", "logs")
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    replayed = polebench("enjoy", "--algo", "lqr", "-f", "logs", "-n", "1", "--no-render")
+    assert replayed.returncode == 0 and replayed.stdout.strip().splitlines()[-1].startswith("mean return")
+    benched = polebench("benchmark", "--grid", "cartpole-balance", "--agents", "lqr", "--seeds", "1", "-f", "bench")
+    assert benched.returncode == 0 and (tmp_path / "bench" / "report.html").is_file(), benched.stderr[-2000:]
+    exported = polebench("export", "--algo", "lqr", "-f", "logs", "--format", "torch", "-o", "lqr.pt2")
+    assert exported.returncode == 0 and (tmp_path / "lqr.pt2").is_file(), exported.stderr[-2000:]

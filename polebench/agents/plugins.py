@@ -283,7 +283,7 @@ def action_problem(actions: np.ndarray, observation: np.ndarray, observation_spa
 
 
 def _shown(value: Any) -> str:
-    text = repr(value)
+    text = " ".join(repr(value).split())  # NumPy writes a 2-D array on several lines
     return text if len(text) <= 80 else text[:77] + "..."
 
 

@@ -516,6 +516,11 @@ def train(
         except KeyboardInterrupt:
             interrupted = True
             print("interrupted again: the final evaluation is skipped; the latest one is reported")
+        except Exception as err:  # a plugin's predict, say: the run stays saved and says why it ended
+            if interrupts.stopped_by_signal(err):
+                interrupted = True
+            else:
+                crash = err
     if plan.threshold is not None and final.mean_return >= plan.threshold:
         session.solve.mark_solved(session.model.num_timesteps)
         session.balance.observe(session.model.num_timesteps, final.mean_return, final.quality)
