@@ -3,7 +3,8 @@
 Example file::
 
     envs: [CartPole-v1]
-    seeds: 5                      # or a list: [0, 3, 7]
+    seeds: 5                      # or a list: [0, 3, 7]; the seeds a recipe may be tuned on
+    test_seeds: 10                # or a list: [10003, 10007]; held out from tuning (from 10,000 up)
     protocol: {stop_on_solve: true, eval_freq: 2500, eval_episodes: 10, final_eval_episodes: 100}
     agents:
       dqn: {algo: dqn}
@@ -30,11 +31,12 @@ from typing import Any
 
 from polebench.bench.grid import Agent, Job, Protocol, make_grid
 from polebench.config import run_config as checks
+from polebench.config.seeds import check_split, test_seeds
 from polebench.config.yamlfile import load_yaml
 from polebench.errors import ConfigError
 from polebench.limits import MAX_EPISODES, MAX_SEEDS
 
-TOP_KEYS = ("envs", "seeds", "protocol", "agents")
+TOP_KEYS = ("envs", "seeds", "tune_seeds", "test_seeds", "protocol", "agents")
 PROTOCOL_KEYS = ("n_timesteps", "eval_freq", "eval_episodes", "final_eval_episodes", "stop_on_solve", "stop_on_balance")
 HYPERPARAM_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 AGENT_KEYS = ("algo", "hyperparams", "conf_file", "shaped", "train_perturb")
@@ -50,9 +52,10 @@ class GridSpec:
     seeds: tuple[int, ...]
     protocol: Protocol
     agents: tuple[Agent, ...]
+    test_seeds: tuple[int, ...] = ()
 
     def jobs(self) -> list[Job]:
-        return make_grid(self.agents, self.envs, self.seeds)
+        return make_grid(self.agents, self.envs, (*self.seeds, *self.test_seeds))
 
     def only(self, names: Sequence[str], source: str = "the grid") -> GridSpec:
         """The grid with only the agents ``names`` (in the file's order), or a :class:`ConfigError` naming
@@ -91,12 +94,17 @@ def grid_from_mapping(data: Any, source: str = "grid", base: Path | None = None)
         if key not in data:
             raise ConfigError(f"{source} has no {key!r}")
     envs = envs_of(data["envs"], source)
-    seeds = seeds_of(data.get("seeds", 3), f"{source}: 'seeds'")
+    if "seeds" in data and "tune_seeds" in data:
+        raise ConfigError(f"{source}: 'seeds' and 'tune_seeds' name the same seeds; give one of them")
+    seeds = seeds_of(data.get("tune_seeds", data.get("seeds", 3)), f"{source}: 'seeds'")
+    test = test_seeds_of(data.get("test_seeds"), f"{source}: 'test_seeds'")
+    check_split(seeds, test, source)
     protocol = _protocol(data.get("protocol") or {}, source)
     agents = data["agents"]
     if not isinstance(agents, Mapping) or not agents:
         raise ConfigError(f"{source}: 'agents' must map agent names to {{algo: ..., ...}} mappings")
-    return GridSpec(envs, seeds, protocol, tuple(_agent(name, spec, source, base) for name, spec in agents.items()))
+    agent_specs = tuple(_agent(name, spec, source, base) for name, spec in agents.items())
+    return GridSpec(envs, seeds, protocol, agent_specs, test)
 
 
 def _only(data: Mapping[str, Any], accepted: tuple[str, ...], where: str) -> None:
@@ -130,6 +138,20 @@ def seeds_of(value: Any, what: str) -> tuple[int, ...]:
             raise ConfigError(f"{what} must be distinct, from 1 to {MAX_SEEDS:,} of them, got {list(value)!r}")
         return seeds
     return tuple(range(checks.at_least(value, f"{what} (a count)", maximum=MAX_SEEDS)))
+
+
+def test_seeds_of(value: Any, what: str) -> tuple[int, ...]:
+    """Test seeds: none, a count ``K`` (the first K test seeds) or an explicit list of them.
+
+    Example:
+        >>> test_seeds_of(2, "test_seeds"), test_seeds_of([10007], "test_seeds"), test_seeds_of(None, "test_seeds")
+        ((10000, 10001), (10007,), ())
+    """
+    if value is None:
+        return ()
+    if isinstance(value, list | tuple):
+        return seeds_of(value, what)
+    return test_seeds(checks.at_least(value, f"{what} (a count)", maximum=MAX_SEEDS))
 
 
 def _protocol(value: Any, source: str) -> Protocol:

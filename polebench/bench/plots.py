@@ -262,12 +262,9 @@ def plot_trajectories(
 def _final_balance(row: dict[str, Any], family: EnvFamily) -> str:
     """Whether the run's final evaluation was within the family's balance target: the episode drawn is
     its final model's, which may balance worse than it did at the evaluation that first counted."""
-    if family.balance is None:
+    met = row.get("final_balanced")
+    if family.balance is None or met is None:
         return ""
-    names = [name for name, _, _ in family.balance.limits]
-    if any(row.get(name) is None for name in names):
-        return ""
-    met = family.balance.met_by({name: float(row[name]) for name in names})
     return "; final evaluation " + ("balanced" if met else "not balanced")
 
 

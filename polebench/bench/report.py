@@ -27,10 +27,12 @@ from polebench.bench.page import (
     safe_name,
     wall,
 )
-from polebench.bench.results import CellStats, aggregate
+from polebench.bench.results import CellStats, aggregate, median_iqr
 from polebench.bench.robustness import JobRobustness, LadderStats, ladder_stats
 from polebench.bench.untrusted import md
 from polebench.config.provenance import describe as describe_machine
+from polebench.config.seeds import FIRST_TEST_SEED, is_test_seed
+from polebench.config.seeds import describe as describe_seeds
 from polebench.envs.families import EnvFamily, family_of_id
 from polebench.envs.perturbations import PERTURBATIONS, spelt_value
 from polebench.envs.thresholds import reward_threshold
@@ -38,6 +40,11 @@ from polebench.envs.thresholds import reward_threshold
 REPORT = "report.md"
 RESULTS_CSV = "results.csv"
 ROBUSTNESS_CSV = "robustness.csv"
+# The one sentence that says what "balanced" means, wherever a table shows it.
+BALANCED_MEANS = (
+    "the run's final evaluation (fresh episodes, after training) reached the threshold with {target}; "
+    '"first balanced at" is when an evaluation first did, and how many runs ever did.'
+)
 BUSY_RATIO = 1.5  # wall time above this multiple of a job's CPU time: it waited for the CPU
 
 
@@ -62,11 +69,16 @@ def _row(cell: CellStats) -> str:
     name = _shown_name(cell)
     rss = f"{cell.max_peak_rss_mb:.0f}" if cell.max_peak_rss_mb is not None else "-"
     balanced = "-" if cell.balanced is None else f"{cell.balanced}/{cell.runs}"
+    first = (
+        ""
+        if not cell.first_balanced
+        else f" (first at {_fmt(cell.time_to_balance_s, 1)} s, {cell.first_balanced} runs)"
+    )
     success = "-" if cell.final_success_rate is None else f"{cell.final_success_rate:.2f}"
     throughput = "-" if cell.steps_per_s is None else f"{cell.steps_per_s[0]:,.0f} → {cell.steps_per_s[1]:,.0f}"
     return (
         f"| {name} | {md(cell.algo)} | {cell.solved}/{cell.runs} | {_fmt(cell.steps_to_solve)} "
-        f"| {_fmt(cell.time_to_solve_s, 1)} | {balanced} | {_fmt(cell.time_to_balance_s, 1)} "
+        f"| {_fmt(cell.time_to_solve_s, 1)} | {balanced}{first} "
         f"| {cell.final_iqm:.1f} [{cell.final_ci[0]:.1f}, {cell.final_ci[1]:.1f}] | {success} | {rss} "
         f"| {_wall_and_cpu(cell)} | {throughput} |"
     )
@@ -108,10 +120,10 @@ def busy_machine_warning(rows: Sequence[dict[str, Any]]) -> list[str]:
 def _table(cells: Sequence[CellStats]) -> list[str]:
     return [
         "| agent | algorithm | solved | steps to solve: median [IQR] | time to solve (s): median [IQR] "
-        "| balanced | time to balance (s): median [IQR] | final true return: IQM [95% CI] "
+        "| balanced at the end (first balanced at, s: median [IQR]) | final true return: IQM [95% CI] "
         "| final success rate, median | peak RSS (MB), max | wall / CPU time (s), median "
         "| env steps/s, early → late: median |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
         *(_row(c) for c in _reference_first(cells)),
     ]
 
@@ -274,6 +286,11 @@ def _env_section(
         f"{solved_at}. Steps and time to solve count solved runs only; time counts the whole process.",
         "",
         *_table(cells),
+        *(
+            [f"\n*Balanced*: {BALANCED_MEANS.format(target=family.balance.describe())}"]
+            if family and family.balance
+            else []
+        ),
         *_shaping_table(cells),
         "",
         f"![learning curves]({names['curves']})",
@@ -287,6 +304,97 @@ def _env_section(
         *robustness,
         *([f"![robustness]({names['robustness']})", ""] if robustness else [""]),
     ]
+
+
+@dataclass(frozen=True)
+class SeedSplit:
+    """The finished runs on tuning seeds and on test seeds (``polebench/config/seeds.py``): the report's
+    figures are the test seeds' whenever there are any."""
+
+    tune: list[dict[str, Any]]
+    test: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, rows: Sequence[dict[str, Any]]) -> SeedSplit:
+        test = [r for r in rows if is_test_seed(int(r["seed"]))]
+        return cls([r for r in rows if not is_test_seed(int(r["seed"]))], test)
+
+    @property
+    def shown(self) -> list[dict[str, Any]]:
+        return self.test or self.tune
+
+    def shows(self, seed: int) -> bool:
+        return is_test_seed(seed) == bool(self.test)
+
+    def describe(self) -> str:
+        if not self.test:
+            return (
+                f"Seeds {describe_seeds(r['seed'] for r in self.tune)}, none of them a test seed (from "
+                f"{FIRST_TEST_SEED:,} up): a recipe tuned on these seeds is scored here on seeds it has seen; "
+                "add `--test-seeds K` to score it on seeds it has not."
+            )
+        tune = (
+            f"; the other seeds ({describe_seeds(r['seed'] for r in self.tune)}) only in the gap tables"
+            if self.tune
+            else ""
+        )
+        seeds = describe_seeds(r["seed"] for r in self.test)
+        return f"Every figure is on the test seeds {seeds} (never used in tuning){tune}."
+
+
+def _gap_section(env: str, split: SeedSplit, family: EnvFamily | None) -> list[str]:
+    """Per agent run on both: its median figures on the tuning seeds beside the test seeds', and a line for
+    each tuned agent whose test figures are worse by more than the seed-to-seed spread (the IQR over all its
+    seeds). A reference controller tunes nothing from seeds: its gap is the yardstick of seed noise."""
+    tune = {c.agent: c for c in aggregate([r for r in split.tune if r["env"] == env])}
+    test = {c.agent: c for c in aggregate([r for r in split.test if r["env"] == env])}
+    both = [agent for agent in test if agent in tune]
+    if not both:
+        return []
+    metrics = [m for m in (family.metrics if family is not None else ()) if m.name in next(iter(test.values())).quality]
+    lines = [
+        "",
+        "### Tuning seeds vs test seeds",
+        "",
+        "Medians over seeds, tuning seeds → test seeds; ⚠ marks a test figure worse by more than the "
+        "seed-to-seed spread (the interquartile range over all the agent's seeds). A reference controller "
+        "learns nothing from its seeds: its gap shows how much the seeds alone move a figure.",
+        "",
+        "| agent | final true return | " + " | ".join(m.name for m in metrics) + " |",
+        "|---|---|" + "---|" * len(metrics),
+    ]
+    flagged = []
+    for agent in both:
+        rows = {name: [r for r in part if r["env"] == env and r["agent"] == agent] for name, part in
+                (("tune", split.tune), ("test", split.test))}  # fmt: skip
+        cells, worse = [], []
+        tuned = not is_reference(test[agent].algo)
+        for name, higher in [("final_mean_return", True), *((m.name, m.higher_is_better) for m in metrics)]:
+            text, bad = _gap(rows["tune"], rows["test"], name, higher)
+            bad = bad and tuned
+            cells.append(text + (" ⚠" if bad else ""))
+            if bad:
+                worse.append(name)
+        lines.append(f"| {md(agent)} | " + " | ".join(cells) + " |")
+        if worse:
+            flagged.append(
+                f"- ⚠ **{md(agent)}** is worse on the test seeds by more than the seed-to-seed spread: "
+                + ", ".join(worse)
+            )
+    return [*lines, *(["", *flagged] if flagged else [])]
+
+
+def _gap(tune: Sequence[dict[str, Any]], test: Sequence[dict[str, Any]], name: str, higher: bool) -> tuple[str, bool]:
+    """One metric's tuning → test medians as text, and whether the test median is worse by more than the
+    interquartile range over all the seeds."""
+    values = {part: [float(r[name]) for r in rows if r.get(name) not in (None, "")] for part, rows in
+              (("tune", tune), ("test", test))}  # fmt: skip
+    before, after = median_iqr(values["tune"]), median_iqr(values["test"])
+    pooled = median_iqr([*values["tune"], *values["test"]])
+    if before is None or after is None or pooled is None:
+        return "-", False
+    worse_by = (before[0] - after[0]) if higher else (after[0] - before[0])
+    return f"{before[0]:.3g} → {after[0]:.3g}", worse_by > 0 and worse_by > pooled[2] - pooled[1]
 
 
 def _problems(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -373,7 +481,8 @@ def write_report(
     :param skip_clips: why the wall's clips not yet made are not rendered now (after an interrupt, or a
         ``--report-only`` not asked to load models); the page says it in their place
     """
-    cells = aggregate(rows)
+    split = SeedSplit.of(rows)
+    cells = aggregate(split.shown)
     envs = list(dict.fromkeys(c.env for c in cells))
     done = sum(r["status"] == "finished" for r in rows)
     settings = f"{describe_protocol(protocol)}; {describe_final(rows)}"
@@ -389,12 +498,15 @@ def write_report(
         "Returns are true (unshaped) mean evaluation returns over deterministic episodes. IQM: interquartile"
         " mean over seeds; CI: 95% stratified bootstrap (rliable). IQR: 25th to 75th percentile.",
         "",
+        split.describe(),
+        "",
         *busy_machine_warning(rows),
     ]
     images: list[str] = []
     for env in envs:
-        measured = [m for m in robustness if m.job.env == env]
-        lines += _env_section(env, [c for c in cells if c.env == env], rows, folder, measured, images)
+        measured = [m for m in robustness if m.job.env == env and split.shows(m.job.seed)]
+        section = _env_section(env, [c for c in cells if c.env == env], split.shown, folder, measured, images)
+        lines += section + _gap_section(env, split, family_of_id(env))
     lines += _problems(rows)
     text = "\n".join(lines)
     interrupted = False

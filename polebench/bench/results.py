@@ -25,7 +25,8 @@ from polebench.envs.families import METRIC_NAMES
 
 COLUMNS = (
     "agent", "algo", "env", "seed", "shaped", "shaping", "train_perturb", "status", "solved", "steps_to_solve",
-    "time_to_solve_s", "balanced", "steps_to_balance", "time_to_balance_s", "wall_time_s", "cpu_time_s",
+    "time_to_solve_s", "final_balanced", "balanced", "steps_to_balance", "time_to_balance_s", "wall_time_s",
+    "cpu_time_s",
     "load_average", "timesteps",
     "final_mean_return", "final_success_rate", "final_eval_episodes", "best_mean_return", "peak_rss_mb",
     "early_steps_per_s", "late_steps_per_s", "threshold",
@@ -53,6 +54,7 @@ def job_row(job: Job, bench: Path) -> dict[str, Any]:
     row["shaped"] = summary.shaped
     row["shaping"] = (summary.shaping or {}).get("form") or ("user" if summary.shaped else "")
     row["train_perturb"] = describe_perturb(summary.train_perturb)
+    row["final_balanced"] = summary.final_balanced
     tree = (read_job_file(job.folder(bench) / JOB_FILE) or {}).get("tree_peak_rss_mb")
     if isinstance(tree, int | float) and not isinstance(tree, bool):  # a damaged job file may hold anything
         # The process tree's peak (the job and anything it spawned) is the one the driver measured.
@@ -92,7 +94,8 @@ class CellStats:
     :param settings: the agent's hyperparameters, conf file and training perturbations, as written in the
         CSV (twins that differ only in their reward shaping have equal settings)
     :param shaping: the shaping form's name ("": the env's own reward)
-    :param balanced: how many runs were balanced (``None``: the env has no target, or the runs predate it)
+    :param balanced: how many runs were balanced at their final evaluation (``None``: the env has no target)
+    :param first_balanced: how many runs were balanced at some evaluation (``time_to_balance_s``: when first)
     :param final_success_rate: the median over runs of the final evaluation's success rate (``None``: unknown)
     """
 
@@ -114,6 +117,7 @@ class CellStats:
     final_returns: np.ndarray = field(repr=False)
     shaping: str = ""
     balanced: int | None = None
+    first_balanced: int | None = None
     time_to_balance_s: tuple[float, float, float] | None = None
     final_success_rate: float | None = None
     quality: dict[str, float] = field(default_factory=dict)  # median over seeds of each final metric
@@ -184,8 +188,8 @@ def cell_stats(rows: Sequence[dict[str, Any]]) -> CellStats:
     finals = np.array([float(r["final_mean_return"]) for r in rows])
     iqm, ci = iqm_with_ci(finals)
     rss = [float(r["peak_rss_mb"]) for r in rows if r.get("peak_rss_mb") is not None]
-    judged = [r for r in rows if r.get("balanced") is not None]
-    balanced = [r for r in judged if r["balanced"]]
+    judged = [r for r in rows if r.get("final_balanced") is not None]
+    ever = [r for r in rows if r.get("balanced")]
     success = [float(r["final_success_rate"]) for r in rows if r.get("final_success_rate") is not None]
     first = rows[0]
     return CellStats(
@@ -199,8 +203,9 @@ def cell_stats(rows: Sequence[dict[str, Any]]) -> CellStats:
         steps_to_solve=median_iqr(r["steps_to_solve"] for r in solved),
         time_to_solve_s=median_iqr(r["time_to_solve_s"] for r in solved),
         shaping=first.get("shaping") or "",
-        balanced=len(balanced) if judged else None,
-        time_to_balance_s=median_iqr(r["time_to_balance_s"] for r in balanced),
+        balanced=sum(bool(r["final_balanced"]) for r in judged) if judged else None,
+        first_balanced=len(ever) if judged else None,
+        time_to_balance_s=median_iqr(r["time_to_balance_s"] for r in ever),
         final_success_rate=float(np.median(success)) if success else None,
         final_iqm=iqm,
         final_ci=ci,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from polebench.agents.registry import ALGOS
 from polebench.commands import flags as cli
+from polebench.config.seeds import FIRST_TEST_SEED, check_split, is_test_seed
 from polebench.errors import ConfigError
 from polebench.limits import MAX_EPISODES, MAX_SEEDS, MAX_WORKERS
 
@@ -49,7 +50,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=cli.seed("--seed-list"),
         nargs="+",
         metavar="SEED",
-        help="these seeds (over the grid file's)",
+        help="these seeds (over the grid file's, test seeds included unless --test-seeds names them)",
+    )
+    p.add_argument(
+        "--test-seeds",
+        type=cli.seed("--test-seeds"),
+        nargs="+",
+        metavar="SEED",
+        help=f"seeds held out from tuning, {FIRST_TEST_SEED:,} and up (a single number K below that: the first K of "
+        "them); the report gives its figures on these, and their gap to the other seeds",
     )
     p.add_argument(
         "--workers",
@@ -125,7 +134,10 @@ def grid_spec(args: argparse.Namespace) -> GridSpec:
             changed.append(f"--envs {' '.join(args.envs)} (the file: {' '.join(spec.envs)})")
             spec = replace(spec, envs=envs_of(args.envs, "--envs"))
         if seeds is not None:
-            spec = replace(spec, seeds=seeds_of(seeds, "--seeds/--seed-list"))
+            spec = replace(spec, seeds=seeds_of(seeds, "--seeds/--seed-list"), test_seeds=())
+        if args.test_seeds is not None:
+            spec = replace(spec, test_seeds=_test_seeds(args.test_seeds))
+        check_split(spec.seeds, spec.test_seeds, "--seeds/--seed-list/--test-seeds")
         if changed:
             print(f"overriding the grid file {args.grid}: {'; '.join(changed)}")
         return spec.only(args.agents, args.grid) if args.agents else spec
@@ -142,8 +154,24 @@ def grid_spec(args: argparse.Namespace) -> GridSpec:
         args.stop_on_balance,
         args.final_eval_episodes,
     )
-    spec = grid_from_mapping({"envs": args.envs or ["CartPole-v1"], "seeds": seeds or 3, "agents": agents})
-    return GridSpec(spec.envs, spec.seeds, protocol, spec.agents)
+    test = _test_seeds(args.test_seeds) if args.test_seeds is not None else []
+    grid = {
+        "envs": args.envs or ["CartPole-v1"],
+        "seeds": seeds or 3,
+        "test_seeds": list(test) or None,
+        "agents": agents,
+    }
+    spec = grid_from_mapping(grid)
+    return GridSpec(spec.envs, spec.seeds, protocol, spec.agents, spec.test_seeds)
+
+
+def _test_seeds(values: list[int]) -> tuple[int, ...]:
+    """``--test-seeds``: a count (one number below the first test seed) or the seeds themselves."""
+    from polebench.bench.gridfile import seeds_of, test_seeds_of
+
+    if len(values) == 1 and not is_test_seed(values[0]):
+        return test_seeds_of(values[0], "--test-seeds")
+    return seeds_of(values, "--test-seeds")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

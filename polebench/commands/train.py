@@ -237,8 +237,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     summary = train(config, started_at)
     state = f"solved at {summary.steps_to_solve} steps" if summary.solved else "not solved"
-    if summary.balanced is not None:
-        state += f", balanced at {summary.steps_to_balance} steps" if summary.balanced else ", not balanced"
+    if summary.final_balanced is not None:  # "balanced" is said of the end of the run, never of a moment in it
+        first = f" (first at {summary.steps_to_balance} steps)" if summary.balanced else ""
+        state += f", balanced at the end{first}" if summary.final_balanced else f", not balanced at the end{first}"
     final = "no finished evaluation" if summary.final_mean_return is None else f"{summary.final_mean_return:.2f}"
     if summary.final_success_rate is not None:
         final += f" ({summary.final_success_rate:.0%} of {summary.final_eval_episodes} episodes reached the threshold)"

@@ -97,6 +97,19 @@ class RunSummary:
         return summary if all(math.isfinite(v) for v in numbers) else None
 
     @property
+    def final_balanced(self) -> bool | None:
+        """Whether the final evaluation was balanced: it reached the threshold, and its metrics are within
+        the env family's balance target (``None``: the env has no target). ``balanced`` says whether any
+        evaluation was; a run can be balanced once and drift off by the end."""
+        from polebench.envs.families import family_of_id
+
+        family = family_of_id(self.env)
+        if family is None or family.balance is None or self.threshold is None:
+            return None
+        solved = self.final_mean_return is not None and self.final_mean_return >= self.threshold
+        return solved and family.balance.met_by(self.quality)
+
+    @property
     def finished(self) -> bool:
         """Whether the run ended as planned, with a final return to report (not stopped by a signal, a
         failed write or its own error)."""

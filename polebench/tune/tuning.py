@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from polebench.atomic import atomic_target
 from polebench.config.run_config import RunConfig
+from polebench.config.seeds import FIRST_TEST_SEED, is_test_seed
 from polebench.errors import ConfigError, first_line
 from polebench.imports import optional
 from polebench.limits import check_path_length
@@ -205,6 +206,11 @@ def _value(summary: RunSummary, metric: Metric | None, trial: Any) -> float:
 def check_optimize(config: RunConfig, tune: TuneConfig | None = None) -> None:
     """Refuse a tuning request that cannot work, before anything is written."""
     optional("optuna", "tune", "--optimize")
+    if is_test_seed(config.seed):
+        raise ConfigError(
+            f"--seed {config.seed} is a test seed ({FIRST_TEST_SEED:,} and up): tuning never uses one, so that "
+            "a recipe is always scored on seeds it was not tuned on; tune on a seed below it"
+        )
     search_space(config.algo)
     if config.trained_agent:
         raise ConfigError("--optimize starts every trial from scratch; drop -i/--trained-agent")
