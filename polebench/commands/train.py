@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-i", "--trained-agent", metavar="ZIP", help="continue training this model (steps continue)")
     cli.add_protocol_flags(p, "training budget in env steps (overrides the YAML)")
     p.add_argument(
+        "--best-by",
+        metavar="OBJECTIVE",
+        help="which evaluation best_model.zip keeps: return (SB3's rule), balance (the solved evaluation whose "
+        "angle and drift are nearest the reference controller's; the default where there is one) or a metric",
+    )
+    p.add_argument(
         "--n-eval-envs",
         type=cli.at_least("--n-eval-envs", maximum=MAX_ENVS),
         help="evaluation envs side by side (default: one per evaluation episode)",
@@ -158,6 +164,7 @@ def run_config(args: argparse.Namespace, argv: Sequence[str] | None) -> RunConfi
         eval_episodes=args.eval_episodes,
         stop_on_solve=args.stop_on_solve,
         stop_on_balance=args.stop_on_balance,
+        best_by=args.best_by,
         final_eval_episodes=args.final_eval_episodes,
         shaped_reward=args.shaped_reward,
         train_perturb=args.train_perturb,

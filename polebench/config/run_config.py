@@ -175,6 +175,8 @@ class RunConfig:
     :param eval_freq: evaluate every this many env steps (0: only at the end)
     :param eval_episodes: episodes per evaluation (``None``: the env's default)
     :param stop_on_solve: stop at the first evaluation that solves the env
+    :param best_by: which evaluation's model ``best_model.zip`` keeps: ``return``, ``balance`` or a metric
+        (``None``: balance on a family with a reference controller, else return)
     :param stop_on_balance: stop at the first evaluation that solves the env and meets its family's balance
         target (``polebench/envs/families.py``)
     :param final_eval_episodes: episodes of the final evaluation (``None``: 100, Gymnasium's own criterion)
@@ -209,6 +211,7 @@ class RunConfig:
     eval_episodes: int | None = None
     stop_on_solve: bool = False
     stop_on_balance: bool = False
+    best_by: str | None = None
     final_eval_episodes: int | None = None
     shaped_reward: bool | str | Mapping[str, Any] | None = None
     train_perturb: str | Mapping[str, int] | None = None

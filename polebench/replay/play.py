@@ -28,6 +28,7 @@ from polebench.replay import trajectory_plot
 from polebench.run import folder as runs
 from polebench.run.evaluation import mean_quality
 from polebench.run.evaluation_env import EvaluationEnv
+from polebench.run.summary import RunSummary
 
 
 @dataclass
@@ -200,7 +201,9 @@ def enjoy(config: ReplayConfig) -> Episodes:
     inner = measured(config.perturb, keep_trajectory=config.plot is not None)
     env = EvaluationEnv.of_saved_model(run_dir, path).build(1, config.seed, inner, _render_mode(config))
     runs.check_spaces(model, env, path, env_id)
-    print(f"replaying {path}" + (f" under {config.perturb}" if config.perturb else ""))
+    print(
+        f"replaying {path}" + (f" under {config.perturb}" if config.perturb else "") + _kept_evaluation(run_dir, config)
+    )
     played = _play_and_record(model, env, config)
     env.close()
     if played.mean_quality:
@@ -208,6 +211,14 @@ def enjoy(config: ReplayConfig) -> Episodes:
     if config.plot is not None and family is not None:
         _plot(played, family, config)
     return played
+
+
+def _kept_evaluation(run_dir: Path, config: ReplayConfig) -> str:
+    """Which evaluation a best model is, as its run recorded it (empty when it is not the best model)."""
+    summary = RunSummary.read(run_dir) if config.load_best else None
+    if summary is None or summary.best_model_steps is None:
+        return ""
+    return f" (the evaluation at {summary.best_model_steps:,} steps, kept by {summary.best_by}: {summary.best_model_score})"
 
 
 def _play_and_record(model: Any, env: Any, config: ReplayConfig) -> Episodes:

@@ -18,6 +18,7 @@ from stable_baselines3.common.callbacks import (
 
 from polebench.atomic import atomic_target
 from polebench.run.evaluation import QualityCollector, mean_quality
+from polebench.run.selection import RETURN, BestBy
 
 if TYPE_CHECKING:
     from polebench.envs.families import BalanceTarget
@@ -112,6 +113,8 @@ class TimedEvalCallback(EvalCallback):
 
     :param started_at: ``time.time()`` of the process start
     :param balance: told every evaluation; stops training when it says so
+    :param best_by: which evaluation's model ``best_model.zip`` keeps (default: the best mean return, as SB3)
+    :param threshold: the env's solved threshold, for objectives that keep only solved evaluations
     :param best_model_save_path: the folder of ``best_model.zip`` (``None``: not kept)
     :param kwargs: everything ``EvalCallback`` takes; its env should record quality
         (:func:`polebench.envs.factory.measured`)
@@ -123,6 +126,8 @@ class TimedEvalCallback(EvalCallback):
         *,
         started_at: float,
         balance: BalanceTracker | None = None,
+        best_by: BestBy | None = None,
+        threshold: float | None = None,
         best_model_save_path: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -136,6 +141,9 @@ class TimedEvalCallback(EvalCallback):
             self.log_path = str(self.npz_path.with_name(".evaluations.sb3"))
         self.started_at = started_at
         self.balance = balance
+        self.best_by = best_by or BestBy(RETURN)
+        self.threshold = threshold
+        self.kept: tuple[int, float] | None = None  # (env steps, score) of the evaluation best_model.zip holds
         self.evaluations_wall_s: list[float] = []
         self.evaluations_quality: list[list[dict[str, float]]] = []
         self._collector = QualityCollector()
@@ -154,19 +162,17 @@ class TimedEvalCallback(EvalCallback):
                 Path(str(self.log_path) + ".npz").unlink(missing_ok=True)
 
     def _evaluate_and_keep(self) -> bool:
-        done_before, best_before = len(self.evaluations_timesteps), self.best_mean_reward
+        done_before = len(self.evaluations_timesteps)
         try:
             keep_going = super()._on_step()
         except OSError as err:
             if err.filename is None and self.npz_path is not None:  # SB3's own npz (a full disk)
                 err.filename = str(self.npz_path)
             raise
-        if self.best_mean_reward > best_before and self.best_model_path is not None:
-            with atomic_target(self.best_model_path) as tmp:
-                self.model.save(tmp)
         if len(self.evaluations_timesteps) > done_before:
             self.evaluations_wall_s.append(round(time.time() - self.started_at, 3))
             self.evaluations_quality.append(self._collector.take())
+            self._keep_if_best()
             if self.npz_path is not None:
                 self._write(self.npz_path)
             if self.balance is not None:
@@ -174,6 +180,16 @@ class TimedEvalCallback(EvalCallback):
                     self.balance.observe(self.num_timesteps, self.last_mean_reward, self.last_quality) and keep_going
                 )
         return keep_going
+
+    def _keep_if_best(self) -> None:
+        """Save the model as ``best_model.zip`` when this evaluation beats the kept one by the objective."""
+        score = self.best_by.score(float(self.last_mean_reward), self.threshold, self.last_quality)
+        if score is None or (self.kept is not None and score <= self.kept[1]):
+            return
+        self.kept = (int(self.num_timesteps), score)
+        if self.best_model_path is not None:
+            with atomic_target(self.best_model_path) as tmp:
+                self.model.save(tmp)
 
     @property
     def last_quality(self) -> dict[str, float]:

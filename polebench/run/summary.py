@@ -46,6 +46,9 @@ class RunSummary:
     :param device: the PyTorch device it ran on
     :param config_hash: the digest of its fully resolved configuration (benchmark resume compares it)
     :param error: why it stopped early when a write failed (a full disk), the files before it kept
+    :param best_by: the objective that chose ``best_model.zip`` (``return``, ``balance`` or a metric)
+    :param best_model_steps: the env steps of the evaluation ``best_model.zip`` holds (``None``: none kept)
+    :param best_model_score: that evaluation by the objective, in words (``balance 1.08x the lqr``)
     """
 
     algo: str
@@ -76,6 +79,9 @@ class RunSummary:
     error: str | None = None
     cpu_time_s: float | None = None
     load_average: float | None = None
+    best_by: str | None = None
+    best_model_steps: int | None = None
+    best_model_score: str | None = None
 
     def write(self, run_dir: Path) -> None:
         """Write ``summary.json`` into ``run_dir``, atomically."""

@@ -35,6 +35,7 @@ from polebench.run import interrupts
 from polebench.run.evaluation import Score, evaluate, evaluate_vectorized, has_vector_env, sync_normalization
 from polebench.run.evaluation_env import EvaluationEnv, load_statistics
 from polebench.run.interrupts import Phase
+from polebench.run.selection import BestBy
 from polebench.run.summary import RunSummary
 
 
@@ -71,6 +72,11 @@ class Plan:
         return EvaluationEnv(self.env_id, self.wrappers, self.config.env_kwargs, normalize=normalize)
 
     @property
+    def best_by(self) -> BestBy:
+        """What ``best_model.zip`` keeps (``--best-by``; by default balance where the family has a reference)."""
+        return BestBy.choose(self.config.best_by, self.family, self.env_id)
+
+    @property
     def shaping(self) -> dict[str, Any] | None:
         """The reward-shaping wrapper's form and coefficients, or ``None`` when the reward is the env's own."""
         return next((use.shaping for use in self.wrappers if use.kind.training_only), None)
@@ -92,6 +98,8 @@ class Plan:
             "stop_on_balance": c.stop_on_balance,
             "trained_agent": str(self.trained_agent) if self.trained_agent else None,
             "env_kwargs": dict(c.env_kwargs),
+            # Only when asked: the default keeps earlier runs' digests, and so their reuse, as they were.
+            **({"best_by": c.best_by} if c.best_by is not None else {}),
         }
 
     def config_hash(self) -> str:
@@ -151,6 +159,7 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
     family = family_of_id(env_id)
     wrappers = _wrappers(hp, env_id, config.shaped_reward, family)
     perturb = _train_perturb(hp, env_id, config.train_perturb, family)
+    BestBy.choose(config.best_by, family, env_id)  # an objective that does not apply: refused here, not at the end
     if config.stop_on_balance and (family is None or family.balance is None):
         raise ConfigError(
             f"--stop-on-balance: {env_id} has no balance target (no reference controller to be relative to); "
@@ -326,6 +335,8 @@ def _build(plan: Plan, run_dir: Path, started_at: float, after_eval: Any = None)
             eval_env,
             started_at=started_at,
             balance=balance,
+            best_by=plan.best_by,
+            threshold=threshold,
             callback_on_new_best=solve,
             n_eval_episodes=plan.eval_episodes,
             eval_freq=max(c.eval_freq // plan.n_envs, 1),
@@ -450,6 +461,7 @@ def _summary(
         final_eval_episodes=final.episodes,
         balanced=session.balance.balanced,
         steps_to_balance=session.balance.steps_to_balance,
+        **_kept(session, plan),
         time_to_balance_s=session.balance.time_to_balance_s,
         quality=quality,
         threshold=plan.threshold,
@@ -464,6 +476,15 @@ def _summary(
         device=str(session.model.device),
         config_hash=plan.config_hash(),
     )
+
+
+def _kept(session: Session, plan: Plan) -> dict[str, Any]:
+    """Which evaluation ``best_model.zip`` holds, and why: the summary's ``best_*`` fields."""
+    kept = session.eval_callback.kept if session.eval_callback is not None else None
+    if kept is None:
+        return {"best_by": plan.best_by.name}
+    steps, score = kept
+    return {"best_by": plan.best_by.name, "best_model_steps": steps, "best_model_score": plan.best_by.describe(score)}
 
 
 def train(
