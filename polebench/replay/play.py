@@ -218,7 +218,8 @@ def _kept_evaluation(run_dir: Path, config: ReplayConfig) -> str:
     summary = RunSummary.read(run_dir) if config.load_best else None
     if summary is None or summary.best_model_steps is None:
         return ""
-    return f" (the evaluation at {summary.best_model_steps:,} steps, kept by {summary.best_by}: {summary.best_model_score})"
+    steps = f"{summary.best_model_steps:,}"
+    return f" (the evaluation at {steps} steps, kept by {summary.best_by}: {summary.best_model_score})"
 
 
 def _play_and_record(model: Any, env: Any, config: ReplayConfig) -> Episodes:
