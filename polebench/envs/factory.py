@@ -55,6 +55,19 @@ def check_env_id(env_id: str) -> str:
     return env_id
 
 
+def make_env(env_id: str, env_kwargs: Mapping[str, Any]) -> Any:
+    """``gym.make(env_id, **env_kwargs)``, where CartPole's physical constants among ``env_kwargs``
+    (``length``, ``masspole``, ... : :data:`polebench.wrappers.physics.PHYSICS`), which its constructor does
+    not take, are set on the simulator once it is made."""
+    import gymnasium as gym
+
+    from polebench.wrappers.physics import PHYSICS, CartPolePhysics
+
+    physics = {k: v for k, v in env_kwargs.items() if k in PHYSICS}
+    env = gym.make(env_id, **{k: v for k, v in env_kwargs.items() if k not in PHYSICS})
+    return CartPolePhysics(env, **physics) if physics else env
+
+
 def make_vec(
     env_id: str,
     n_envs: int,
@@ -79,12 +92,10 @@ def make_vec(
     from stable_baselines3.common.env_util import make_vec_env
 
     kwargs: dict[str, Any] = {**(env_kwargs or {}), **({"render_mode": render_mode} if render_mode else {})}
-    target: Any = env_id
-    if inner is not None:
-        import gymnasium as gym
 
-        def target(**kwargs: Any) -> Any:
-            return inner(gym.make(env_id, **kwargs))
+    def target(**kwargs: Any) -> Any:
+        env = make_env(env_id, kwargs)
+        return inner(env) if inner is not None else env
 
     return make_vec_env(
         target,
@@ -110,7 +121,7 @@ def check_env_kwargs(env_id: str, env_kwargs: Mapping[str, Any]) -> None:
     import gymnasium as gym
 
     try:
-        gym.make(env_id, **env_kwargs).close()
+        make_env(env_id, env_kwargs).close()
     except (TypeError, ValueError, gym.error.Error) as err:
         raise ConfigError(f"--env-kwargs {dict(env_kwargs)} for {env_id}: {first_line(err)}") from None
 

@@ -167,7 +167,7 @@ CARTPOLE = EnvFamily(
         SWITCH_RATE,
     ),
     channels=(Channel("pole angle (deg)", 2, DEGREES), Channel("cart position (m)", 0)),
-    perturbations=("push", "model_error", "sensor_noise", "actuator_fault"),
+    perturbations=("push", "model_error", "pole_length", "pole_mass", "cart_mass", "sensor_noise", "actuator_fault"),
     # A plain encoder's error: 1 cm, 5 cm/s, 0.3 degrees, 3 degrees/s.
     noise_scale=(0.01, 0.05, 0.005, 0.05),
     step_seconds=0.02,

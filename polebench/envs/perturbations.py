@@ -29,6 +29,8 @@ class Perturbation:
     :param values: the value of each level; ``values[0]`` leaves the env as it is
     :param build: wraps an env at one value
     :param unit: what a value counts, for plot axes
+    :param scales: the physical constants a value multiplies (a wrong model): training draws each of them
+        anew every episode, anywhere from 1 to the top level's value (:class:`RandomModel`)
     """
 
     name: str
@@ -36,6 +38,7 @@ class Perturbation:
     values: tuple[float, ...]
     build: Builder
     unit: str
+    scales: tuple[str, ...] = ()
 
     @property
     def levels(self) -> range:
@@ -57,10 +60,16 @@ def _push(env: Any, value: float, _: EnvFamily) -> Any:
     return Push(env, pole_kick=value, every=PUSH_EVERY)
 
 
-def _model_error(env: Any, value: float, _: EnvFamily) -> Any:
-    from polebench.wrappers.perturbations import ModelError
+def _model(*constants: str) -> Builder:
+    def build(env: Any, value: float, _: EnvFamily) -> Any:
+        from polebench.wrappers.perturbations import ModelError
 
-    return ModelError(env, length=value, masspole=value, masscart=value)
+        return ModelError(env, **dict.fromkeys(constants, value))
+
+    return build
+
+
+MODEL_FACTORS = (1.0, 1.5, 2.0, 2.5, 3.0, 5.0)
 
 
 def _sensor_noise(env: Any, value: float, family: EnvFamily) -> Any:
@@ -97,9 +106,34 @@ PERTURBATIONS: dict[str, Perturbation] = {
         Perturbation(
             "model_error",
             "the pole's length, the pole's mass and the cart's mass are {value} times the design values",
-            (1.0, 1.5, 2.0, 2.5, 3.0, 5.0),
-            _model_error,
+            MODEL_FACTORS,
+            _model("length", "masspole", "masscart"),
             "factor on lengths and masses",
+            scales=("length", "masspole", "masscart"),
+        ),
+        Perturbation(
+            "pole_length",
+            "the pole is {value} times as long as designed",
+            MODEL_FACTORS,
+            _model("length"),
+            "factor on the pole's length",
+            scales=("length",),
+        ),
+        Perturbation(
+            "pole_mass",
+            "the pole is {value} times as heavy as designed",
+            MODEL_FACTORS,
+            _model("masspole"),
+            "factor on the pole's mass",
+            scales=("masspole",),
+        ),
+        Perturbation(
+            "cart_mass",
+            "the cart is {value} times as heavy as designed",
+            MODEL_FACTORS,
+            _model("masscart"),
+            "factor on the cart's mass",
+            scales=("masscart",),
         ),
         Perturbation(
             "sensor_noise",
@@ -231,12 +265,21 @@ def training_perturbations(levels: dict[str, int], family: EnvFamily | None, env
     a family that does not apply to ``env_id``."""
     checked = [(PERTURBATIONS[name], top, check_applies(PerturbationUse(PERTURBATIONS[name], top), family, env_id))
                for name, top in levels.items()]  # fmt: skip
+    # A wrong model is drawn per constant and per episode, anywhere within the level's range, by one wrapper
+    # next to the simulator (the others put the design values back at each reset, then build around it).
+    model: dict[str, float] = {}
+    for perturbation, top, _ in checked:
+        for constant in perturbation.scales:
+            model[constant] = max(model.get(constant, 1.0), perturbation.values[top])
 
     def wrap(env: Any) -> Any:
-        from polebench.wrappers.perturbations import RandomLevel
+        from polebench.wrappers.perturbations import RandomLevel, RandomModel
 
+        if any(top > 1.0 for top in model.values()):
+            env = RandomModel(env, model)
         for perturbation, top, applies_to in checked:
-            env = RandomLevel(env, partial(_at_level, perturbation, applies_to), top)
+            if not perturbation.scales:
+                env = RandomLevel(env, partial(_at_level, perturbation, applies_to), top)
         return env
 
     return wrap

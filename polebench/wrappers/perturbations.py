@@ -15,7 +15,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-__all__ = ["ActuatorFault", "ModelError", "Push", "RandomLevel", "SensorNoise"]
+from polebench.wrappers.physics import set_physics
+
+__all__ = ["ActuatorFault", "ModelError", "Push", "RandomLevel", "RandomModel", "SensorNoise"]
 
 # CartPole's state layout: cart position, cart velocity, pole angle, pole angular velocity.
 CART_VELOCITY, POLE_ANGULAR_VELOCITY = 1, 3
@@ -122,12 +124,50 @@ class ModelError(gym.Wrapper, gym.utils.RecordConstructorArgs):
         sim = _cartpole(env, "ModelError")
         if not min(length, masspole, masscart) > 0:
             raise ValueError(f"ModelError needs factors > 0, got {length}, {masspole}, {masscart}")
-        sim.length *= length
-        sim.masspole *= masspole
-        sim.masscart *= masscart
-        # CartPoleEnv caches these two in its constructor; its step reads them.
-        sim.total_mass = sim.masspole + sim.masscart
-        sim.polemass_length = sim.masspole * sim.length
+        set_physics(sim, length=sim.length * length, masspole=sim.masspole * masspole, masscart=sim.masscart * masscart)
+
+
+class RandomModel(_Seeded, gym.utils.RecordConstructorArgs):
+    """Domain randomisation of CartPole's body: every episode, each named constant is its design value times
+    a factor drawn uniformly from 1 to its top factor, so a policy learns to balance poles and carts it
+    was not built for (the robustness ladders' ``model_error``, ``pole_length``, ... measure that).
+
+    Example:
+        >>> import gymnasium as gym
+        >>> env = RandomModel(gym.make("CartPole-v1"), {"length": 2.0})
+        >>> lengths = []
+        >>> for episode in range(5):
+        ...     _ = env.reset(seed=episode)
+        ...     lengths.append(env.unwrapped.length)
+        >>> all(0.5 <= length <= 1.0 for length in lengths), len(set(lengths))
+        (True, 5)
+
+    Args:
+        env: a CartPole env
+        top: the largest factor of each constant (``length``, ``masspole``, ``masscart``), each >= 1
+
+    Raises:
+        ValueError: for another simulator, an unknown constant or a factor below 1
+    """
+
+    salt = 5
+
+    def __init__(self, env: gym.Env, top: dict[str, float]) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, top=top)
+        _Seeded.__init__(self, env)
+        sim = _cartpole(env, "RandomModel")
+        if not set(top) <= {"length", "masspole", "masscart"} or not all(f >= 1.0 for f in top.values()):
+            raise ValueError(f"RandomModel scales length, masspole and masscart by factors >= 1, got {top}")
+        self.sim, self.top = sim, dict(top)
+        self.design = {name: float(getattr(sim, name)) for name in top}
+        self.factors = dict.fromkeys(top, 1.0)
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        if kwargs.get("seed") is not None:
+            self.rng = np.random.default_rng((int(kwargs["seed"]), self.salt))
+        self.factors = {name: float(self.rng.uniform(1.0, top)) for name, top in self.top.items()}
+        set_physics(self.sim, **{name: self.design[name] * f for name, f in self.factors.items()})
+        return self.env.reset(**kwargs)
 
 
 class SensorNoise(_Seeded, gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
