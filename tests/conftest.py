@@ -1,4 +1,4 @@
-"""Shared helpers: running the real scripts as a user would, and hashing a folder."""
+"""Shared helpers: running the real scripts as a user would, reading what they print and write back."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +51,36 @@ def trained_ppo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = run_script("train.py", "--algo", "ppo", "-n", "512", "--eval-freq", "256", "-f", str(logs))
     assert result.returncode == 0, result.stderr
     return logs
+
+
+def one_line_error(result: subprocess.CompletedProcess, needle: str, code: int = 2) -> None:
+    """Assert that a script refused as a user mistake must be refused: exit ``code``, no traceback, and
+    one line on stderr holding ``needle``."""
+    assert result.returncode == code, result.stdout[-1000:] + result.stderr[-2000:]
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], result.stderr
+
+
+class Page(HTMLParser):
+    """An HTML page read back: each tag's elements' attributes, in order, and the page's text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: dict[str, list[dict[str, str | None]]] = {}
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.setdefault(tag, []).append(dict(attrs))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+    def named(self, tag: str) -> list[dict[str, str | None]]:
+        return self.tags.get(tag, [])
+
+
+def parse_page(path: Path) -> Page:
+    page = Page()
+    page.feed(path.read_text())
+    return page

@@ -16,18 +16,11 @@ import polebench
 from polebench.config.run_config import ConfigError
 from polebench.errors import run_cli
 from polebench.run.summary import RunSummary
-from tests.conftest import ROOT, run_script
+from tests.conftest import ROOT, one_line_error, run_script
 
 pytestmark = pytest.mark.integration
 
 FAST = ["--eval-freq", "200", "--eval-episodes", "1", "--final-eval-episodes", "2"]
-
-
-def _one_line(result: subprocess.CompletedProcess, needle: str, code: int = 2) -> None:
-    assert result.returncode == code, result.stdout[-1000:] + result.stderr[-2000:]
-    assert "Traceback" not in result.stderr, result.stderr[-2000:]
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and needle in lines[0], result.stderr
 
 
 # 1. Refused before a run folder exists, naming what was wrong and what is accepted.
@@ -89,32 +82,34 @@ def test_a_grid_hyperparameter_name_that_is_no_keyword_is_refused_up_front(tmp_p
     assert not (tmp_path / "bench").exists()
 
 
-def test_yaml_nested_five_thousand_deep_is_one_line(tmp_path: Path) -> None:
+def test_yaml_nested_five_thousand_deep_isone_line_error(tmp_path: Path) -> None:
     grid = tmp_path / "deep.yml"
     grid.write_text(
         "envs: [CartPole-v1]\nagents: {a: {algo: ppo, hyperparams: {x: " + "[" * 5000 + "]" * 5000 + "}}}\n"
     )
-    _one_line(run_script("benchmark.py", "--grid", str(grid), "-f", str(tmp_path / "b")), "nests lists or mappings")
+    one_line_error(
+        run_script("benchmark.py", "--grid", str(grid), "-f", str(tmp_path / "b")), "nests lists or mappings"
+    )
 
 
 # 2. Paths the file system cannot take, and files that are not what they claim: one line, exit 2.
 
 
-def test_paths_too_long_or_of_the_wrong_kind_are_one_line(tmp_path: Path) -> None:
+def test_paths_too_long_or_of_the_wrong_kind_areone_line_error(tmp_path: Path) -> None:
     long = str(tmp_path / ("x" * 300))
-    _one_line(run_script("train.py", "--algo", "lqr", "-f", long), "at most 255 are allowed")
-    _one_line(run_script("benchmark.py", "--algos", "lqr", "--seeds", "1", "-f", long), "at most 255 are allowed")
+    one_line_error(run_script("train.py", "--algo", "lqr", "-f", long), "at most 255 are allowed")
+    one_line_error(run_script("benchmark.py", "--algos", "lqr", "--seeds", "1", "-f", long), "at most 255 are allowed")
     deep = str(tmp_path / "/".join(["abcdefghij"] * 420))
-    _one_line(run_script("train.py", "--algo", "lqr", "-f", deep), "at most 4,096 are allowed")
+    one_line_error(run_script("train.py", "--algo", "lqr", "-f", deep), "at most 4,096 are allowed")
     a_file = tmp_path / "afile"
     a_file.write_text("")
-    _one_line(run_script("train.py", "--algo", "lqr", "-tb", str(a_file), "-f", str(tmp_path / "l")), "is a file")
+    one_line_error(run_script("train.py", "--algo", "lqr", "-tb", str(a_file), "-f", str(tmp_path / "l")), "is a file")
     assert run_script("train.py", "--algo", "lqr", "-f", str(tmp_path / "l")).returncode == 0
-    _one_line(run_script("enjoy.py", "--algo", "lqr", "-f", str(tmp_path / "l"), "--video", long + ".mp4"), "long")
-    _one_line(run_script("export.py", "--algo", "lqr", "-f", str(tmp_path / "l"), "-o", long + ".onnx"), "long")
+    one_line_error(run_script("enjoy.py", "--algo", "lqr", "-f", str(tmp_path / "l"), "--video", long + ".mp4"), "long")
+    one_line_error(run_script("export.py", "--algo", "lqr", "-f", str(tmp_path / "l"), "-o", long + ".onnx"), "long")
 
 
-def test_a_corrupt_normalisation_file_is_one_line(tmp_path: Path) -> None:
+def test_a_corrupt_normalisation_file_isone_line_error(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     trained = run_script("train.py", "--algo", "ppo", "-n", "256", *FAST, "--hyperparams", "normalize=true",
                          "n_steps=64", "-f", str(logs))  # fmt: skip
@@ -123,7 +118,7 @@ def test_a_corrupt_normalisation_file_is_one_line(tmp_path: Path) -> None:
     for damage in (os.urandom(200), b"\x80\x04}\x94."):  # random bytes; a pickled dict
         stats.write_bytes(damage)
         replay = run_script("enjoy.py", "--algo", "ppo", "-f", str(logs), "-n", "1", "--no-render")
-        _one_line(replay, "is not normalisation statistics saved by polebench")
+        one_line_error(replay, "is not normalisation statistics saved by polebench")
 
 
 def test_a_missing_extra_is_named_for_a_wheel_and_for_a_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -135,7 +130,7 @@ def test_a_missing_extra_is_named_for_a_wheel_and_for_a_checkout(monkeypatch: py
 
 
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS, errno.ENAMETOOLONG, errno.ENOTDIR])
-def test_disk_and_path_errors_exit_2_in_one_line(code: int, capsys: pytest.CaptureFixture[str]) -> None:
+def test_disk_and_path_errors_exit_2_inone_line_error(code: int, capsys: pytest.CaptureFixture[str]) -> None:
     def main(argv: object) -> int:
         raise OSError(code, os.strerror(code), "logs/run/model.zip")
 
@@ -168,7 +163,7 @@ def test_a_crash_mid_training_keeps_the_model_and_records_the_error(tmp_path: Pa
 )
 def test_a_plugins_wrong_actions_are_one_line_naming_it(plugin: str, says: str, tmp_path: Path) -> None:
     result = run_script("train.py", "--algo", f"tests.plugin_agents:{plugin}", "-n", "100", *FAST, "-f", str(tmp_path))
-    _one_line(result, f"{plugin}.predict returned")
+    one_line_error(result, f"{plugin}.predict returned")
     assert says in result.stderr
     summary = RunSummary.read(next(tmp_path.glob("*/CartPole-v1_*")))
     assert summary is not None and summary.error is not None and f"{plugin}.predict returned" in summary.error

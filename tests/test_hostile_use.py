@@ -24,19 +24,12 @@ from polebench.config.run_config import ConfigError
 from polebench.config.yamlfile import parse_yaml
 from polebench.run import folder as runs
 from polebench.run.summary import RunSummary
-from tests.conftest import ROOT, run_script, tree_hash
+from tests.conftest import ROOT, one_line_error, run_script, tree_hash
 
 # Every test here starts the scripts as a user would: `pytest -m "not integration"` leaves them out.
 pytestmark = pytest.mark.integration
 
 FAST = ["--eval-freq", "1500", "--eval-episodes", "2", "--final-eval-episodes", "3"]
-
-
-def _one_line(result: subprocess.CompletedProcess, needle: str, code: int = 2) -> None:
-    assert result.returncode == code, result.stdout[-1000:] + result.stderr[-2000:]
-    assert "Traceback" not in result.stderr, result.stderr[-2000:]
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and needle in lines[0], result.stderr
 
 
 # 1. Every discrete-action classic-control env Gymnasium registers trains, replays, exports and benchmarks.
@@ -99,10 +92,12 @@ def test_a_control_character_in_yaml_is_one_line_naming_where(character: str) ->
 def test_control_characters_in_a_grid_or_conf_file_change_nothing(tmp_path: Path) -> None:
     grid = tmp_path / "grid.yml"
     grid.write_bytes(b"envs: [CartPole-v1]\nseeds: 1\nagents: {a: {algo: ppo}}\n\x01\n")
-    _one_line(run_script("benchmark.py", "--grid", str(grid), "-f", str(tmp_path / "bench")), "U+0001 at line 4")
+    one_line_error(run_script("benchmark.py", "--grid", str(grid), "-f", str(tmp_path / "bench")), "U+0001 at line 4")
     conf = tmp_path / "conf.yml"
     conf.write_bytes(b"default:\n  n_steps: 64\x1b\n")
-    _one_line(run_script("train.py", "--algo", "ppo", "--conf-file", str(conf), "-f", str(tmp_path / "logs")), "U+001B")
+    one_line_error(
+        run_script("train.py", "--algo", "ppo", "--conf-file", str(conf), "-f", str(tmp_path / "logs")), "U+001B"
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["conf.yml", "grid.yml"]
 
 
@@ -140,7 +135,7 @@ def test_a_summary_of_the_wrong_shape_reads_as_no_summary(tmp_path: Path, fields
     "config",
     [{"algo": 5, "env": "CartPole-v1"}, {"algo": "ppo", "env": ["CartPole-v1"]}, {"algo": "ppo", "hyperparams": [1]}],
 )
-def test_a_config_of_the_wrong_shape_is_one_line(tmp_path: Path, config: dict[str, Any]) -> None:
+def test_a_config_of_the_wrong_shape_isone_line_error(tmp_path: Path, config: dict[str, Any]) -> None:
     (tmp_path / runs.CONFIG_FILE).write_text(yaml.safe_dump(config))
     with pytest.raises(ConfigError, match="is damaged"):
         runs.read_config(tmp_path)
@@ -228,7 +223,7 @@ def test_a_failed_write_keeps_what_was_saved_and_records_the_error(
 
 
 @pytest.mark.slow
-def test_a_real_full_disk_is_one_line(tmp_path: Path) -> None:
+def test_a_real_full_disk_isone_line_error(tmp_path: Path) -> None:
     small = tmp_path / "small"
     small.mkdir()
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(small)], capture_output=True).returncode:
@@ -281,7 +276,7 @@ def test_counts_that_size_memory_are_refused_at_once(
     script: str, args: list[str], message: str, tmp_path: Path
 ) -> None:
     started = time.monotonic()
-    _one_line(run_script(script, *args, "-f", str(tmp_path / "out")), message)
+    one_line_error(run_script(script, *args, "-f", str(tmp_path / "out")), message)
     assert time.monotonic() - started < 20 and not (tmp_path / "out").exists()
 
 
@@ -325,7 +320,7 @@ def test_a_refused_second_driver_leaves_the_first_ones_protocol(tmp_path: Path) 
     with job_locks([job.folder(bench)]):  # another driver runs this job now
         locked = tree_hash(bench)
         refused = run_script("benchmark.py", "--algos", "lqr", "--seeds", "1", "--eval-freq", "100", "-f", str(bench))
-        _one_line(refused, "is being run by another benchmark driver")
+        one_line_error(refused, "is being run by another benchmark driver")
         assert tree_hash(bench) == locked
     assert (bench / "protocol.yml").read_text() == "eval_freq: 2500\n" and before != locked
 

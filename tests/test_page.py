@@ -3,32 +3,13 @@
 from __future__ import annotations
 
 import base64
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
 import polebench
 from polebench.bench.page import PAGE
-
-
-class _Page(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: dict[str, list[dict[str, str | None]]] = {}
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.setdefault(tag, []).append(dict(attrs))
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-
-def _parse(path: Path) -> _Page:
-    page = _Page()
-    page.feed(path.read_text())
-    return page
+from tests.conftest import parse_page
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +21,7 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_page_holds_every_table_and_plot_of_the_report_inline(bench: Path) -> None:
-    page = _parse(bench / PAGE)
+    page = parse_page(bench / PAGE)
     markdown = (bench / "report.md").read_text()
     tables = sum(line.startswith("|---") for line in markdown.splitlines())
     assert len(page.tags["table"]) == tables >= 2
@@ -58,7 +39,7 @@ def _clip(video: dict[str, str | None]) -> bytes:
 
 
 def test_the_wall_has_one_clip_per_agent_reference_first_and_under_pushes(bench: Path) -> None:
-    page = _parse(bench / PAGE)
+    page = parse_page(bench / PAGE)
     assert [v["data-clip"] for v in page.tags["video"]] == [
         "CartPole-v1_lqr.webm", "CartPole-v1_pid.webm", "CartPole-v1_lqr_push.webm", "CartPole-v1_pid_push.webm",
     ]  # fmt: skip
@@ -76,7 +57,7 @@ def test_a_run_that_no_longer_loads_is_said_on_the_page(bench: Path, capsys: pyt
         model.write_text("not a model")
     assert rebuild_report(bench, render_clips=True) == 0
     assert "report.html: no clip for CartPole-v1 pid" in capsys.readouterr().out
-    page = _parse(bench / PAGE)
+    page = parse_page(bench / PAGE)
     assert [v["data-clip"] for v in page.tags["video"]] == ["CartPole-v1_lqr.webm", "CartPole-v1_lqr_push.webm"]
     assert "no clip:" in " ".join(page.text)
 
@@ -95,7 +76,7 @@ def test_a_grid_without_a_finished_run_still_writes_a_page_that_says_so(
     assert capsys.readouterr().out.splitlines()[0] == (
         "report.html: no finished run yet, so no plots or replay wall; the page says so"
     )
-    page = _parse(tmp_path / PAGE)
+    page = parse_page(tmp_path / PAGE)
     assert "video" not in page.tags and "img" not in page.tags
     assert "No finished run yet" in " ".join(page.text) and "lqr cannot train on Acrobot-v1" in " ".join(page.text)
     assert (tmp_path / "results.csv").read_bytes() == kept
@@ -107,7 +88,7 @@ def test_an_env_without_pushes_has_one_wall_at_its_own_frame_rate(tmp_path: Path
     protocol = {"n_timesteps": 256, "eval_freq": 256, "eval_episodes": 1, "final_eval_episodes": 1}
     grid = {"envs": ["Acrobot-v1"], "seeds": 1, "protocol": protocol, "agents": {"ppo": {"algo": "ppo"}}}
     assert polebench.benchmark(grid, log_folder=tmp_path, workers=1).ok
-    page = _parse(tmp_path / PAGE)
+    page = parse_page(tmp_path / PAGE)
     assert [v["data-clip"] for v in page.tags["video"]] == ["Acrobot-v1_ppo.webm"]
     assert "Under pushes" not in " ".join(page.text)  # the push perturbation is CartPole's alone
     (tmp_path / "clip.webm").write_bytes(_clip(page.tags["video"][0]))

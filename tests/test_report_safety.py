@@ -4,7 +4,6 @@ page runs no script but its own, carries no local file, and its tables keep thei
 from __future__ import annotations
 
 import shutil
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -13,30 +12,9 @@ import polebench
 from polebench.bench import page as page_module
 from polebench.bench.driver import rebuild_report
 from polebench.bench.page import CSP, PAGE, SCRIPT
+from tests.conftest import parse_page
 
 SECRET = "TOP-SECRET-TOKEN-12345"
-
-
-class _Page(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-    def named(self, tag: str) -> list[dict[str, str | None]]:
-        return [attrs for name, attrs in self.tags if name == tag]
-
-
-def _parse(path: Path) -> _Page:
-    parsed = _Page()
-    parsed.feed(path.read_text())
-    return parsed
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +40,9 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_no_script_runs_but_the_pages_own(hostile: Path) -> None:
-    parsed = _parse(hostile / PAGE)
+    parsed = parse_page(hostile / PAGE)
     assert len(parsed.named("script")) == 1
-    assert all(not name.startswith("on") for _, attrs in parsed.tags for name in attrs)
+    assert all(not name.startswith("on") for elements in parsed.tags.values() for attrs in elements for name in attrs)
     assert not [a for a in parsed.named("a") if str(a.get("href", "")).startswith("javascript")]
     text = (hostile / PAGE).read_text()
     assert text.count("<script") == 1 and text.count("<img") == len(parsed.named("img"))
@@ -78,13 +56,13 @@ def test_the_policy_allows_only_the_pages_own_script_by_its_hash(hostile: Path) 
     import hashlib
 
     digest = base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
-    meta = [m for m in _parse(hostile / PAGE).named("meta") if m.get("http-equiv") == "Content-Security-Policy"]
+    meta = [m for m in parse_page(hostile / PAGE).named("meta") if m.get("http-equiv") == "Content-Security-Policy"]
     assert [m["content"] for m in meta] == [CSP]
     assert f"script-src 'sha256-{digest}';" in CSP and "unsafe-inline" not in CSP and "default-src 'none'" in CSP
 
 
 def test_only_images_the_report_drew_are_inlined_and_no_local_file(hostile: Path) -> None:
-    parsed = _parse(hostile / PAGE)
+    parsed = parse_page(hostile / PAGE)
     sources = [str(i["src"]) for i in parsed.named("img")]
     drawn = [line for line in (hostile / "report.md").read_text().splitlines() if line.startswith("![")]
     assert len(sources) >= len(drawn) >= 4 and all(s.startswith("data:image/png;base64,") for s in sources)
@@ -130,22 +108,22 @@ def test_report_only_loads_no_model_unless_asked(hostile: Path, tmp_path: Path) 
     model = next((copy / "runs" / "lqr").rglob("CartPole-v1.zip"))
     model.write_text("a model from elsewhere would run code when loaded")  # loading it would fail loudly
     assert rebuild_report(copy) == 0
-    assert "--report-only makes no clip unless --render-clips" in " ".join(_parse(copy / PAGE).text)
+    assert "--report-only makes no clip unless --render-clips" in " ".join(parse_page(copy / PAGE).text)
     assert rebuild_report(copy, render_clips=True) == 0
-    assert "cannot load the model" in " ".join(_parse(copy / PAGE).text)
+    assert "cannot load the model" in " ".join(parse_page(copy / PAGE).text)
 
 
 def test_clips_travel_inside_the_page_or_the_page_says_where_they_are(
     hostile: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    videos = [str(v["src"]) for v in _parse(hostile / PAGE).named("video")]
+    videos = [str(v["src"]) for v in parse_page(hostile / PAGE).named("video")]
     assert len(videos) == 2 and all(v.startswith("data:video/webm;base64,") for v in videos)  # lqr, plain and pushed
     assert not list((hostile / "clips").glob("*.webm"))
     copy = tmp_path / "bench"
     shutil.copytree(hostile, copy)
     monkeypatch.setattr(page_module, "MAX_INLINE_CLIP_BYTES", 0)
     assert rebuild_report(copy) == 0
-    parsed = _parse(copy / PAGE)
+    parsed = parse_page(copy / PAGE)
     sources = [str(v["src"]) for v in parsed.named("video")]
     assert sources == ["clips/CartPole-v1_lqr.webm", "clips/CartPole-v1_lqr_push.webm"]
     assert all((copy / str(v["src"])).stat().st_size > 1000 for v in parsed.named("video"))
