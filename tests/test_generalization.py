@@ -158,3 +158,17 @@ def test_a_real_robots_pole_length_is_an_env_kwarg_the_controller_is_built_for(t
     assert runs.read_config(Path(summary.run_dir))["env_kwargs"] == {"length": 1.0, "masspole": 0.2}
     replay = RunSummary.read(Path(summary.run_dir))
     assert replay is not None and replay.quality == summary.quality
+
+
+def test_a_run_can_end_with_its_best_evaluations_model(tmp_path: Path) -> None:
+    from stable_baselines3 import PPO
+
+    summary = polebench.train(algo="ppo", n_timesteps=20_000, eval_freq=2500, eval_episodes=3, best_by="return",
+                              hyperparams={"end_on_best": True}, log_folder=tmp_path)  # fmt: skip
+    run_dir = Path(summary.run_dir)
+    assert summary.best_model_steps is not None and summary.best_model_steps < summary.timesteps
+    final, best = PPO.load(run_dir / "CartPole-v1.zip"), PPO.load(run_dir / "best_model.zip")
+    for name, weights in best.policy.state_dict().items():
+        assert np.array_equal(final.policy.state_dict()[name].numpy(), weights.numpy()), name
+    with pytest.raises(ConfigError, match="end_on_best must be true or false"):
+        polebench.train(algo="ppo", hyperparams={"end_on_best": "yes"}, log_folder=tmp_path)

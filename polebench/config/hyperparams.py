@@ -31,7 +31,9 @@ from polebench.limits import MAX_ENVS, MAX_HIDDEN_WEIGHTS
 HYPERPARAMS_DIR = Path(__file__).resolve().parents[1] / "hyperparams"
 
 # Keys polebench itself consumes; everything else goes to the algorithm's constructor.
-RUN_KEYS = ("n_envs", "n_timesteps", "policy", "normalize", "env_wrapper", "shaped_reward", "train_perturb")
+RUN_KEYS = (
+    "n_envs", "n_timesteps", "policy", "normalize", "env_wrapper", "shaped_reward", "train_perturb", "end_on_best",
+)  # fmt: skip
 # Constructor arguments that flags set, so a YAML file must not.
 FLAG_ARGS = {"env": "--env", "seed": "--seed", "device": "--device", "verbose": "--verbose"}
 NOT_SETTABLE = {"tensorboard_log", "_init_setup_model"}
@@ -140,6 +142,15 @@ def n_timesteps(hp: Mapping[str, Any]) -> int:
     if "n_timesteps" not in hp:
         raise ConfigError("no n_timesteps in the hyperparameters; pass -n STEPS")
     return _count(hp, "n_timesteps", minimum=0)
+
+
+def end_on_best(hp: Mapping[str, Any]) -> bool:
+    """Whether the run ends with the model of its best evaluation (``end_on_best: true``; by ``--best-by``)
+    instead of its last one: the final evaluation, the saved model and everything after judge that one."""
+    value = hp.get("end_on_best", False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"end_on_best must be true or false, got {value!r}")
+    return value
 
 
 def normalize_kwargs(hp: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -144,6 +145,8 @@ class TimedEvalCallback(EvalCallback):
         self.best_by = best_by or BestBy(RETURN)
         self.threshold = threshold
         self.kept: tuple[int, float] | None = None  # (env steps, score) of the evaluation best_model.zip holds
+        self.kept_state: dict[str, Any] | None = None
+        self.kept_obs_rms: Any = None
         self.evaluations_wall_s: list[float] = []
         self.evaluations_quality: list[list[dict[str, float]]] = []
         self._collector = QualityCollector()
@@ -187,9 +190,24 @@ class TimedEvalCallback(EvalCallback):
         if score is None or (self.kept is not None and score <= self.kept[1]):
             return
         self.kept = (int(self.num_timesteps), score)
+        # What restore_kept needs: the weights, and the observation statistics they were evaluated with.
+        self.kept_state = copy.deepcopy(self.model.policy.state_dict()) if hasattr(self.model, "policy") else None
+        normalizer = self.model.get_vec_normalize_env()
+        self.kept_obs_rms = copy.deepcopy(normalizer.obs_rms) if normalizer is not None else None
         if self.best_model_path is not None:
             with atomic_target(self.best_model_path) as tmp:
                 self.model.save(tmp)
+
+    def restore_kept(self) -> bool:
+        """Put the kept evaluation's weights (and observation statistics) back into the model, so that the
+        run ends with it; return whether there was one to restore (a plugin's model has no policy to set)."""
+        if self.kept_state is None:
+            return False
+        self.model.policy.load_state_dict(self.kept_state)
+        normalizer = self.model.get_vec_normalize_env()
+        if normalizer is not None and self.kept_obs_rms is not None:
+            normalizer.obs_rms = copy.deepcopy(self.kept_obs_rms)
+        return True
 
     @property
     def last_quality(self) -> dict[str, float]:

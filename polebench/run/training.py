@@ -173,6 +173,7 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
     if algo_cls.policy_aliases[hp["policy"]] is not None:  # a plugin's policy is its own business
         hpm.check_policy_kwargs(algo_cls.policy_aliases[hp["policy"]], kwargs.get("policy_kwargs"))
     hpm.normalize_kwargs(hp)
+    hpm.end_on_best(hp)
     stops = config.stop_on_solve or config.stop_on_balance
     threshold = require_threshold(env_id) if stops else reward_threshold(env_id)
     episodes = config.eval_episodes or eval_episodes(env_id)
@@ -517,6 +518,8 @@ def train(
     except Exception as err:
         crash, interrupted = err, False
         print(f"training failed at {session.model.num_timesteps} steps: saving what was learned so far")
+    if hpm.end_on_best(plan.hyperparams) and session.eval_callback is not None and crash is None:
+        session.eval_callback.restore_kept()
     signals = interrupts.current()
     # Save first: a second signal while saving is held back, and then skips the final evaluation.
     with signals.holding() as arrived:
