@@ -27,6 +27,7 @@ EVERY_FIELD: dict[str, Any] = {
     "eval_episodes": 4,
     "stop_on_solve": True,
     "stop_on_balance": True,
+    "best_by": "mean_abs_cart_position_m",
     "final_eval_episodes": 33,
     "shaped_reward": {"form": "position", "position_coef": 1.5, "velocity_coef": 0.5},
     "train_perturb": {"push": 3, "sensor_noise": 1},

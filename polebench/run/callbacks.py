@@ -19,7 +19,7 @@ from stable_baselines3.common.callbacks import (
 
 from polebench.atomic import atomic_target
 from polebench.run.evaluation import QualityCollector, mean_quality
-from polebench.run.selection import RETURN, BestBy
+from polebench.run.selection import RETURN, BestBy, Score
 
 if TYPE_CHECKING:
     from polebench.envs.families import BalanceTarget
@@ -144,7 +144,7 @@ class TimedEvalCallback(EvalCallback):
         self.balance = balance
         self.best_by = best_by or BestBy(RETURN)
         self.threshold = threshold
-        self.kept: tuple[int, float] | None = None  # (env steps, score) of the evaluation best_model.zip holds
+        self.kept: tuple[int, Score] | None = None  # (env steps, score) of the evaluation best_model.zip holds
         self.kept_state: dict[str, Any] | None = None
         self.kept_obs_rms: Any = None
         self.evaluations_wall_s: list[float] = []
@@ -187,7 +187,7 @@ class TimedEvalCallback(EvalCallback):
     def _keep_if_best(self) -> None:
         """Save the model as ``best_model.zip`` when this evaluation beats the kept one by the objective."""
         score = self.best_by.score(float(self.last_mean_reward), self.threshold, self.last_quality)
-        if score is None or (self.kept is not None and score <= self.kept[1]):
+        if self.kept is not None and score <= self.kept[1]:
             return
         self.kept = (int(self.num_timesteps), score)
         # What restore_kept needs: the weights, and the observation statistics they were evaluated with.

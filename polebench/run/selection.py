@@ -4,7 +4,8 @@ balances, or by one behaviour metric.
 SB3 keeps the first evaluation that reached the best mean return; on a task where every balancing agent
 scores the maximum, that is the earliest one that survived, however it leaned and drifted. On a family
 with a reference controller, polebench keeps instead the solved evaluation that balances best: the
-larger of its RMS pole angle and its mean distance from the centre, each over the reference's own.
+larger of its RMS pole angle and its mean distance from the centre, each over the reference's own (and
+until an evaluation is solved, the best return, as SB3 does).
 """
 
 from __future__ import annotations
@@ -19,10 +20,14 @@ RETURN = "return"
 BALANCE = "balance"
 
 
+# A score: (tier, value), compared in that order. Tier 1: a solved evaluation, by the objective; tier 0:
+# one that is not solved, by its return, so that a run that never solves still keeps its best try.
+Score = tuple[int, float]
+
+
 @dataclass(frozen=True)
 class BestBy:
-    """An objective for the kept model: ``score`` is higher for a better evaluation, ``None`` for one that
-    cannot be kept (not solved, when the objective is about how it balances)."""
+    """An objective for the kept model: ``score`` is higher for a better evaluation."""
 
     name: str
     family: EnvFamily | None = None
@@ -39,21 +44,24 @@ class BestBy:
             raise ConfigError(f"--best-by {name!r} does not apply to {env_id}; choose one of: {', '.join(accepted)}")
         return cls(name, family)
 
-    def score(self, mean_return: float, threshold: float | None, quality: Mapping[str, float]) -> float | None:
+    def score(self, mean_return: float, threshold: float | None, quality: Mapping[str, float]) -> Score:
         """How good one evaluation is by this objective (higher is better).
 
         Example:
             >>> from polebench.envs.families import CARTPOLE
             >>> by = BestBy(BALANCE, CARTPOLE)
             >>> by.score(500.0, 475.0, {"rms_pole_angle_deg": 0.54, "mean_abs_cart_position_m": 0.045})
-            -2.0
-            >>> by.score(300.0, 475.0, {"rms_pole_angle_deg": 0.27, "mean_abs_cart_position_m": 0.045}) is None
-            True
+            (1, -2.0)
+            >>> by.score(300.0, 475.0, {"rms_pole_angle_deg": 0.27, "mean_abs_cart_position_m": 0.045})
+            (0, 300.0)
         """
-        if self.name == RETURN:
-            return mean_return
-        if threshold is not None and mean_return < threshold:
-            return None  # an agent that fell may have held its pole very still while it lasted
+        value = self._value(quality) if self.name != RETURN else mean_return
+        if self.name == RETURN or value is None or (threshold is not None and mean_return < threshold):
+            # An agent that fell may have held its pole very still while it lasted: only its return counts.
+            return (0 if self.name != RETURN else 1), mean_return
+        return 1, value
+
+    def _value(self, quality: Mapping[str, float]) -> float | None:
         if self.name == BALANCE:
             assert self.family is not None and self.family.balance is not None
             limits = self.family.balance.limits
@@ -65,17 +73,18 @@ class BestBy:
         higher = next(m.higher_is_better for m in self.family.metrics if m.name == self.name) if self.family else False
         return quality[self.name] if higher else -quality[self.name]
 
-    def describe(self, score: float) -> str:
+    def describe(self, score: Score) -> str:
         """A kept score in words, for ``summary.json`` and the end-of-run line.
 
         Example:
             >>> from polebench.envs.families import CARTPOLE
-            >>> BestBy(BALANCE, CARTPOLE).describe(-1.25)
-            'balance 1.25x the lqr'
+            >>> BestBy(BALANCE, CARTPOLE).describe((1, -1.25)), BestBy(BALANCE, CARTPOLE).describe((0, 312.5))
+            ('balance 1.25x the lqr', 'mean return 312.50, not solved')
         """
-        if self.name == RETURN:
-            return f"mean return {score:.2f}"
+        tier, value = score
+        if self.name == RETURN or tier == 0:
+            return f"mean return {value:.2f}" + (", not solved" if self.name != RETURN else "")
         if self.name == BALANCE:
             assert self.family is not None and self.family.balance is not None
-            return f"balance {-score:.3g}x the {self.family.balance.reference}"
-        return f"{self.name} {abs(score):.4g}"
+            return f"balance {-value:.3g}x the {self.family.balance.reference}"
+        return f"{self.name} {abs(value):.4g}"
