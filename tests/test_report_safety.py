@@ -153,3 +153,50 @@ def test_in_a_browser_no_dialog_fires_and_no_local_file_loads(hostile: Path) -> 
     assert [url for url in requests if not url.startswith(("data:", (hostile / PAGE).as_uri()))] == []
     assert SECRET not in text and "<script>alert('errscript')</script>" in text
     assert played == [True, True]
+
+
+def test_a_ctrl_c_while_the_clips_render_still_writes_the_report_of_what_finished(
+    hostile: Path, tmp_path: Path
+) -> None:
+    from polebench.bench.driver import write_results
+    from polebench.bench.grid import existing_jobs
+
+    copy = tmp_path / "bench"
+    shutil.copytree(hostile, copy)
+    for clip in copy.rglob("clip*.webm"):
+        clip.unlink()
+    (copy / "report.md").write_text("the previous report")
+    (copy / PAGE).write_text("the previous page")
+
+    def interrupted_while_rendering() -> None:
+        raise KeyboardInterrupt
+
+    jobs, _ = existing_jobs(copy)
+    _, report = write_results(jobs, copy, None, clips_made=interrupted_while_rendering)
+    assert report.interrupted
+    assert "the previous" not in (copy / "report.md").read_text() and "the previous" not in (copy / PAGE).read_text()
+    assert "not made: the benchmark was interrupted" in " ".join(parse_page(copy / PAGE).text)
+
+
+def test_report_md_and_report_html_are_written_together_or_not_at_all(
+    hostile: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from polebench import atomic
+
+    copy = tmp_path / "bench"
+    shutil.copytree(hostile, copy)
+    before = {name: (copy / name).read_bytes() for name in ("report.md", PAGE)}
+    real = atomic.atomic_target
+
+    def full_disk_for_the_page(path: Path):  # type: ignore[no-untyped-def]
+        if path.name == PAGE:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path)
+
+    monkeypatch.setattr(atomic, "atomic_target", full_disk_for_the_page)
+    with pytest.raises(OSError, match="No space left"):
+        rebuild_report(copy)
+    assert {name: (copy / name).read_bytes() for name in ("report.md", PAGE)} == before
+    assert not [p.name for p in copy.iterdir() if ".tmp" in p.name]
