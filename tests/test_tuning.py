@@ -139,3 +139,20 @@ def test_a_behaviour_metric_is_minimised_and_unsolved_trials_fail(
     assert "below the threshold" in study.trials[1].user_attrs["error"]  # stillest, but it fell
     assert study.best_trial.number == 2 and study.best_value == 0.4
     assert [t.user_attrs["final_mean_return"] for t in study.trials] == [500.0, 300.0, 490.0]
+
+
+def test_a_trial_stopped_by_ctrl_c_is_logged_without_the_interrupts_traceback() -> None:
+    import logging
+    import sys
+
+    from polebench.tune.tuning import _NoInterruptTraceback
+
+    def record(error: BaseException) -> logging.LogRecord:
+        try:
+            raise error
+        except BaseException:
+            return logging.LogRecord("optuna", logging.WARNING, "x", 1, "Trial 1 failed", None, sys.exc_info())
+
+    interrupted, failed = record(KeyboardInterrupt()), record(RuntimeError("a real bug"))
+    assert _NoInterruptTraceback().filter(interrupted) and interrupted.exc_info is None
+    assert _NoInterruptTraceback().filter(failed) and failed.exc_info is not None  # a real error keeps its own

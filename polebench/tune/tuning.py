@@ -17,6 +17,7 @@ in ``trials.csv``, and Optuna's optimisation-history and parameter-importance pl
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import secrets
 import socket
@@ -231,6 +232,7 @@ def optimize(config: RunConfig, tune: TuneConfig) -> int:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    _one_line_for_interrupted_trials(optuna)
     metric = objective_metric(tune.objective, config.env)
     # A study optimises one objective in one direction: each objective gets its own by default.
     name = tune.study_name or f"{config.algo}-{config.env}" + ("" if metric is None else f"-{metric.name}")
@@ -252,6 +254,23 @@ def optimize(config: RunConfig, tune: TuneConfig) -> int:
     write_outputs(study, config.env, folder)
     _print_summary(study, worker, folder, tune.objective)
     return 130 if interrupted else 0
+
+
+class _NoInterruptTraceback(logging.Filter):
+    """Optuna logs a trial stopped by Ctrl-C with the KeyboardInterrupt's traceback; the interrupt is the
+    user's own doing, so its record keeps the message and drops the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _one_line_for_interrupted_trials(optuna: Any) -> None:
+    # On the handlers: a logger's own filters never see the records of its children (optuna.study...).
+    for handler in optuna.logging.get_logger("optuna").handlers:
+        if not any(isinstance(f, _NoInterruptTraceback) for f in handler.filters):
+            handler.addFilter(_NoInterruptTraceback())
 
 
 class _TrialProgress:
