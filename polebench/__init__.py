@@ -17,6 +17,7 @@ Stable-Baselines3 until a run is trained or loaded, so ``train.py --help`` stays
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -61,7 +62,8 @@ def train(**kwargs: Any) -> RunSummary:
             raise ConfigError(f"{err}; accepted keywords: {', '.join(RunConfig.keywords())}") from None
         with interrupts.handled() as signals:
             summary = run(config)
-    if signals.received:  # saved: now the caller's own handler (or Python's default) has its say
+    if signals.received and threading.current_thread() is threading.main_thread():
+        # Saved: now the caller's own handler (or Python's default) has its say.
         import signal
 
         signal.raise_signal(signals.received[0])

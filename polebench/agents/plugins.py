@@ -270,9 +270,8 @@ def action_problem(actions: np.ndarray, observation: np.ndarray, observation_spa
         return ""  # other spaces: Gymnasium's own check is the only one
     if actions.shape != expected and actions.size != int(np.prod(expected)):
         count = "1 action" if batch is None else f"{batch} action{'s' * (batch != 1)}"
-        return (
-            f"expected {count} for {batch or 1} observation{'s' * (batch != 1)}, got an array of shape {actions.shape}"
-        )
+        observations = "1 observation" if batch is None else f"{batch} observation{'s' * (batch != 1)}"
+        return f"expected {count} for {observations}, got an array of shape {actions.shape}"
     if not np.issubdtype(actions.dtype, np.number) or not np.all(np.isfinite(actions)):
         return f"actions must be finite numbers for {action_space}"
     if isinstance(action_space, spaces.Discrete):

@@ -265,9 +265,10 @@ def _start_clips(jobs: Sequence[Job], bench: Path, pool: WorkerPool) -> Callable
     with the report this process writes meanwhile (it would make them one after another); only clips of
     runs that changed are made. Returns what waits for them (``None``: nothing to make)."""
     from polebench.bench.page import clip_orders
+    from polebench.bench.report import SeedSplit
     from polebench.bench.results import job_row
 
-    orders = clip_orders([job_row(job, bench) for job in jobs])
+    orders = clip_orders(SeedSplit.of([job_row(job, bench) for job in jobs]).shown)  # the runs the wall shows
     if not orders:
         return None
     print(f"rendering {len(orders)} clips for report.html on {len(pool.workers)} workers", flush=True)

@@ -4,9 +4,9 @@ The page is ``report.md`` itself (converted by Python-Markdown, so the two never
 its plots inlined as data URIs, its tables sortable, and a **replay wall** per env: one clip per agent,
 its median-seed run from the same initial state, the reference controllers first, playing in step;
 then the same wall under pushes. The clips are WebM files in ``clips/`` beside the page, referenced
-relatively, so the folder opens in any browser without a server; ``--self-contained`` (or a small enough
-set of clips) carries them inline, so the page can be mailed as one file. What cannot be shown (a run
-whose model no longer loads, an env that does not render) is said in its place.
+relatively, so the folder opens in any browser without a server; a set of clips small enough
+(:data:`MAX_INLINE_CLIP_BYTES`) is carried inline instead, so the page can be mailed as one file. What
+cannot be shown (a run whose model no longer loads, an env that does not render) is said in its place.
 
 The page is inert whatever the runs wrote: text from runs is escaped before it reaches report.md
 (:mod:`polebench.bench.untrusted`); here raw HTML in the Markdown is shown as text, only the plots the
@@ -204,7 +204,8 @@ class _Sources(Treeprocessor):
                     child.attrib.pop("href", None)
 
 
-SAFE_LINK = re.compile(r"^(https?://|#|(?![A-Za-z][A-Za-z0-9+.-]*:)(?!//)[^\\]*$)")
+# The web, an anchor, or a file in this folder (no scheme, no absolute path, no "..", no backslash).
+SAFE_LINK = re.compile(r"^(https?://|#|(?![A-Za-z][A-Za-z0-9+.-]*:)(?![/~])(?!.*(^|/)\.\.(/|$))[^\\]*$)")
 
 
 def _inline_or_drop(parent: Element, index: int, img: Element, images: Mapping[str, Path]) -> None:

@@ -316,8 +316,9 @@ class SeedSplit:
 
     @classmethod
     def of(cls, rows: Sequence[dict[str, Any]]) -> SeedSplit:
-        test = [r for r in rows if is_test_seed(int(r["seed"]))]
-        return cls([r for r in rows if not is_test_seed(int(r["seed"]))], test)
+        finished = [r for r in rows if r["status"] == JobStatus.FINISHED.value]  # the others: "Jobs without a result"
+        test = [r for r in finished if is_test_seed(int(r["seed"]))]
+        return cls([r for r in finished if not is_test_seed(int(r["seed"]))], test)
 
     @property
     def shown(self) -> list[dict[str, Any]]:
@@ -513,10 +514,10 @@ def write_report(
     try:
         if clips_made is not None:
             clips_made()
-        walls = _walls(cells, rows, envs, skip_clips)
+        walls = _walls(cells, split.shown, envs, skip_clips)
     except KeyboardInterrupt:  # the report of what finished, with the clips made so far, is still due
         interrupted = True
-        walls = _walls(cells, rows, envs, INTERRUPTED)
+        walls = _walls(cells, split.shown, envs, INTERRUPTED)
     _write_both(folder, text, images, walls)
     return Report(folder / REPORT, interrupted)
 

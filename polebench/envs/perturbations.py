@@ -233,7 +233,8 @@ def check_applies(use: PerturbationUse, family: EnvFamily | None, env_id: str) -
 
 def parse_train_perturb(value: Any, flag: str = "--train-perturb") -> dict[str, int]:
     """Training perturbations as ``FAMILY=LEVEL[,FAMILY=LEVEL...]`` (or a mapping ``{family: level}``, as
-    YAML writes it): each training episode draws its level of each family uniformly from 0 to LEVEL.
+    YAML writes it): each training episode draws its level of each family uniformly from 0 to LEVEL (a
+    wrong model: each constant's factor, anywhere from 1 to the level's).
 
     Example:
         >>> parse_train_perturb("push=2,sensor_noise=1"), parse_train_perturb({"push": 3}), parse_train_perturb(None)
@@ -260,8 +261,10 @@ def parse_train_perturb(value: Any, flag: str = "--train-perturb") -> dict[str, 
 
 
 def training_perturbations(levels: dict[str, int], family: EnvFamily | None, env_id: str) -> Callable[[Any], Any]:
-    """The wrapping of training envs for ``levels`` (see :func:`parse_train_perturb`): per family, a
-    :class:`polebench.wrappers.perturbations.RandomLevel` around the simulator. Raises a :class:`ConfigError` for
+    """The wrapping of training envs for ``levels`` (see :func:`parse_train_perturb`): one
+    :class:`polebench.wrappers.perturbations.RandomModel` next to the simulator for the wrong-model families
+    (each constant drawn every episode from 1 to the largest factor any of them asks for), then a
+    :class:`polebench.wrappers.perturbations.RandomLevel` per other family. Raises a :class:`ConfigError` for
     a family that does not apply to ``env_id``."""
     checked = [(PERTURBATIONS[name], top, check_applies(PerturbationUse(PERTURBATIONS[name], top), family, env_id))
                for name, top in levels.items()]  # fmt: skip
