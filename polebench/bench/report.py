@@ -27,7 +27,7 @@ from polebench.bench.page import (
     safe_name,
     wall,
 )
-from polebench.bench.results import CellStats, aggregate, median_iqr
+from polebench.bench.results import CellStats, aggregate, median_iqr, metric_columns
 from polebench.bench.robustness import JobRobustness, LadderStats, ladder_stats
 from polebench.bench.untrusted import md
 from polebench.config.provenance import describe as describe_machine
@@ -347,12 +347,14 @@ def _gap_section(env: str, split: SeedSplit, family: EnvFamily | None) -> list[s
     """Per agent run on both: its median figures on the tuning seeds beside the test seeds', and a line for
     each tuned agent whose test figures are worse by more than the seed-to-seed spread (the IQR over all its
     seeds). A reference controller tunes nothing from seeds: its gap is the yardstick of seed noise."""
-    tune = {c.agent: c for c in aggregate([r for r in split.tune if r["env"] == env])}
-    test = {c.agent: c for c in aggregate([r for r in split.test if r["env"] == env])}
-    both = [agent for agent in test if agent in tune]
+    # Plain medians of the rows: the bootstrapped statistics of aggregate() are not needed here.
+    tune, test = ([r for r in part if r["env"] == env] for part in (split.tune, split.test))
+    algos = {r["agent"]: r["algo"] for r in test}
+    both = [agent for agent in algos if any(r["agent"] == agent for r in tune)]
     if not both:
         return []
-    metrics = [m for m in (family.metrics if family is not None else ()) if m.name in next(iter(test.values())).quality]
+    present = metric_columns(test)
+    metrics = [m for m in (family.metrics if family is not None else ()) if m.name in present]
     lines = [
         "",
         "### Tuning seeds vs test seeds",
@@ -366,10 +368,9 @@ def _gap_section(env: str, split: SeedSplit, family: EnvFamily | None) -> list[s
     ]
     flagged = []
     for agent in both:
-        rows = {name: [r for r in part if r["env"] == env and r["agent"] == agent] for name, part in
-                (("tune", split.tune), ("test", split.test))}  # fmt: skip
+        rows = {name: [r for r in part if r["agent"] == agent] for name, part in (("tune", tune), ("test", test))}
         cells, worse = [], []
-        tuned = not is_reference(test[agent].algo)
+        tuned = not is_reference(algos[agent])
         for name, higher in [("final_mean_return", True), *((m.name, m.higher_is_better) for m in metrics)]:
             text, bad = _gap(rows["tune"], rows["test"], name, higher)
             bad = bad and tuned
