@@ -52,7 +52,7 @@ def train(**kwargs: Any) -> RunSummary:
     Raises:
         ConfigError: for any bad value, naming the keyword; nothing is written then
     """
-    from polebench.run import interrupts
+    from polebench import interrupts
     from polebench.run.training import train as run
 
     with _config_errors():

@@ -7,11 +7,13 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+# Each command: its module (a parser and a ``main``) and what it does.
 COMMANDS = {
-    "train": "train, tune (--optimize) or resume (-i) an agent",
-    "enjoy": "replay a trained agent or an exported policy",
-    "benchmark": "compare agents head to head over seeds",
-    "export": "export a trained policy as ONNX or TorchScript",
+    "train": ("polebench.commands.train", "train, tune (--optimize) or resume (-i) an agent"),
+    "enjoy": ("polebench.commands.enjoy", "replay a trained agent or an exported policy"),
+    # Above the single-run commands: a grid runs train's command for each job.
+    "benchmark": ("polebench.bench.cli", "compare agents head to head over seeds"),
+    "export": ("polebench.commands.export", "export a trained policy as ONNX or TorchScript"),
 }
 
 
@@ -20,7 +22,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help") or args[0] not in COMMANDS:
-        listing = "\n".join(f"  {name:<10} {what}" for name, what in COMMANDS.items())
+        listing = "\n".join(f"  {name:<10} {what}" for name, (_, what) in COMMANDS.items())
         print(f"usage: polebench COMMAND [options]   (polebench COMMAND --help for its options)\n\n{listing}")
         known = not args or args[0] in ("-h", "--help")
         if not known:
@@ -31,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.argv = [f"polebench {args[0]}", *args[1:]]  # the parser's usage line and one-line errors name the command
 
     def command(argv: Sequence[str] | None) -> int:  # imported inside run_cli, so a Ctrl-C then is one line too
-        return int(importlib.import_module(f"polebench.commands.{args[0]}").main(argv))
+        return int(importlib.import_module(COMMANDS[args[0]][0]).main(argv))
 
     return run_cli(command, args[1:])
 

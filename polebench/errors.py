@@ -49,7 +49,7 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
     except KeyboardInterrupt:
         return _interrupted(prog)
     except Exception as err:
-        from polebench.run import interrupts
+        from polebench import interrupts
 
         if not interrupts.stopped_by_signal(err):  # a library's own error raised over a Ctrl-C is the Ctrl-C
             raise
@@ -60,7 +60,7 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
 
 def _interrupted(prog: str) -> int:
     _leaving()
-    from polebench.run import interrupts
+    from polebench import interrupts
 
     print(f"{prog}: interrupted by {interrupts.signal_name() or 'SIGINT'}; nothing more was saved", file=sys.stderr)
     return interrupts.exit_code() or 130

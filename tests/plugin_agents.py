@@ -152,3 +152,51 @@ class PredictsFractions(_Predicts):
 class PredictsNegative(_Predicts):
     def answer(self, batch: int) -> Any:
         return np.full(batch, -1)
+
+
+class Broken:
+    """Three mistakes at once: no predict, no save, a load that is not a classmethod."""
+
+    def learn(self, total_timesteps: int, callback: Any = None) -> Broken:
+        return self
+
+    def load(self, path: str, env: Any = None) -> Broken:
+        return self
+
+
+class PredictsABareInt(Const):
+    def predict(self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = False):
+        return 0
+
+
+class LoadsSomethingElse(Const):
+    @classmethod
+    def load(cls, path: str, env: Any = None) -> Any:
+        return {"action": 0}
+
+
+class UsesARate(Const):
+    """Reads its learning rate at the start and at the end of training, as a plugin's docs say to."""
+
+    def __init__(
+        self,
+        policy: Any = None,
+        env: Any = None,
+        action: int = 0,
+        learning_rate: Any = 1e-3,
+        seed: Any = None,
+        verbose: int = 0,
+    ) -> None:
+        from polebench.agents.plugins import value_at
+
+        super().__init__(policy, env, action, seed=seed, verbose=verbose)
+        self.rates = [value_at(learning_rate, 1.0), value_at(learning_rate, 0.0)]
+
+    def save(self, path: str) -> None:
+        with open(path, "w") as f:
+            json.dump({"action": self.action, "num_timesteps": self.num_timesteps, "rates": self.rates}, f)
+
+
+class TakesNoVerbose(Const):
+    def __init__(self, policy: Any = None, env: Any = None, action: int = 0, seed: Any = None) -> None:
+        super().__init__(policy, env, action, seed)

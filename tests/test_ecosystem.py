@@ -92,7 +92,7 @@ def test_every_algorithm_exports_and_agrees(tiny_runs: Path, tmp_path: Path, alg
     formats = ["onnx", "torch", "torchscript"] if algo in ("ppo", "ppo_lstm", "qlearning") else ["onnx", "torch"]
     env = ENVS.get(algo, "CartPole-v1")
     for fmt in formats:
-        target = tmp_path / f"policy{FORMATS[fmt][0]}"
+        target = tmp_path / f"policy{FORMATS[fmt].suffixes[0]}"
         result = run_script(
             "export.py", "--algo", algo, "--env", env, "-f", str(tiny_runs), "--format", fmt, "-o", str(target)
         )
@@ -120,6 +120,27 @@ def test_an_exported_policy_plays_as_the_model_does(tiny_runs: Path, tmp_path: P
     model = run_script("enjoy.py", "--algo", "lqr", "-f", str(tiny_runs), "-n", "3", "--no-render")
     assert exported.stdout.strip().splitlines()[-1] == "mean return: 500.00 +/- 0.00 over 3 episodes"
     assert model.stdout.strip().splitlines()[-1] == exported.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.slow
+def test_a_run_with_env_kwargs_is_exported_checked_and_replayed_on_its_own_env(tmp_path: Path) -> None:
+    from polebench.export.exporting import ExportedPolicy
+
+    logs, target = tmp_path / "logs", tmp_path / "lqr.pt2"
+    trained = run_script("train.py", "--algo", "lqr", "--env-kwargs", "length=1.0", "--eval-freq", "0", "-f", str(logs))
+    assert trained.returncode == 0, trained.stderr
+    exported = run_script("export.py", "--algo", "lqr", "-f", str(logs), "--format", "torch", "-o", str(target))
+    assert exported.returncode == 0, exported.stderr
+    assert "agreement with model.predict: 100.00%" in exported.stdout
+    assert ExportedPolicy(target).meta.env_kwargs == {"length": 1.0}
+    replayed = run_script("enjoy.py", "--policy", str(target), "-n", "3", "--no-render")
+    model = run_script("enjoy.py", "--algo", "lqr", "-f", str(logs), "-n", "3", "--no-render")
+    assert "with {'length': 1.0}" in replayed.stdout
+    # The same episodes, angle and drift included: the file replays on the long pole the model balanced, not
+    # on the registered env (where the same gain holds the pole differently).
+    episodes = [line for line in replayed.stdout.splitlines() if line.startswith(("episode", "quality", "mean"))]
+    assert len(episodes) == 5 and "rms_pole_angle_deg=" in episodes[0]
+    assert episodes == [line for line in model.stdout.splitlines() if line.startswith(("episode", "quality", "mean"))]
 
 
 @pytest.mark.slow

@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 import yaml
 
+from polebench import interrupts, training
 from polebench.run import folder as runs
-from polebench.run import interrupts, training
 from polebench.run.summary import RunSummary
 from tests.conftest import ROOT
 

@@ -92,16 +92,48 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """``graph`` with each subpackage of polebench (``polebench.run``, ``polebench.envs``, ...) as one node;
+    a module outside them (``polebench.errors``, ``train.py``) stays a node of its own.
+
+    Example:
+        >>> sorted(package_graph({"polebench.run.a": {"polebench.envs.b", "polebench.run.c"}, "polebench.run.c": set(),
+        ...                        "polebench.envs.b": set()}).items())
+        [('polebench.envs', set()), ('polebench.run', {'polebench.envs'})]
+    """
+
+    def package(module: str) -> str:
+        parts = module.split(".")
+        return ".".join(parts[:2]) if len(parts) > 2 or (ROOT / "/".join(parts)).is_dir() else module
+
+    packages: dict[str, set[str]] = {}
+    for module, imported in graph.items():
+        own = package(module)
+        packages.setdefault(own, set()).update(package(other) for other in imported if package(other) != own)
+    return packages
+
+
 def test_no_module_imports_itself_through_others() -> None:
     graph = import_graph()
     assert len(graph) > 40 and "polebench.errors" in graph["polebench.run.training"]  # the walk sees imports
     assert cycles(graph) == []
 
 
+def test_no_package_imports_itself_through_others() -> None:
+    # Layers, not a web: a package can be read, tested and moved with only the packages below it.
+    packages = package_graph(import_graph())
+    assert {"polebench.run", "polebench.envs", "polebench.wrappers", "polebench.bench"} <= set(packages)
+    assert "polebench.envs" in packages["polebench.run"]
+    assert cycles(packages) == []
+
+
 def test_the_cycle_finder_finds_a_cycle_through_a_function_level_import() -> None:
     graph = import_graph()
     graph["polebench.errors"].add("polebench.run.training")  # as if errors.py imported training inside a function
     assert any("polebench.errors" in component for component in cycles(graph))
+    graph = import_graph()
+    graph["polebench.wrappers.episode_quality"].add("polebench.envs.families")  # wrappers <-> envs, no module cycle
+    assert cycles(graph) == [] and ["polebench.envs", "polebench.wrappers"] in cycles(package_graph(graph))
 
 
 @pytest.mark.integration

@@ -42,15 +42,63 @@ def test_a_plugin_that_calls_its_callback_gets_periodic_evaluations_and_resumes(
     [
         ("nosuch.module:X", "cannot import the agent module 'nosuch.module'"),
         ("tests.plugin_agents:Missing", "has no 'Missing'"),
-        ("tests.plugin_agents:NoPredict", "is not an agent: it has no predict()"),
-        ("tests.plugin_agents:LearnTakesNothing", "LearnTakesNothing.learn() cannot be called as polebench calls it"),
+        ("tests.plugin_agents:NoPredict", "is not an agent polebench can use: it has no predict()"),
+        (
+            "tests.plugin_agents:LearnTakesNothing",
+            "LearnTakesNothing is not an agent polebench can use: learn() cannot",
+        ),
         ("os.path:join", "is not a class but function"),
+        ("tests.plugin_agents:TakesNoVerbose", "__init__() cannot be called as polebench calls it"),
     ],
 )
 def test_what_is_not_an_agent_is_one_line_naming_it(tmp_path: Path, algo: str, message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         polebench.train(algo=algo, n_timesteps=100, log_folder=tmp_path)
     assert not any(tmp_path.iterdir())  # refused before anything was written
+
+
+def test_every_problem_of_a_class_is_listed_at_once(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as refused:
+        polebench.train(algo="tests.plugin_agents:Broken", n_timesteps=100, log_folder=tmp_path)
+    message = str(refused.value)
+    assert "it has no predict(), save()" in message and "load() must be a @classmethod" in message
+    assert "\n" not in message and "examples/template_agent.py" in message
+
+
+def test_a_module_that_is_not_found_hints_at_the_python_path(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"No module named 'mine'.*add that folder to PYTHONPATH"):
+        polebench.train(algo="mine.qtable:QTableAgent", n_timesteps=100, log_folder=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("plugin", "says"),
+    [
+        ("PredictsABareInt", "PredictsABareInt.predict returned 0; it must return (actions, state)"),
+        ("LoadsSomethingElse", "LoadsSomethingElse.load returned {'action': 0}, not a LoadsSomethingElse"),
+    ],
+)
+def test_the_contract_is_tried_on_real_observations_and_a_save_and_load_before_training(
+    tmp_path: Path, plugin: str, says: str
+) -> None:
+    # Both pass the class check; predict on the env's own observations and a round trip through save and
+    # load show what is wrong before a step is learned.
+    with pytest.raises(ConfigError, match=re.escape(says)) as refused:
+        polebench.train(algo=f"tests.plugin_agents:{plugin}", n_timesteps=100, log_folder=tmp_path)
+    assert "does not keep the agent contract" in str(refused.value)
+    summary = json.loads(next(tmp_path.rglob("summary.json")).read_text())
+    assert summary["timesteps"] == 0 and says in summary["error"]
+
+
+@pytest.mark.parametrize(("given", "rates"), [("lin_0.5", [0.5, 0.0]), (0.25, [0.25, 0.25])])
+def test_a_rate_reaches_a_plugin_as_a_number_or_a_schedule_that_value_at_reads(
+    tmp_path: Path, given: object, rates: list[float]
+) -> None:
+    summary = polebench.train(
+        algo="tests.plugin_agents:UsesARate", n_timesteps=100, hyperparams={"learning_rate": given},
+        log_folder=tmp_path, final_eval_episodes=1,
+    )  # fmt: skip
+    saved = json.loads((Path(summary.run_dir) / "CartPole-v1.zip").read_text())
+    assert saved["rates"] == rates  # at the start of training and at its end
 
 
 def test_a_plugins_own_bug_keeps_its_traceback_and_the_run_folder(tmp_path: Path) -> None:
@@ -151,3 +199,34 @@ def test_the_handwritten_dqn_solves_cartpole(tmp_path: Path) -> None:
         algo="examples.handwritten_dqn:HandwrittenDQN", seed=0, stop_on_solve=True, log_folder=tmp_path
     )
     assert summary.solved and summary.final_mean_return is not None and summary.final_mean_return >= 475
+
+
+@pytest.mark.slow
+def test_the_template_agent_passes_the_contract_as_written_and_learns(tmp_path: Path) -> None:
+    summary = polebench.train(algo="examples.template_agent:HillClimber", seed=1, log_folder=tmp_path)
+    assert summary.timesteps == 20_000  # its default budget
+    assert summary.final_mean_return is not None and summary.final_mean_return >= 475
+
+
+@pytest.mark.integration
+def test_benchmark_algos_takes_an_agent_of_your_own_named_after_its_class(tmp_path: Path) -> None:
+    from tests.conftest import run_script
+
+    bench = tmp_path / "bench"
+    args = ["--algos", "examples.template_agent:HillClimber", "lqr", "--seeds", "1", "-n", "2000", "-f", str(bench)]
+    result = run_script("benchmark.py", *args, "--eval-freq", "1000", "--workers", "2")
+    assert result.returncode == 0, result.stderr[-2000:]
+    import csv
+
+    with open(bench / "results.csv") as f:
+        rows = {row["agent"]: row for row in csv.DictReader(f)}
+    assert set(rows) == {"HillClimber", "lqr"} and rows["HillClimber"]["status"] == "finished"
+    assert rows["HillClimber"]["algo"] == "examples.template_agent:HillClimber"
+    assert "HillClimber" in (bench / "report.md").read_text()
+
+
+def test_two_agents_of_your_own_with_one_class_name_are_refused_before_anything_runs() -> None:
+    from polebench.bench.grid import shipped_agents
+
+    with pytest.raises(ConfigError, match="mine.a:Agent and mine.b:Agent would both be named 'Agent'"):
+        shipped_agents(["mine.a:Agent", "mine.b:Agent"], "off")

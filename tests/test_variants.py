@@ -168,7 +168,7 @@ def test_shaped_is_refused_with_a_grid_file(tmp_path: Path) -> None:
 
 
 def _spec(tmp_path: Path, *flags: str) -> GridSpec:
-    from polebench.commands import benchmark
+    from polebench.bench import cli as benchmark
 
     path = tmp_path / "grid.yml"
     agents = {"a": {"algo": "lqr"}, "b": {"algo": "ppo", "shaped": "quadratic"}, "c": {"algo": "dqn"}}

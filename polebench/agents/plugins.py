@@ -57,7 +57,10 @@ class Agent(Protocol):
         """``env`` is an SB3 ``VecEnv`` (``reset()`` returns observations only, ``step()`` four arrays and
         resets finished sub-envs by itself), every sub-env inside SB3's ``Monitor``, so the returns that
         polebench reports are the true ones whatever the agent does. ``policy`` is the YAML's ``policy``
-        (default ``"MlpPolicy"``): use it or ignore it."""
+        (default ``"MlpPolicy"``): use it or ignore it. A hyperparameter arrives as YAML wrote it (a number, a
+        string, a list, a mapping), except a schedule such as ``lin_1e-3``, which arrives as SB3's do: a
+        function of the progress remaining (1.0 at the start of training, 0.0 at the end) that returns the
+        value; :func:`value_at` reads either kind."""
 
     def learn(self, total_timesteps: int, callback: Any = None) -> Any:
         """Take ``total_timesteps`` env steps. Call ``callback.on_step()`` after each step of the VecEnv
@@ -79,31 +82,41 @@ class Agent(Protocol):
 
 
 REQUIRED_METHODS = ("learn", "predict", "save", "load")
-# How polebench calls each method: an agent whose method cannot take these arguments does not fit.
+# How polebench calls each method: an agent whose method cannot take these arguments does not fit (the
+# constructor and ``load`` are called on the class, so their arguments come without it).
 CALLS: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
+    "__init__": (("MlpPolicy", None), {"seed": None, "verbose": 0}),
     "learn": ((None, 1), {"callback": None}),
     "predict": ((None, np.zeros(1)), {"state": None, "episode_start": None, "deterministic": True}),
     "save": ((None, "agent.zip"), {}),
+    "load": (("agent.zip",), {"env": None}),
 }
+CONTRACT = "see polebench/agents/plugins.py, or start from examples/template_agent.py"
 
 
 def check_agent_class(cls: Any, what: str) -> Any:
-    """Refuse, in one line naming ``what``, anything that is not a class with :class:`Agent`'s methods."""
+    """Refuse, in one line naming ``what`` and every problem at once, anything that is not a class with
+    :class:`Agent`'s methods, callable as polebench calls them, ``load`` a classmethod."""
     if not inspect.isclass(cls):
         raise ConfigError(f"{what} is not a class but {type(cls).__name__}; --algo takes package.module:Class")
-    for name in REQUIRED_METHODS:
-        if not callable(getattr(cls, name, None)):
-            raise ConfigError(
-                f"{what} is not an agent: it has no {name}() (an agent needs {', '.join(REQUIRED_METHODS)}; "
-                "see polebench/agents/plugins.py)"
-            )
+    problems = []
+    missing = [name for name in REQUIRED_METHODS if not callable(getattr(cls, name, None))]
+    if missing:
+        problems.append(f"it has no {', '.join(name + '()' for name in missing)}")
+    if "load" not in missing and not isinstance(inspect.getattr_static(cls, "load"), classmethod | staticmethod):
+        problems.append("load() must be a @classmethod (polebench loads a saved agent without making one first)")
+        missing.append("load")  # its signature says nothing until it is one
     for name, (args, kwargs) in CALLS.items():
+        if name in missing:
+            continue
         try:
-            inspect.signature(getattr(cls, name)).bind(*args, **kwargs)
+            inspect.signature(cls if name == "__init__" else getattr(cls, name)).bind(*args, **kwargs)
         except TypeError as err:
-            raise ConfigError(f"{what}.{name}() cannot be called as polebench calls it ({err})") from None
+            problems.append(f"{name}() cannot be called as polebench calls it ({err})")
         except ValueError:
             continue  # a builtin without a signature: trust it
+    if problems:
+        raise ConfigError(f"{what} is not an agent polebench can use: {'; '.join(problems)} ({CONTRACT})")
     return cls
 
 
@@ -115,11 +128,59 @@ def plugin_class(path: str) -> Any:
     module_name, _, attr = path.partition(":")
     try:
         module = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        hint = ""
+        if err.name is not None and module_name.split(".")[0] == err.name.split(".")[0]:
+            # The usual cause: the folder that holds the package is neither the current one nor on the path.
+            hint = (
+                f"; run from the folder that holds {err.name.split('.')[0]}/, or add that folder to PYTHONPATH "
+                "(PYTHONPATH=/path/to/folder python train.py ...)"
+            )
+        raise ConfigError(f"cannot import the agent module {module_name!r} of {path}: {err}{hint}") from None
     except Exception as err:  # the plugin's own import error, whatever it is, is the user's to fix
         raise ConfigError(f"cannot import the agent module {module_name!r} of {path}: {err}") from None
     if not hasattr(module, attr):
         raise ConfigError(f"module {module_name!r} has no {attr!r}; --algo takes package.module:Class")
     return check_agent_class(getattr(module, attr), path)
+
+
+def check_contract(model: PluginAgent, env: Any) -> None:
+    """Try the agent as polebench will use it, before it trains: ``predict`` on a real batch of ``env``'s
+    observations, then a save and a load, and ``predict`` on the loaded agent. Every problem found is listed
+    in one :class:`ConfigError`, so a plugin is put right in one go rather than one error a run."""
+    import tempfile
+
+    cls = type(model)
+    name = _name(cls.agent_class)
+    problems: list[str] = []
+
+    def attempt(what: str, call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except ConfigError as err:
+            problems.append(f"{what}{err}")
+        except Exception as err:  # the plugin's own code: whatever it raises is a problem to list
+            problems.append(f"{what}{name} raised {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+        return None
+
+    observation = env.reset()
+    answered = attempt("", lambda: model.predict(observation, deterministic=True)) is not None
+    with tempfile.TemporaryDirectory(prefix="polebench-contract-") as folder:
+        path = Path(folder) / "agent.zip"
+
+        def save() -> bool:
+            model.save(path)
+            return True
+
+        saved = attempt("", save)
+        loaded = attempt("", lambda: cls.agent_class.load(str(path), env=env)) if saved else None
+        if saved and loaded is not None and not isinstance(loaded, cls.agent_class):
+            problems.append(f"{name}.load returned {_shown(loaded)}, not a {name}")
+        elif loaded is not None and answered:  # a predict already wrong is said once
+            again = cls(None, env, _agent=loaded)
+            attempt("after a save and a load: ", lambda: again.predict(observation, deterministic=True))
+    if problems:
+        raise ConfigError(f"{name} does not keep the agent contract: {'; '.join(problems)} ({CONTRACT})")
 
 
 class _Steps:
@@ -159,6 +220,7 @@ class PluginAgent:
         self.n_envs = getattr(env, "num_envs", 1)
         self.device = "cpu"  # what polebench reports; the agent picks its own device
         self.counted_steps = 0
+        self.checked = False  # check_contract has run (before the first learn)
         self.logger: Any = None
         self.agent = (
             _agent if _agent is not None else self.agent_class(policy, env, seed=seed, verbose=verbose, **hyperparams)
@@ -176,6 +238,9 @@ class PluginAgent:
         given = callback if isinstance(callback, list) else [] if callback is None else [callback]
         chosen = [c if isinstance(c, BaseCallback) else ConvertCallback(c) for c in given]
         callbacks = CallbackList(chosen + ([ProgressBarCallback()] if progress_bar else []))
+        if not self.checked:
+            check_contract(self, self.env)
+            self.checked = True
         callbacks.init_callback(self)  # type: ignore[arg-type]
         callbacks.on_training_start(locals(), globals())
         self.agent.learn(total_timesteps, callback=_Steps(self, callbacks))
@@ -279,6 +344,19 @@ def action_problem(actions: np.ndarray, observation: np.ndarray, observation_spa
         if np.any(actions != np.round(actions)) or np.any(actions < low) or np.any(actions > high):
             return f"{action_space} takes whole numbers {low} to {high}, one per observation"
     return ""
+
+
+def value_at(value: float | Callable[[float], float], progress_remaining: float) -> float:
+    """A hyperparameter that may be a schedule, at ``progress_remaining`` (1.0 at the start, 0.0 at the end),
+    as SB3 reads its learning rates.
+
+    Example:
+        >>> from polebench.config.hyperparams import constructor_kwargs
+        >>> rate = constructor_kwargs({"learning_rate": "lin_3e-3"})["learning_rate"]
+        >>> value_at(3e-3, 0.5), value_at(rate, 0.5)
+        (0.003, 0.0015)
+    """
+    return float(value(progress_remaining)) if callable(value) else float(value)
 
 
 def _shown(value: Any) -> str:

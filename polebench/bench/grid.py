@@ -21,6 +21,7 @@ from typing import Any
 from polebench.bench.untrusted import one_line, read_capped
 from polebench.config.run_config import EVAL_FREQ, RunConfig
 from polebench.envs.wrapping import DEFAULT_SHAPING
+from polebench.errors import ConfigError
 from polebench.run import folder as runs
 from polebench.run.summary import RunSummary
 
@@ -111,22 +112,31 @@ class Agent:
 
 
 def shipped_agents(algos: Sequence[str], shaped: str) -> list[Agent]:
-    """``--algos`` as agents named after the algorithms with their shipped settings; ``shaped`` is
-    ``off``, ``on`` or ``both`` (the shaped twin is named ``<algo>-shaped``). A reference controller
-    (LQR) learns nothing from a reward, so it runs once, unshaped, whatever ``shaped`` says.
+    """``--algos`` as agents named after the algorithms with their shipped settings (an agent of your own,
+    ``package.module:Class``, after its class); ``shaped`` is ``off``, ``on`` or ``both`` (the shaped twin
+    is named ``<name>-shaped``). A reference controller (LQR) learns nothing from a reward, so it runs
+    once, unshaped, whatever ``shaped`` says.
 
     Example:
-        >>> [a.name for a in shipped_agents(["ppo", "lqr"], "both")]
-        ['ppo', 'ppo-shaped', 'lqr']
+        >>> [a.name for a in shipped_agents(["ppo", "lqr", "examples.handwritten_dqn:HandwrittenDQN"], "both")]
+        ['ppo', 'ppo-shaped', 'lqr', 'HandwrittenDQN', 'HandwrittenDQN-shaped']
     """
     from polebench.agents.registry import get_algo
 
     variants = {"off": [False], "on": [True], "both": [False, True]}[shaped]
-    agents = []
+    agents: list[Agent] = []
+    named: dict[str, str] = {}
     for algo in algos:
+        name = algo.rpartition(":")[2]  # a plugin's folder is named after its class
+        if name in named:
+            raise ConfigError(
+                f"--algos: {named[name]} and {algo} would both be named {name!r}; name each agent in a grid file "
+                "(benchmark.py --grid FILE.yml) instead"
+            )
+        named[name] = algo
         for is_shaped in [False] if get_algo(algo).reference else variants:
             form = DEFAULT_SHAPING if is_shaped else None
-            agents.append(Agent(algo + ("-shaped" if is_shaped else ""), algo, shaping=form))
+            agents.append(Agent(name + ("-shaped" if is_shaped else ""), algo, shaping=form))
     return agents
 
 

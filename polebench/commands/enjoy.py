@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Replay the episodes and print the mean true return last."""
-    from polebench.run import interrupts
+    from polebench import interrupts
 
     # SIGTERM, like Ctrl-C, unwinds: a file being written (through a temporary beside it) is removed.
     interrupts.install()

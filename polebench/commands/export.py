@@ -15,7 +15,7 @@ from pathlib import Path
 from polebench.agents.registry import ALGOS
 from polebench.commands import flags as cli
 from polebench.errors import ConfigError
-from polebench.export.formats import FORMATS, TORCHSCRIPT_DEPRECATED
+from polebench.export.formats import DEFAULT_FORMAT, FORMATS, help_text
 from polebench.imports import optional
 
 
@@ -25,35 +25,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env", default="CartPole-v1", help="Gymnasium env id (default: %(default)s)")
     p.add_argument("-f", "--log-folder", default="logs", help="where the runs are (default: %(default)s)")
     cli.add_run_choice_flags(p)
-    p.add_argument(
-        "--format", choices=FORMATS, default="onnx",
-        help="onnx (default; replayed with onnxruntime), torch (a torch.export program) or torchscript (deprecated)",
-    )  # fmt: skip
-    p.add_argument(
-        "-o",
-        "--output",
-        required=True,
-        metavar="FILE",
-        help="the file to write (.onnx, .pt2 for torch, .pt for torchscript)",
-    )
+    p.add_argument("--format", choices=FORMATS, default=DEFAULT_FORMAT, help=help_text())
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write, its suffix the format's")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from polebench.run import interrupts
+    from polebench import interrupts
 
     # SIGTERM, like Ctrl-C, unwinds: a file being written (through a temporary beside it) is removed.
     interrupts.install()
     args = build_parser().parse_args(argv)
     from polebench.run import folder as runs
 
-    if args.format == "onnx":
-        for module in ("onnx", "onnxruntime", "onnxscript"):
-            optional(module, "export", "--format onnx")
+    fmt = FORMATS[args.format]
+    for module in fmt.modules:
+        optional(module, "export", f"--format {fmt.name}")
     output = Path(args.output)
-    runs.check_output_file(output, "-o/--output", FORMATS[args.format])
-    if args.format == "torchscript":
-        print(TORCHSCRIPT_DEPRECATED)
+    runs.check_output_file(output, "-o/--output", fmt.suffixes)
+    if fmt.note:
+        print(fmt.note)
     from polebench.agents.registry import get_algo
     from polebench.envs.factory import check_env_id
     from polebench.export.exporting import export, load_source

@@ -227,8 +227,8 @@ def _levels(perturbations: Mapping[str, int]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the flags, train, and print where the run went (the last line says if it was interrupted)."""
     started_at = _process_start()
+    from polebench import interrupts
     from polebench.run import folder as runs
-    from polebench.run import interrupts
 
     interrupts.install()
     interrupts.die_with_parent()

@@ -145,6 +145,8 @@ def measured(perturb: PerturbationUse | None = None, keep_trajectory: bool = Fal
             except ValueError as err:
                 raise ConfigError(f"{perturb.perturbation.name} cannot apply here: {err}") from None
         # Only a known family's state has a layout worth keeping (and plotting).
-        return RecordEpisodeQuality(env, keep_trajectory=keep_trajectory and family_of(env) is not None)
+        known = family_of(env)
+        metrics = known.metrics if known is not None else ()
+        return RecordEpisodeQuality(env, metrics, keep_trajectory=keep_trajectory and known is not None)
 
     return wrap

@@ -5,7 +5,8 @@ The file maps a batch of the env's raw observations to actions. Whatever the run
 folded in as plain tensor arithmetic: ``VecNormalize`` statistics, the discretizer and Q-table of
 ``qlearning``, the gain of ``lqr``. A recurrent policy takes and returns its hidden state explicitly
 (inputs ``obs``, ``hidden``, ``cell``, ``episode_start``; outputs ``action``, ``hidden``, ``cell``). A
-JSON description (algorithm, env, state shape) travels inside the file, for ``enjoy.py --policy``.
+JSON description (algorithm, env and its constructor arguments, state shape) travels inside the file, for
+``enjoy.py --policy``, which replays it on the env the run trained on.
 
 After writing, the file checks itself against the model: on observations from evaluation episodes it
 must pick the same action as ``model.predict(..., deterministic=True)`` on at least
@@ -18,7 +19,8 @@ import json
 import logging
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +28,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from polebench.envs.factory import EVAL_SEED_OFFSET, make_vec, measured
+from polebench.envs.factory import EVAL_SEED_OFFSET, make_env, make_vec, measured
 from polebench.errors import ConfigError
+from polebench.export.formats import FORMATS, format_of_file
 from polebench.imports import optional
 from polebench.run import folder as runs
 from polebench.run.evaluation_env import EvaluationEnv
@@ -48,6 +51,7 @@ class PolicyMeta:
     recurrent: bool
     obs_shape: list[int]
     state_shape: list[int] | None = None  # (layers, hidden size) of a recurrent policy's state
+    env_kwargs: dict[str, Any] = field(default_factory=dict)  # the run's --env-kwargs (a file older than it: none)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -157,10 +161,12 @@ class Source:
 
     :param wrappers: the run's observation wrappers (discretizers), built once
     :param obs_shape: the shape of one raw observation of the env
+    :param env_kwargs: the run's ``--env-kwargs``: the agreement check and the replay use the env it trained on
     """
 
     algo: str
     env_id: str
+    env_kwargs: dict[str, Any]
     run_dir: Path
     model: Any
     recurrent: bool
@@ -176,12 +182,6 @@ def preprocessing(source: Source) -> list[nn.Module]:
     if norm is not None and norm.norm_obs:
         steps.append(Normalize(norm.obs_rms.mean, norm.obs_rms.var, norm.clip_obs, norm.epsilon))
     return steps
-
-
-def _raw_env(env_id: str) -> Any:
-    import gymnasium as gym
-
-    return gym.make(env_id)
 
 
 def inference_module(source: Source) -> nn.Module:
@@ -211,7 +211,9 @@ def state_shape(source: Source) -> tuple[int, int]:
 
 def meta_of(source: Source, fmt: str) -> PolicyMeta:
     shape = list(state_shape(source)) if source.recurrent else None
-    return PolicyMeta(source.algo, source.env_id, fmt, source.recurrent, list(source.obs_shape), shape)
+    return PolicyMeta(
+        source.algo, source.env_id, fmt, source.recurrent, list(source.obs_shape), shape, dict(source.env_kwargs)
+    )
 
 
 def write_onnx(module: nn.Module, inputs: tuple[torch.Tensor, ...], meta: PolicyMeta, path: Path) -> None:
@@ -267,8 +269,7 @@ class ExportedPolicy:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        readers = {".onnx": _load_onnx, ".pt2": _load_torch_export}
-        self.meta, self._run = readers.get(path.suffix, _load_torchscript)(path)
+        self.meta, self._run = CODECS[format_of_file(path).name][1](path)
 
     def initial_state(self, batch: int) -> tuple[np.ndarray, np.ndarray] | None:
         if not self.meta.recurrent or self.meta.state_shape is None:
@@ -337,6 +338,17 @@ def _load_torchscript(path: Path) -> tuple[PolicyMeta, Any]:
     return meta, _runner(module)
 
 
+# Each format's writer and reader (of :data:`polebench.export.formats.FORMATS`, by the same names).
+Writer = Callable[[nn.Module, tuple[torch.Tensor, ...], PolicyMeta, Path], None]
+Reader = Callable[[Path], tuple[PolicyMeta, Any]]
+CODECS: dict[str, tuple[Writer, Reader]] = {
+    "onnx": (write_onnx, _load_onnx),
+    "torch": (write_torch_export, _load_torch_export),
+    "torchscript": (write_torchscript, _load_torchscript),
+}
+assert CODECS.keys() == FORMATS.keys(), "every format needs a writer and a reader"
+
+
 @dataclass(frozen=True)
 class Agreement:
     """How the exported file compares with ``model.predict`` on the same observations."""
@@ -355,7 +367,7 @@ def check_agreement(source: Source, exported: ExportedPolicy, n_obs: int = CHECK
     """Play the model deterministically on evaluation episodes (10 side by side) until ``n_obs``
     observations are seen, and count those where the exported file picks the model's action."""
     n_envs = 10
-    env = make_vec(source.env_id, n_envs, EVAL_SEED_OFFSET, inner=measured())
+    env = make_vec(source.env_id, n_envs, EVAL_SEED_OFFSET, inner=measured(), env_kwargs=source.env_kwargs)
     to_model = _model_input(source)
     obs = env.reset()
     state, model_state = exported.initial_state(n_envs), None
@@ -386,7 +398,7 @@ def _model_input(source: Source) -> Any:
 
 
 def _timings(source: Source, exported: ExportedPolicy, to_model: Any, calls: int = 500) -> tuple[float, float]:
-    obs = np.asarray(_raw_env(source.env_id).reset(seed=0)[0])[None]
+    obs = np.asarray(make_env(source.env_id, source.env_kwargs).reset(seed=0)[0])[None]
     state = exported.initial_state(1)
     start = np.ones(1, dtype=bool)
     begin = time.perf_counter()
@@ -413,7 +425,8 @@ def load_source(run_dir: Path, algo: str, env_id: str, model_path: Path) -> Sour
     wrappers, vec_normalize, obs_shape = _preprocessing_of(env)
     env.close()
     model = runs.load_model(spec.load_class(), model_path, device="cpu")
-    return Source(spec.name, env_id, run_dir, model, spec.recurrent, wrappers, vec_normalize, obs_shape)
+    env_kwargs = dict(evaluation_env.env_kwargs)
+    return Source(spec.name, env_id, env_kwargs, run_dir, model, spec.recurrent, wrappers, vec_normalize, obs_shape)
 
 
 def _preprocessing_of(env: Any) -> tuple[list[Any], Any, tuple[int, ...]]:
@@ -436,7 +449,7 @@ def export(source: Source, fmt: str, path: Path) -> Agreement:
     module = inference_module(source)
     inputs = example_inputs(source)
     meta = meta_of(source, fmt)
-    writer = {"onnx": write_onnx, "torch": write_torch_export, "torchscript": write_torchscript}[fmt]
+    writer = CODECS[fmt][0]
     with runs.atomic_target(path) as tmp:
         with torch.no_grad():
             writer(module, inputs, meta, tmp)

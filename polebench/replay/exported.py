@@ -11,17 +11,17 @@ import numpy as np
 from polebench.envs.factory import check_env_id
 from polebench.envs.perturbations import PerturbationUse
 from polebench.errors import ConfigError
-from polebench.replay.play import Episodes, format_quality
+from polebench.replay.play import format_quality
+from polebench.run.rollout import Episodes
 
 
 def replay_exported(
     path: Path, env_id: str | None, n_episodes: int, seed: int, perturb: PerturbationUse | None = None
 ) -> Episodes:
     """Play ``n_episodes`` deterministic episodes of the exported policy at ``path`` on ``env_id`` (default:
-    the env it was exported for), printing each episode's return, length and metrics as ``enjoy.py`` does."""
-    import gymnasium as gym
-
-    from polebench.envs.factory import measured
+    the env it was exported for), built with the run's ``--env-kwargs`` that the file records, printing each
+    episode's return, length and metrics as ``enjoy.py`` does."""
+    from polebench.envs.factory import make_env, measured
     from polebench.export.exporting import ExportedPolicy
 
     if not path.is_file():
@@ -30,8 +30,10 @@ def replay_exported(
     env_id = check_env_id(env_id or policy.meta.env)
     if env_id != policy.meta.env:
         raise ConfigError(f"{path} is a policy for {policy.meta.env}, not {env_id}; pass --env {policy.meta.env}")
-    env = measured(perturb)(gym.make(env_id))
-    print(f"replaying {path} ({policy.meta.algo}, {policy.meta.format})" + (f" under {perturb}" if perturb else ""))
+    env = measured(perturb)(make_env(env_id, policy.meta.env_kwargs))
+    built = f" with {policy.meta.env_kwargs}" if policy.meta.env_kwargs else ""
+    under = f" under {perturb}" if perturb else ""
+    print(f"replaying {path} ({policy.meta.algo}, {policy.meta.format}) on {env_id}{built}{under}")
     played = Episodes()
     for episode in range(n_episodes):
         # Seeded once, as the model's replay seeds its vectorised env: the same --seed plays the same episodes.

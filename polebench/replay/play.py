@@ -1,21 +1,14 @@
 """What ``enjoy.py`` does: load a run's model and play episodes, optionally under a perturbation, recording
-an MP4 or drawing one episode's trajectory.
-
-The loop passes the hidden state and ``episode_start`` to every ``predict``, as SB3's
-``evaluate_policy`` does: feed-forward agents ignore them, recurrent ones need them, and nothing here
-asks which kind it has.
+an MP4 or drawing one episode's trajectory. The episodes are played by :func:`polebench.run.rollout.play`.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from polebench.agents.registry import get_algo
 from polebench.config.run_config import at_least
@@ -26,24 +19,9 @@ from polebench.envs.perturbations import PerturbationUse, check_applies
 from polebench.errors import ConfigError
 from polebench.replay import trajectory_plot
 from polebench.run import folder as runs
-from polebench.run.evaluation import mean_quality
 from polebench.run.evaluation_env import EvaluationEnv
+from polebench.run.rollout import Episodes, play
 from polebench.run.summary import RunSummary
-
-
-@dataclass
-class Episodes:
-    """True returns and lengths of the episodes played, their behaviour metrics and, when the env keeps
-    them, their trajectories (``{"states": ..., "actions": ...}``)."""
-
-    returns: list[float] = field(default_factory=list)
-    lengths: list[int] = field(default_factory=list)
-    quality: list[dict[str, float]] = field(default_factory=list)
-    trajectories: list[dict[str, np.ndarray]] = field(default_factory=list)
-
-    @property
-    def mean_quality(self) -> dict[str, float]:
-        return mean_quality(self.quality)
 
 
 @dataclass(frozen=True)
@@ -117,43 +95,10 @@ def format_quality(quality: dict[str, float]) -> str:
     return " ".join(f"{name}={value:.4g}" for name, value in quality.items())
 
 
-def play(
-    model: Any,
-    env: Any,
-    n_episodes: int,
-    deterministic: bool,
-    on_frame: Callable[[np.ndarray], Any] | None = None,
-    echo: bool = True,
-) -> Episodes:
-    """Play ``n_episodes`` episodes; the returns come from SB3's ``Monitor``, so they are the true ones.
-
-    Each rendered frame goes straight to ``on_frame`` (a video writer), so memory stays flat however
-    long the recording. With ``echo`` each episode's return, length and metrics are printed as it ends.
-    """
-    played = Episodes()
-    obs = env.reset()
-    state = None
-    episode_start = np.ones((env.num_envs,), dtype=bool)
-    while len(played.returns) < n_episodes:
-        if on_frame is not None:
-            on_frame(env.render())
-        action, state = model.predict(obs, state=state, episode_start=episode_start, deterministic=deterministic)
-        obs, _, dones, infos = env.step(action)
-        episode_start = dones
-        if dones[0]:
-            _keep(played, infos[0])
-            if echo:
-                line = f"episode {len(played.returns)}: return {played.returns[-1]:.2f}, length {played.lengths[-1]}"
-                print(", ".join(filter(None, (line, format_quality(played.quality[-1])))))
-    return played
-
-
-def _keep(played: Episodes, info: dict[str, Any]) -> None:
-    played.returns.append(float(info["episode"]["r"]))
-    played.lengths.append(int(info["episode"]["l"]))
-    played.quality.append(dict(info.get("quality", {})))
-    if "trajectory" in info:
-        played.trajectories.append(info["trajectory"])
+def print_episode(played: Episodes) -> None:
+    """The line replay prints as each episode ends: its return, length and metrics."""
+    line = f"episode {len(played.returns)}: return {played.returns[-1]:.2f}, length {played.lengths[-1]}"
+    print(", ".join(filter(None, (line, format_quality(played.quality[-1])))))
 
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi")
@@ -225,11 +170,11 @@ def _kept_evaluation(run_dir: Path, config: ReplayConfig) -> str:
 def _play_and_record(model: Any, env: Any, config: ReplayConfig) -> Episodes:
     deterministic = not config.stochastic
     if config.video is None:
-        return play(model, env, config.n_episodes, deterministic)
+        return play(model, env, config.n_episodes, deterministic, on_episode=print_episode)
     config.video.parent.mkdir(parents=True, exist_ok=True)
     # Recorded beside its target and renamed at the end: an interrupted recording leaves no half video.
     with runs.atomic_target(config.video) as tmp, video_writer(tmp, fps=frame_rate(env)) as writer:
-        played = play(model, env, config.n_episodes, deterministic, on_frame=writer.append_data)
+        played = play(model, env, config.n_episodes, deterministic, writer.append_data, print_episode)
     print(f"video written to {config.video}")
     return played
 

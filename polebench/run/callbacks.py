@@ -18,7 +18,8 @@ from stable_baselines3.common.callbacks import (
 )
 
 from polebench.atomic import atomic_target
-from polebench.run.evaluation import QualityCollector, mean_quality
+from polebench.run.evaluation import QualityCollector
+from polebench.run.rollout import mean_quality
 from polebench.run.selection import RETURN, BestBy, Score
 
 if TYPE_CHECKING:

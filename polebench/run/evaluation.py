@@ -1,4 +1,5 @@
-"""Evaluating a model: true returns from SB3's ``evaluate_policy`` and, beside them, how well it balanced.
+"""Evaluating a model: true returns from SB3's ``evaluate_policy`` and, beside them, how well it balanced, as
+:class:`polebench.run.rollout.Episodes`, and what an evaluation concludes (:class:`Score`).
 
 The behaviour metrics come from :class:`polebench.wrappers.episode_quality.RecordEpisodeQuality` inside each
 evaluation env; :class:`QualityCollector` picks them up at every episode's end through the callback
@@ -7,25 +8,16 @@ hook of ``evaluate_policy``, in the same order as the returns.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from polebench.run.rollout import Episodes
+
 if TYPE_CHECKING:
     from polebench.envs.families import Metric
-
-
-def mean_quality(episodes: Sequence[Mapping[str, float]]) -> dict[str, float]:
-    """The mean of each metric over the episodes that report it (rounded for reading).
-
-    Example:
-        >>> mean_quality([{"a": 1.0, "b": 2.0}, {"a": 2.0, "b": 4.0}])
-        {'a': 1.5, 'b': 3.0}
-    """
-    names = list(dict.fromkeys(name for episode in episodes for name in episode))
-    return {name: round(float(np.mean([e[name] for e in episodes if name in e])), 4) for name in names}
 
 
 class QualityCollector:
@@ -47,27 +39,6 @@ class QualityCollector:
         """The episodes collected so far, emptying the collector."""
         episodes, self.episodes = self.episodes, []
         return episodes
-
-
-@dataclass
-class Evaluation:
-    """The true returns and lengths of some deterministic episodes and their behaviour metrics."""
-
-    returns: list[float]
-    lengths: list[int]
-    quality: list[dict[str, float]] = field(default_factory=list)
-
-    @property
-    def mean_return(self) -> float:
-        return float(np.mean(self.returns))
-
-    @property
-    def mean_quality(self) -> dict[str, float]:
-        return mean_quality(self.quality)
-
-    def score(self, threshold: float | None) -> Score:
-        """What the evaluation concludes, judged against the env's ``threshold``."""
-        return Score.of(self.returns, self.mean_quality, threshold)
 
 
 @dataclass(frozen=True)
@@ -99,8 +70,13 @@ class Score:
         success = None if threshold is None else float(np.mean(np.asarray(returns) >= threshold))
         return cls(float(np.mean(returns)), quality, success, len(returns))
 
+    @classmethod
+    def of_episodes(cls, episodes: Episodes, threshold: float | None) -> Score:
+        """The score of ``episodes``, judged against the env's ``threshold``."""
+        return cls.of(episodes.returns, episodes.mean_quality, threshold)
 
-def evaluate(model: Any, env: Any, episodes: int, deterministic: bool = True) -> Evaluation:
+
+def evaluate(model: Any, env: Any, episodes: int, deterministic: bool = True) -> Episodes:
     """Play ``episodes`` episodes of ``model`` on the vectorized ``env`` and measure them."""
     from stable_baselines3.common.evaluation import evaluate_policy
 
@@ -113,7 +89,7 @@ def evaluate(model: Any, env: Any, episodes: int, deterministic: bool = True) ->
         return_episode_rewards=True,
         callback=collector,
     )
-    return Evaluation([float(r) for r in returns], [int(n) for n in lengths], collector.take())  # type: ignore[union-attr]
+    return Episodes([float(r) for r in returns], [int(n) for n in lengths], collector.take())  # type: ignore[union-attr]
 
 
 def has_vector_env(env_id: str) -> bool:
@@ -128,9 +104,7 @@ def has_vector_env(env_id: str) -> bool:
     return gym.spec(env_id).vector_entry_point is not None
 
 
-def evaluate_vectorized(
-    model: Any, env_id: str, episodes: int, seed: int, metrics: Sequence[Metric] = ()
-) -> Evaluation:
+def evaluate_vectorized(model: Any, env_id: str, episodes: int, seed: int, metrics: Sequence[Metric] = ()) -> Episodes:
     """Play ``episodes`` deterministic episodes of ``model`` side by side on Gymnasium's own vectorised env
     (:func:`has_vector_env`), each to its end, and measure them with ``metrics`` from the true states.
 
@@ -164,7 +138,7 @@ def evaluate_vectorized(
     quality = [
         {m.name: m.compute(played[i, : lengths[i]], taken[i, : lengths[i]]) for m in metrics} for i in range(episodes)
     ]
-    return Evaluation([float(r) for r in returns], [int(n) for n in lengths], quality if metrics else [])
+    return Episodes([float(r) for r in returns], [int(n) for n in lengths], quality if metrics else [])
 
 
 def sync_normalization(model: Any, eval_env: Any) -> None:

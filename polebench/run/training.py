@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from polebench import interrupts
 from polebench.agents.registry import AlgoSpec, get_algo
 from polebench.config import hyperparams as hpm
 from polebench.config.run_config import RunConfig
@@ -29,12 +30,11 @@ from polebench.envs.perturbations import parse_train_perturb, training_perturbat
 from polebench.envs.thresholds import FINAL_EVAL_EPISODES, eval_episodes, require_threshold, reward_threshold
 from polebench.envs.wrapping import WrapperUse, check_wrappers, parse_env_wrapper, parse_shaping, wrapper_chain
 from polebench.errors import ConfigError, describe_os_error, first_line
+from polebench.interrupts import Phase
 from polebench.memory import own_peak_rss_mb
 from polebench.run import folder as runs
-from polebench.run import interrupts
 from polebench.run.evaluation import Score, evaluate, evaluate_vectorized, has_vector_env, sync_normalization
 from polebench.run.evaluation_env import EvaluationEnv, load_statistics
-from polebench.run.interrupts import Phase
 from polebench.run.selection import BestBy
 from polebench.run.summary import RunSummary
 
@@ -395,13 +395,12 @@ def _final_evaluation(session: Session, plan: Plan) -> Score:
     if plan.evaluation_env.is_plain and has_vector_env(plan.env_id):
         metrics = plan.family.metrics if plan.family is not None else ()
         seed = plan.config.seed + EVAL_SEED_OFFSET
-        return evaluate_vectorized(session.model, plan.env_id, plan.final_eval_episodes, seed, metrics).score(
-            plan.threshold
-        )
+        played = evaluate_vectorized(session.model, plan.env_id, plan.final_eval_episodes, seed, metrics)
+        return Score.of_episodes(played, plan.threshold)
     env = _eval_env(plan, plan.config.seed, plan.final_eval_episodes)
     try:
         sync_normalization(session.model, env)
-        return evaluate(session.model, env, plan.final_eval_episodes).score(plan.threshold)
+        return Score.of_episodes(evaluate(session.model, env, plan.final_eval_episodes), plan.threshold)
     finally:
         env.close()
 
@@ -417,13 +416,13 @@ def _last_evaluation(session: Session, plan: Plan) -> Score:
 def _record_trajectory(session: Session, plan: Plan) -> None:
     """Play one deterministic episode from the reference initial state (the same for every run and
     algorithm) and keep its true states and actions in ``trajectory.npz``, for the benchmark's plot."""
-    from polebench.replay.play import play
+    from polebench.run.rollout import play
 
     if plan.family is None:
         return
     env = plan.evaluation_env.build(1, TRAJECTORY_SEED, inner=measured(keep_trajectory=True))
     sync_normalization(session.model, env)
-    played = play(session.model, env, 1, deterministic=True, echo=False)
+    played = play(session.model, env, 1, deterministic=True)
     env.close()
     if played.trajectories:
         runs.write_npz(session.run_dir / runs.TRAJECTORY_FILE, **played.trajectories[0], ret=played.returns[0])

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, SupportsFloat
+from typing import Any, Protocol, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
 
-from polebench.envs.families import Metric, family_of
+__all__ = ["EpisodeMetric", "RecordEpisodeQuality"]
 
-__all__ = ["RecordEpisodeQuality"]
+
+class EpisodeMetric(Protocol):
+    """One number per episode, from its true states (steps x state size) and the actions chosen: each env
+    family's metrics (:class:`polebench.envs.families.Metric`) are such."""
+
+    @property
+    def name(self) -> str: ...
+
+    def compute(self, states: np.ndarray, actions: np.ndarray) -> float: ...
 
 
 class RecordEpisodeQuality(gym.Wrapper, gym.utils.RecordConstructorArgs):
@@ -19,12 +27,13 @@ class RecordEpisodeQuality(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     Each metric reads the simulator's true state after every step (``env.unwrapped.state``) and the
     action the agent chose, never the observation, so a hidden, discretized or noisy observation does not
-    change what is measured. The metrics come from the env's family in ``polebench/envs/families.py`` unless given.
+    change what is measured. Each env family in ``polebench/envs/families.py`` names its metrics.
     With ``keep_trajectory`` the episode's states and actions are kept in ``info["trajectory"]`` too.
 
     Example:
         >>> import gymnasium as gym
-        >>> env = RecordEpisodeQuality(gym.make("CartPole-v1"))
+        >>> from polebench.envs.families import family_of_id
+        >>> env = RecordEpisodeQuality(gym.make("CartPole-v1"), family_of_id("CartPole-v1").metrics)
         >>> _ = env.reset(seed=0)
         >>> done = False
         >>> while not done:
@@ -37,7 +46,7 @@ class RecordEpisodeQuality(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     Args:
         env: the env to watch; its ``unwrapped.state`` must hold the simulator's state
-        metrics: what to compute (default: the metrics of the env's family; none for unknown envs)
+        metrics: what to compute (none: the wrapper only keeps the trajectory, if asked)
         keep_trajectory: also report ``{"states": (steps, state size), "actions": (steps,)}`` arrays
 
     Raises:
@@ -45,12 +54,9 @@ class RecordEpisodeQuality(gym.Wrapper, gym.utils.RecordConstructorArgs):
             no ``state``
     """
 
-    def __init__(self, env: gym.Env, metrics: Sequence[Metric] | None = None, keep_trajectory: bool = False) -> None:
+    def __init__(self, env: gym.Env, metrics: Sequence[EpisodeMetric] = (), keep_trajectory: bool = False) -> None:
         gym.utils.RecordConstructorArgs.__init__(self, metrics=metrics, keep_trajectory=keep_trajectory)
         gym.Wrapper.__init__(self, env)
-        if metrics is None:
-            family = family_of(env)
-            metrics = family.metrics if family is not None else ()
         self.metrics = tuple(metrics)
         self.keep_trajectory = keep_trajectory
         self._sim: Any = env.unwrapped  # looked up once: every step reads its state

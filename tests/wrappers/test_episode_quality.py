@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from polebench.envs.families import ACROBOT, CARTPOLE, FAMILIES, MOUNTAIN_CAR, family_of, switch_rate
+from polebench.envs.families import ACROBOT, CARTPOLE, FAMILIES, MOUNTAIN_CAR, family_of, family_of_id, switch_rate
 from polebench.envs.registration import register_envs
 from polebench.wrappers.episode_quality import RecordEpisodeQuality
 from tests.wrappers.stub import StubEnv
@@ -77,7 +77,7 @@ def test_switch_rate(actions: list[int], rate: float) -> None:
 
 def test_metrics_come_from_the_true_state_when_the_observation_hides_it() -> None:
     register_envs()
-    env = RecordEpisodeQuality(gym.make("CartPoleNoVel-v1"))
+    env = RecordEpisodeQuality(gym.make("CartPoleNoVel-v1"), family_of_id("CartPoleNoVel-v1").metrics)
     obs, _ = env.reset(seed=3)
     assert obs[1] == 0.0 and obs[3] == 0.0  # no velocities in the observation
     speeds, info, done = [], {}, False

@@ -96,7 +96,7 @@ def available() -> bool:
 def worker_main(conn: Connection, env: dict[str, str]) -> None:
     """A worker's life: preload, then serve requests until told to stop (``None``) or the driver dies."""
     os.environ.update(env)  # one thread per numeric library, before any of them is imported
-    from polebench.run import interrupts
+    from polebench import interrupts
 
     os.environ[interrupts.PARENT_VARIABLE] = str(os.getppid())
     interrupts.die_with_parent()
@@ -156,8 +156,8 @@ def _become_job(conn: Connection, train: Any, argv: list[str], log_fd: int) -> N
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        from polebench import interrupts
         from polebench.errors import run_cli
-        from polebench.run import interrupts
 
         os.environ[interrupts.PARENT_VARIABLE] = str(os.getppid())  # die with the worker
         sys.argv = [str(Path(train.__file__)), *argv]

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from polebench import interrupts
 from polebench.bench.grid import ERROR_FILE, JOB_LOG, Job, JobStatus, Protocol, finished_run
 from polebench.bench.runners.ended import Ended, wait_for
 from polebench.run import folder as runs
-from polebench.run import interrupts
 
 if TYPE_CHECKING:
     from polebench.bench.clips import ClipOrder

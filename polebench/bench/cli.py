@@ -30,7 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
     """The command line; the protocol flags are ``train.py``'s, passed through to every job."""
     p = cli.Parser(description=__doc__)
     what = p.add_mutually_exclusive_group()
-    what.add_argument("--algos", nargs="+", metavar="ALGO", help=f"algorithms to compare, from: {', '.join(ALGOS)}")
+    what.add_argument(
+        "--algos",
+        nargs="+",
+        metavar="ALGO",
+        help=f"algorithms to compare, from: {', '.join(ALGOS)}; or an agent of your own, package.module:Class "
+        "(named after its class)",
+    )
     what.add_argument(
         "--grid",
         metavar="FILE.yml",
@@ -176,7 +182,7 @@ def _test_seeds(values: list[int]) -> tuple[int, ...]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the grid (or only rebuild its report) and print where the report is."""
-    from polebench.run import interrupts
+    from polebench import interrupts
 
     # Ctrl-C (and SIGTERM) stop the grid cleanly, even when started in the background with SIGINT ignored.
     interrupts.install()
