@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from polebench import clock  # noqa: F401  first: it notes when this process began its work
 from polebench.config import run_config as checks
 from polebench.config.run_config import RunConfig
 from polebench.errors import ConfigError

@@ -27,6 +27,7 @@ from polebench.bench.page import (
     safe_name,
     wall,
 )
+from polebench.bench.resources import resources_table
 from polebench.bench.results import CellStats, aggregate, median_iqr, metric_columns
 from polebench.bench.robustness import JobRobustness, LadderStats, ladder_stats
 from polebench.bench.untrusted import md
@@ -298,6 +299,7 @@ def _env_section(
         f"![final return]({names['final_iqm']}) ![performance profile]({names['profile']})",
         "",
         f"![time to solve]({names['time_to_solve']})",
+        *resources_table([c.agent for c in cells], env_rows),
         *_balance_table(cells, family),
         *_shaped_quality_table(cells, family),
         *(["", f"![trajectories from one initial state]({names['trajectories']})"] if drawn else []),

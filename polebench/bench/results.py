@@ -29,7 +29,7 @@ COLUMNS = (
     "cpu_time_s",
     "load_average", "timesteps",
     "final_mean_return", "final_success_rate", "final_eval_episodes", "best_mean_return", "peak_rss_mb",
-    "early_steps_per_s", "late_steps_per_s", "threshold",
+    "rss_start_mb", "rss_end_mb", "rss_growth_mb_per_10k_steps", "early_steps_per_s", "late_steps_per_s", "threshold",
     "error", "run_dir", "hyperparams", "conf_file", "config_hash",
 )  # fmt: skip
 BOOTSTRAP_REPS = 2000

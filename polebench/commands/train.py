@@ -8,7 +8,6 @@ the model, ``config.yml``, ``command.txt``, monitor files, evaluations, TensorBo
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
@@ -226,7 +225,9 @@ def _levels(perturbations: Mapping[str, int]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the flags, train, and print where the run went (the last line says if it was interrupted)."""
-    started_at = _process_start()
+    from polebench import clock
+
+    started_at = clock.started()
     from polebench import interrupts
     from polebench.run import folder as runs
 
@@ -263,13 +264,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return interrupts.exit_code() or 130
     print(line)
     return 0
-
-
-def _process_start() -> float:
-    """Wall-clock time this process started, so reported times include interpreter and imports."""
-    try:
-        import psutil
-
-        return float(psutil.Process().create_time())
-    except Exception:  # psutil unavailable in a stripped environment: count from here instead
-        return time.time()

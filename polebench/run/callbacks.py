@@ -26,6 +26,56 @@ if TYPE_CHECKING:
     from polebench.envs.families import BalanceTarget
 
 
+TRACE_EVERY = 10_000  # env steps between two points of a run's resource trace
+
+
+class ResourceTrace(BaseCallback):
+    """The process's resident memory and the time, at the start of learning, every ``every`` env steps and
+    at its end: ``points`` holds ``[env steps, resident MB, seconds since learning began]``. A memory that
+    grows with the steps (a replay list that never forgets) and a pace that falls show here, where the
+    peak alone is dominated by PyTorch's own footprint.
+
+    Example (a plugin-free check of the bookkeeping: two marks and the end):
+        >>> trace = ResourceTrace(every=100)
+        >>> trace._on_training_start()
+        >>> for steps in (50, 100, 150, 200, 230):
+        ...     trace.num_timesteps = steps
+        ...     _ = trace._on_step()
+        >>> trace._on_training_end()
+        >>> [int(point[0]) for point in trace.points]
+        [0, 100, 200, 230]
+    """
+
+    def __init__(self, every: int = TRACE_EVERY) -> None:
+        super().__init__()
+        self.every = every
+        self.points: list[list[float]] = []
+        self._began = 0.0
+        self._next = every
+
+    def _mark(self, steps: int) -> None:
+        import psutil
+
+        rss = psutil.Process().memory_info().rss / (1024 * 1024)
+        self.points.append([steps, round(rss, 1), round(time.monotonic() - self._began, 3)])
+
+    def _on_training_start(self) -> None:
+        self._began = time.monotonic()
+        self.points = []
+        self._mark(self.num_timesteps)
+        self._next = (self.num_timesteps // self.every + 1) * self.every
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self._next:
+            self._mark(self.num_timesteps)
+            self._next = (self.num_timesteps // self.every + 1) * self.every
+        return True
+
+    def _on_training_end(self) -> None:
+        if not self.points or self.points[-1][0] != self.num_timesteps:
+            self._mark(self.num_timesteps)
+
+
 class SolveTracker(StopTrainingOnRewardThreshold):
     """Record when an evaluation first reaches the threshold; stop training there only if asked.
 

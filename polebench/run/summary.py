@@ -49,6 +49,8 @@ class RunSummary:
     :param best_by: the objective that chose ``best_model.zip`` (``return``, ``balance`` or a metric)
     :param best_model_steps: the env steps of the evaluation ``best_model.zip`` holds (``None``: none kept)
     :param best_model_score: that evaluation by the objective, in words (``balance 1.08x the lqr``)
+    :param trace: ``[env steps, resident MB, seconds since learning began]`` at the start of learning, every
+        10,000 env steps and at its end: memory that grows with the steps, and the pace (``None``: unknown)
     """
 
     algo: str
@@ -82,6 +84,7 @@ class RunSummary:
     best_by: str | None = None
     best_model_steps: int | None = None
     best_model_score: str | None = None
+    trace: list[list[float]] | None = None
 
     def write(self, run_dir: Path) -> None:
         """Write ``summary.json`` into ``run_dir``, atomically."""
@@ -123,5 +126,22 @@ class RunSummary:
 
     def as_row(self) -> dict[str, Any]:
         """The summary as a flat mapping: its fields, with each quality metric as its own column."""
-        row = {k: v for k, v in asdict(self).items() if k not in ("quality", "shaping", "train_perturb")}
-        return {**row, **self.quality}
+        row = {k: v for k, v in asdict(self).items() if k not in ("quality", "shaping", "train_perturb", "trace")}
+        return {**row, **self.quality, **self.memory_growth()}
+
+    def memory_growth(self) -> dict[str, float | None]:
+        """Resident memory at the start and the end of learning, and its growth per 10,000 env steps.
+
+        Example:
+            >>> base = dict(algo="dqn", env="CartPole-v1", seed=0, timesteps=40_000, solved=True, steps_to_solve=1,
+            ...             time_to_solve_s=1.0, wall_time_s=9.0, best_mean_return=500.0, final_mean_return=500.0,
+            ...             threshold=475.0, peak_rss_mb=400.0, shaped=False, interrupted=False, run_dir="r")
+            >>> RunSummary(**base, trace=[[0, 300.0, 0.0], [20_000, 340.0, 4.0], [40_000, 380.0, 8.0]]).memory_growth()
+            {'rss_start_mb': 300.0, 'rss_end_mb': 380.0, 'rss_growth_mb_per_10k_steps': 20.0}
+        """
+        points = self.trace or []
+        if not points:
+            return {"rss_start_mb": None, "rss_end_mb": None, "rss_growth_mb_per_10k_steps": None}
+        (start, rss_start, _), (end, rss_end, _) = points[0], points[-1]
+        per_10k = round((rss_end - rss_start) / (end - start) * 10_000, 2) if end > start else None
+        return {"rss_start_mb": rss_start, "rss_end_mb": rss_end, "rss_growth_mb_per_10k_steps": per_10k}

@@ -119,6 +119,7 @@ class Session:
     solve: Any
     balance: Any
     callbacks: list[Any]
+    trace: Any  # the run's ResourceTrace: memory and time every 10,000 env steps
 
 
 def _trained_agent_config(path: Path, algo: str, env_id: str) -> dict[str, Any]:
@@ -312,6 +313,7 @@ def _build(plan: Plan, run_dir: Path, started_at: float, after_eval: Any = None)
     from polebench.run.callbacks import (
         AtomicCheckpointCallback,
         BalanceTracker,
+        ResourceTrace,
         ShapedReturnLogger,
         SolveTracker,
         TimedEvalCallback,
@@ -329,7 +331,8 @@ def _build(plan: Plan, run_dir: Path, started_at: float, after_eval: Any = None)
     threshold = np.inf if plan.threshold is None else plan.threshold
     solve = SolveTracker(threshold, c.stop_on_solve, started_at)
     balance = BalanceTracker(plan.balance, threshold, c.stop_on_balance, started_at)
-    callbacks: list[BaseCallback] = [ShapedReturnLogger()] if plan.shaping is not None else []
+    trace = ResourceTrace()
+    callbacks: list[BaseCallback] = [trace, *([ShapedReturnLogger()] if plan.shaping is not None else [])]
     eval_callback = None
     if c.eval_freq > 0:
         eval_callback = TimedEvalCallback(
@@ -357,7 +360,7 @@ def _build(plan: Plan, run_dir: Path, started_at: float, after_eval: Any = None)
                 save_vecnormalize=True,
             )
         )
-    return Session(run_dir, model, eval_env, eval_callback, solve, balance, callbacks)
+    return Session(run_dir, model, eval_env, eval_callback, solve, balance, callbacks, trace)
 
 
 def zoo_tensorboard_folder(tensorboard_log: Path, plan: Plan, run_dir: Path) -> Path:
@@ -466,6 +469,7 @@ def _summary(
         quality=quality,
         threshold=plan.threshold,
         peak_rss_mb=own_peak_rss_mb(),
+        trace=session.trace.points or None,
         cpu_time_s=round(time.process_time() - cpu_started, 3),
         load_average=round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         shaped=plan.shaping is not None,

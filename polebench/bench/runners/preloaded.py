@@ -156,8 +156,10 @@ def _become_job(conn: Connection, train: Any, argv: list[str], log_fd: int) -> N
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        from polebench import interrupts
+        from polebench import clock, interrupts
         from polebench.errors import run_cli
+
+        clock.restart()  # the job's time starts at the fork: its imports were made once, in the worker
 
         os.environ[interrupts.PARENT_VARIABLE] = str(os.getppid())  # die with the worker
         sys.argv = [str(Path(train.__file__)), *argv]
