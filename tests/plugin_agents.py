@@ -200,3 +200,17 @@ class UsesARate(Const):
 class TakesNoVerbose(Const):
     def __init__(self, policy: Any = None, env: Any = None, action: int = 0, seed: Any = None) -> None:
         super().__init__(policy, env, action, seed)
+
+
+class Leaking(Stepping):
+    """Stepping, keeping 2 KB for every step it takes, for ever: the classic never-forgetting replay list."""
+
+    def learn(self, total_timesteps: int, callback: Any = None) -> Leaking:
+        self.kept: list[np.ndarray] = []
+
+        class Keeping:
+            def on_step(inner) -> bool:
+                self.kept.append(np.ones(256))  # 2 KB, touched
+                return callback is None or bool(callback.on_step())
+
+        return super().learn(total_timesteps, Keeping())  # type: ignore[return-value]

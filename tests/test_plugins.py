@@ -228,5 +228,5 @@ def test_benchmark_algos_takes_an_agent_of_your_own_named_after_its_class(tmp_pa
 def test_two_agents_of_your_own_with_one_class_name_are_refused_before_anything_runs() -> None:
     from polebench.bench.grid import shipped_agents
 
-    with pytest.raises(ConfigError, match="mine.a:Agent and mine.b:Agent would both be named 'Agent'"):
+    with pytest.raises(ConfigError, match=re.escape("mine.a:Agent and mine.b:Agent would both be named 'Agent'")):
         shipped_agents(["mine.a:Agent", "mine.b:Agent"], "off")
