@@ -124,15 +124,9 @@ def _render(order: ClipOrder) -> None:
 
 
 def _frames(model: Any, env: Any, count: int) -> list[np.ndarray]:
-    obs = env.reset()
-    state, start = None, np.ones(1, dtype=bool)
-    frames = [env.render()[::SHRINK, ::SHRINK]]
-    while len(frames) < count:
-        action, state = model.predict(obs, state=state, episode_start=start, deterministic=True)
-        obs, _, dones, _ = env.step(action)
-        start = dones
-        if dones[0]:  # the episode ended: hold its last picture (the env has already reset underneath)
-            frames += [frames[-1]] * (count - len(frames))
-            break
-        frames.append(env.render()[::SHRINK, ::SHRINK])
-    return frames
+    """``count`` frames of one episode, shrunk; an episode that ends sooner holds its last picture."""
+    from polebench.run.rollout import play
+
+    frames: list[np.ndarray] = []
+    play(model, env, 1, on_frame=lambda frame: frames.append(frame[::SHRINK, ::SHRINK]), max_steps=count)
+    return frames + [frames[-1]] * (count - len(frames))

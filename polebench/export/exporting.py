@@ -278,6 +278,13 @@ class ExportedPolicy:
         zeros = np.zeros((layers, batch, size), dtype=np.float32)
         return zeros, zeros.copy()
 
+    def predict(
+        self, obs: np.ndarray, state: Any = None, episode_start: Any = None, deterministic: bool = True
+    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+        """:meth:`act` under SB3's name, so the exported file plays where a model plays (it is always
+        deterministic)."""
+        return self.act(obs, state, episode_start)
+
     def act(
         self, obs: np.ndarray, state: tuple[np.ndarray, np.ndarray] | None = None, episode_start: Any = None
     ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
@@ -366,23 +373,44 @@ class Agreement:
 def check_agreement(source: Source, exported: ExportedPolicy, n_obs: int = CHECK_OBSERVATIONS) -> Agreement:
     """Play the model deterministically on evaluation episodes (10 side by side) until ``n_obs``
     observations are seen, and count those where the exported file picks the model's action."""
+    from polebench.run.rollout import play
+
     n_envs = 10
     env = make_vec(source.env_id, n_envs, EVAL_SEED_OFFSET, inner=measured(), env_kwargs=source.env_kwargs)
     to_model = _model_input(source)
-    obs = env.reset()
-    state, model_state = exported.initial_state(n_envs), None
-    starts = np.ones(n_envs, dtype=bool)
-    seen = agreeing = 0
-    while seen < n_obs:
-        action, model_state = source.model.predict(
-            to_model(obs), state=model_state, episode_start=starts, deterministic=True
-        )
-        mine, state = exported.act(np.asarray(obs), state, starts)
-        agreeing += int(np.sum(np.asarray(mine).reshape(-1) == np.asarray(action).reshape(-1)))
-        seen += n_envs
-        obs, _, starts, _ = env.step(action)
-    env.close()
-    return Agreement(seen, agreeing, *_timings(source, exported, to_model))
+    tally = _Tally(exported, exported.initial_state(n_envs))
+    try:
+        # As many episodes as observations: the step limit, never the episodes, ends the check.
+        play(_OnRawObservations(source.model, to_model), env, n_obs, on_step=tally, max_steps=-(-n_obs // n_envs))
+    finally:
+        env.close()
+    return Agreement(tally.seen, tally.agreeing, *_timings(source, exported, to_model))
+
+
+@dataclass
+class _Tally:
+    """At each step, the exported file's actions for the raw observations, against the model's."""
+
+    exported: ExportedPolicy
+    state: Any
+    seen: int = 0
+    agreeing: int = 0
+
+    def __call__(self, obs: np.ndarray, actions: np.ndarray, starts: np.ndarray) -> None:
+        mine, self.state = self.exported.act(np.asarray(obs), self.state, starts)
+        self.agreeing += int(np.sum(np.asarray(mine).reshape(-1) == np.asarray(actions).reshape(-1)))
+        self.seen += len(starts)
+
+
+@dataclass(frozen=True)
+class _OnRawObservations:
+    """The model, taking the env's raw observations through the run's own pipeline (``to_model``)."""
+
+    model: Any
+    to_model: Callable[[np.ndarray], np.ndarray]
+
+    def predict(self, obs: np.ndarray, **kwargs: Any) -> tuple[np.ndarray, Any]:
+        return self.model.predict(self.to_model(obs), **kwargs)
 
 
 def _model_input(source: Source) -> Any:

@@ -174,7 +174,9 @@ def _play_and_record(model: Any, env: Any, config: ReplayConfig) -> Episodes:
     config.video.parent.mkdir(parents=True, exist_ok=True)
     # Recorded beside its target and renamed at the end: an interrupted recording leaves no half video.
     with runs.atomic_target(config.video) as tmp, video_writer(tmp, fps=frame_rate(env)) as writer:
-        played = play(model, env, config.n_episodes, deterministic, writer.append_data, print_episode)
+        played = play(
+            model, env, config.n_episodes, deterministic, on_frame=writer.append_data, on_episode=print_episode
+        )
     print(f"video written to {config.video}")
     return played
 

@@ -1,9 +1,10 @@
-"""Evaluating a model: true returns from SB3's ``evaluate_policy`` and, beside them, how well it balanced, as
+"""Evaluating a model: true returns and, beside them, how well it balanced, as
 :class:`polebench.run.rollout.Episodes`, and what an evaluation concludes (:class:`Score`).
 
 The behaviour metrics come from :class:`polebench.wrappers.episode_quality.RecordEpisodeQuality` inside each
-evaluation env; :class:`QualityCollector` picks them up at every episode's end through the callback
-hook of ``evaluate_policy``, in the same order as the returns.
+evaluation env. The periodic evaluations during training are SB3's own (its ``EvalCallback`` plays them with
+``evaluate_policy``): :class:`QualityCollector` picks their metrics up at every episode's end through its
+callback hook, in the same order as the returns.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from polebench.run.rollout import Episodes
+from polebench.run.rollout import Episodes, play
 
 if TYPE_CHECKING:
     from polebench.envs.families import Metric
@@ -77,19 +78,9 @@ class Score:
 
 
 def evaluate(model: Any, env: Any, episodes: int, deterministic: bool = True) -> Episodes:
-    """Play ``episodes`` episodes of ``model`` on the vectorized ``env`` and measure them."""
-    from stable_baselines3.common.evaluation import evaluate_policy
-
-    collector = QualityCollector()
-    returns, lengths = evaluate_policy(
-        model,
-        env,
-        n_eval_episodes=episodes,
-        deterministic=deterministic,
-        return_episode_rewards=True,
-        callback=collector,
-    )
-    return Episodes([float(r) for r in returns], [int(n) for n in lengths], collector.take())  # type: ignore[union-attr]
+    """Play ``episodes`` episodes of ``model`` on the vectorized ``env`` and measure them, as SB3's
+    ``evaluate_policy`` shares them out (:func:`polebench.run.rollout.play`)."""
+    return play(model, env, episodes, deterministic)
 
 
 def has_vector_env(env_id: str) -> bool:

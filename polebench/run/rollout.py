@@ -56,28 +56,45 @@ def play(
     model: Any,
     env: Any,
     n_episodes: int,
-    deterministic: bool,
+    deterministic: bool = True,
+    *,
     on_frame: Callable[[np.ndarray], Any] | None = None,
+    on_step: Callable[[np.ndarray, np.ndarray, np.ndarray], Any] | None = None,
     on_episode: Callable[[Episodes], Any] | None = None,
+    max_steps: int | None = None,
 ) -> Episodes:
-    """Play ``n_episodes`` episodes of ``model`` in the first sub-env of the vectorised ``env``; the returns
-    come from SB3's ``Monitor``, so they are the true ones.
+    """Play ``n_episodes`` episodes of ``model`` (anything with SB3's ``predict``) on the vectorised ``env``,
+    every sub-env inside SB3's ``Monitor``, so the returns are the true ones.
 
-    Each rendered frame goes straight to ``on_frame`` (a video writer), so memory stays flat however long
-    the recording; ``on_episode`` sees the episodes so far each time one ends (replay prints it).
+    The episodes are shared out as SB3's ``evaluate_policy`` shares them (sub-env ``i`` plays
+    ``(n_episodes + i) // n_envs``) and kept in the order they end, so an evaluation made here is the very
+    one ``evaluate_policy`` makes; this loop is ours because it also hands each rendered frame to
+    ``on_frame`` (a video writer: memory stays flat however long the recording), each step's observations,
+    actions and episode starts to ``on_step`` (the export's agreement check), and the episodes so far to
+    ``on_episode`` as each one ends. ``max_steps`` stops after that many steps of the vectorised env, episodes
+    finished or not.
     """
+    n_envs = env.num_envs
+    targets = np.array([(n_episodes + i) // n_envs for i in range(n_envs)], dtype=int)
+    counts = np.zeros(n_envs, dtype=int)
     played = Episodes()
     obs = env.reset()
     state = None
-    episode_start = np.ones((env.num_envs,), dtype=bool)
-    while len(played.returns) < n_episodes:
+    starts = np.ones(n_envs, dtype=bool)
+    steps = 0
+    while (counts < targets).any() and (max_steps is None or steps < max_steps):
         if on_frame is not None:
             on_frame(env.render())
-        action, state = model.predict(obs, state=state, episode_start=episode_start, deterministic=deterministic)
-        obs, _, dones, infos = env.step(action)
-        episode_start = dones
-        if dones[0]:
-            played.keep(infos[0])
-            if on_episode is not None:
-                on_episode(played)
+        actions, state = model.predict(obs, state=state, episode_start=starts, deterministic=deterministic)
+        if on_step is not None:
+            on_step(obs, actions, starts.copy())
+        obs, _, dones, infos = env.step(actions)
+        steps += 1
+        for i in np.flatnonzero(counts < targets):
+            starts[i] = dones[i]
+            if dones[i] and "episode" in infos[i]:
+                played.keep(infos[i])
+                counts[i] += 1
+                if on_episode is not None:
+                    on_episode(played)
     return played
