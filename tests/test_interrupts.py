@@ -20,8 +20,9 @@ import numpy as np
 import pytest
 import yaml
 
-from polebench import interrupts, training
+from polebench import interrupts
 from polebench.run import folder as runs
+from polebench.run import training
 from polebench.run.summary import RunSummary
 from tests.conftest import ROOT
 

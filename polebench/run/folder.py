@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from polebench.atomic import atomic_target, write_text
+from polebench.config.yamlfile import load_yaml
 from polebench.errors import ConfigError, first_line
 from polebench.limits import check_path_length
 from polebench.run.summary import SUMMARY_FILE
@@ -156,12 +157,13 @@ def read_yaml(path: Path) -> dict[str, Any]:
 
 
 def read_config(run_dir: Path) -> dict[str, Any]:
-    """The ``config.yml`` a run was trained with."""
+    """The ``config.yml`` a run was trained with, read as every YAML file a user hands polebench is
+    (:func:`polebench.config.yamlfile.load_yaml`: a run folder may come from anywhere)."""
     path = run_dir / CONFIG_FILE
     try:
-        config = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError):
-        raise ConfigError(f"{path} is missing or unreadable; is {run_dir} a polebench run folder?") from None
+        config = load_yaml(path, "the run config")
+    except ConfigError as err:
+        raise ConfigError(f"{err}; is {run_dir} a polebench run folder?") from None
     if not isinstance(config, dict):
         raise ConfigError(f"{path} is not a polebench config")
     for key, annotation in _CONFIG_SHAPE.items():
