@@ -154,7 +154,7 @@ def test_a_crash_mid_training_keeps_the_model_and_records_the_error(tmp_path: Pa
 @pytest.mark.parametrize(
     ("plugin", "says"),
     [
-        ("PredictsTooMany", "observations, got an array of shape (2, 3)"),
+        ("PredictsTooMany", "observation, got an array of shape (1, 3)"),
         ("PredictsNaN", "actions must be finite numbers for Discrete(2)"),
         ("PredictsOutOfRange", "Discrete(2) takes whole numbers 0 to 1"),
         ("PredictsFractions", "Discrete(2) takes whole numbers 0 to 1"),

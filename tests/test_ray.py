@@ -20,7 +20,7 @@ from tests.conftest import run_script
 RAY = shutil.which("ray", path=str(Path(sys.executable).parent)) or "ray"
 TIMING_COLUMNS = {
     "time_to_solve_s", "time_to_balance_s", "wall_time_s", "cpu_time_s", "load_average", "peak_rss_mb",
-    "early_steps_per_s", "late_steps_per_s",
+    "early_steps_per_s", "late_steps_per_s", "rss_start_mb", "rss_end_mb", "rss_growth_mb_per_10k_steps",
 }  # fmt: skip
 # Two CartPole jobs that run and an LQR job on Acrobot that fails (the controller is CartPole's only).
 GRID = ["--algos", "ppo", "lqr", "--envs", "CartPole-v1", "Acrobot-v1", "--seeds", "1", "-n", "600"]
@@ -57,7 +57,12 @@ def _rows(bench: Path) -> list[dict[str, str]]:
 
 def _tables(bench: Path) -> list[list[str]]:
     """The report's table rows without the time and memory columns (and without the dated header)."""
-    rows = [line.split("|") for line in (bench / "report.md").read_text().splitlines() if line.startswith("| ")]
+    lines, memory_table = [], False
+    for line in (bench / "report.md").read_text().splitlines():
+        memory_table = line.startswith("| agent | memory at start") or (memory_table and line.startswith("|"))
+        if not memory_table:  # memory and pace over training: every cell is a measurement
+            lines.append(line)
+    rows = [line.split("|") for line in lines if line.startswith("| ")]
     timing = (5, 9, 10, 11)  # time to solve, peak RSS, wall / CPU time, env steps/s
     # "balanced at the end" keeps its count; when it was first balanced is a time
     return [
