@@ -168,7 +168,7 @@ def test_tiny_grid_end_to_end_then_resumes_without_training(tmp_path: Path) -> N
 def test_balance_quality_shaping_and_robustness_in_a_tiny_grid(tmp_path: Path) -> None:
     bench = tmp_path / "bench"
     args = ["--algos", "ppo", "lqr", "--seeds", "2", "--workers", "2", "-n", "600", "--eval-freq", "300"]
-    args += ["--shaped", "both", "--robustness", "--robustness-episodes", "2", "-f", str(bench)]
+    args += ["--shaped-reward", "both", "--robustness", "--robustness-episodes", "2", "-f", str(bench)]
     result = run_script("benchmark.py", *args)
     assert result.returncode == 0, result.stderr[-2000:]
     # The wall's clips are made by the preloaded workers (lqr and ppo's and ppo-shaped's median runs, plain

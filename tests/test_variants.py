@@ -97,7 +97,8 @@ BAD_GRIDS = [
     ("bad protocol", {**GOOD, "protocol": {"eval_freq": -1}}, "eval_freq must be 0 (off)"),
     ("bad stop", {**GOOD, "protocol": {"stop_on_balance": "yes"}}, "stop_on_balance must be true or false"),
     ("bad final episodes", {**GOOD, "protocol": {"final_eval_episodes": 0}}, "final_eval_episodes must be at least 1"),
-    ("bad form", {**GOOD, "agents": {"a": {"algo": "ppo", "shaped": "quadratik"}}}, "unknown shaping form 'quadratik'"),
+    ("bad form", {**GOOD, "agents": {"a": {"algo": "ppo", "shaped_reward": "quadratik"}}}, "shaping form 'quadratik'"),
+    ("old name", {**GOOD, "agents": {"a": {"algo": "ppo", "shaped": "quadratic"}}}, "'shaped' is now called"),
     ("bad perturb", {**GOOD, "agents": {"a": {"algo": "ppo", "train_perturb": "pushh=2"}}}, "perturbation 'pushh=2'"),
     ("unknown env", {**GOOD, "envs": ["Nope-v0"]}, "unknown env id 'Nope-v0'"),
 ]
@@ -162,8 +163,8 @@ def test_flags_override_the_grid_file_and_say_so(tmp_path: Path, capsys: pytest.
 def test_shaped_is_refused_with_a_grid_file(tmp_path: Path) -> None:
     path = tmp_path / "grid.yml"
     path.write_text(yaml.safe_dump(GOOD))
-    result = run_script("benchmark.py", "--grid", str(path), "--shaped", "on", "-f", str(tmp_path / "bench"))
-    assert result.returncode == 2 and "--shaped: the agents of the grid file" in result.stderr, result.stderr
+    result = run_script("benchmark.py", "--grid", str(path), "--shaped-reward", "on", "-f", str(tmp_path / "bench"))
+    assert result.returncode == 2 and "--shaped-reward: the agents of the grid file" in result.stderr, result.stderr
     assert not (tmp_path / "bench").exists()
 
 
@@ -171,7 +172,7 @@ def _spec(tmp_path: Path, *flags: str) -> GridSpec:
     from polebench.bench import cli as benchmark
 
     path = tmp_path / "grid.yml"
-    agents = {"a": {"algo": "lqr"}, "b": {"algo": "ppo", "shaped": "quadratic"}, "c": {"algo": "dqn"}}
+    agents = {"a": {"algo": "lqr"}, "b": {"algo": "ppo", "shaped_reward": "quadratic"}, "c": {"algo": "dqn"}}
     path.write_text(yaml.safe_dump({"envs": ["CartPole-v1"], "seeds": 4, "agents": agents}))
     return benchmark.grid_spec(benchmark.build_parser().parse_args(["--grid", str(path), *flags]))
 

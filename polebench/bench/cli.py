@@ -76,7 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     cli.add_protocol_flags(p, "budget of every job (default: each algorithm's YAML)")
     p.set_defaults(eval_freq=None)  # unset: the grid file's, or the protocol's default
     p.add_argument(
-        "--shaped", choices=("off", "on", "both"), default="off", help="train on the shaped reward (default: off)"
+        "--shaped-reward",
+        choices=("off", "on", "both"),
+        default="off",
+        help="train on the shaped reward (train.py's default form): off (default), on, or both side by side",
     )
     p.add_argument(
         "--report-only",
@@ -125,9 +128,9 @@ def grid_spec(args: argparse.Namespace) -> GridSpec:
 
     seeds = args.seed_list if args.seed_list is not None else args.seeds
     if args.grid:
-        if args.shaped != "off":
+        if args.shaped_reward != "off":
             raise ConfigError(
-                f"--shaped: the agents of the grid file {args.grid} set their own shaping; edit it instead"
+                f"--shaped-reward: the agents of the grid file {args.grid} set their own shaped_reward; edit it instead"
             )
         spec = load_grid(find_yaml(args.grid, "--grid"))
         given = {name: getattr(args, name) for name in PROTOCOL_FLAGS if getattr(args, name) not in (None, False)}
@@ -151,7 +154,9 @@ def grid_spec(args: argparse.Namespace) -> GridSpec:
         raise ConfigError("give --algos (one or more of: " + ", ".join(ALGOS) + ") or --grid FILE, or --report-only")
     if args.agents:
         raise ConfigError("--agents picks agents of a --grid file; with --algos, name the algorithms instead")
-    agents = {a.name: {"algo": a.algo, "shaped": a.shaping} for a in shipped_agents(args.algos, args.shaped)}
+    agents = {
+        a.name: {"algo": a.algo, "shaped_reward": a.shaping} for a in shipped_agents(args.algos, args.shaped_reward)
+    }
     protocol = Protocol(
         args.n_timesteps,
         Protocol.eval_freq if args.eval_freq is None else args.eval_freq,

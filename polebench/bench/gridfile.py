@@ -9,13 +9,13 @@ Example file::
     agents:
       dqn: {algo: dqn}
       dqn-small: {algo: dqn, hyperparams: {policy_kwargs: {net_arch: [64, 64]}}}
-      ppo-shaped: {algo: ppo, shaped: true}
-      ppo-quadratic: {algo: ppo, shaped: quadratic}
+      ppo-shaped: {algo: ppo, shaped_reward: true}
+      ppo-quadratic: {algo: ppo, shaped_reward: quadratic}
       ppo-pushed: {algo: ppo, train_perturb: {push: 4}}
 
 Each agent names an ``algo`` and optionally ``hyperparams`` (layered over the shipped YAML, like
-``--hyperparams``), a ``conf_file`` (relative to the grid file), ``shaped`` (``true`` for the default
-form, a form's name, or ``{form: NAME, coefficient: value, ...}``, like ``--shaped-reward``) and
+``--hyperparams``), a ``conf_file`` (relative to the grid file), ``shaped_reward`` (``true`` for the default
+form, a form's name, or ``{form: NAME, coefficient: value, ...}``, as ``train.py --shaped-reward``) and
 ``train_perturb`` (``{family: level}`` or ``"push=4"``, like ``--train-perturb``). The file is read with
 :mod:`polebench.config.yamlfile` (safe, bounded, no duplicate keys); every mistake is a :class:`ConfigError`
 naming the problem and the agent.
@@ -39,7 +39,7 @@ from polebench.limits import MAX_EPISODES, MAX_SEEDS
 TOP_KEYS = ("envs", "seeds", "tune_seeds", "test_seeds", "protocol", "agents")
 PROTOCOL_KEYS = ("n_timesteps", "eval_freq", "eval_episodes", "final_eval_episodes", "stop_on_solve", "stop_on_balance")
 HYPERPARAM_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-AGENT_KEYS = ("algo", "hyperparams", "conf_file", "shaped", "train_perturb")
+AGENT_KEYS = ("algo", "hyperparams", "conf_file", "shaped_reward", "train_perturb")
 # An agent's name is its folder's name: letters, digits and . _ - only.
 AGENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -186,6 +186,8 @@ def _agent(name: Any, spec: Any, source: str, base: Path | None) -> Agent:
     where = f"{source}: agent {name}"
     if not isinstance(spec, Mapping) or "algo" not in spec:
         raise ConfigError(f"{where} must be a mapping with at least 'algo', got {spec!r}")
+    if "shaped" in spec:  # its name before reward shaping had one name everywhere
+        raise ConfigError(f"{where}: 'shaped' is now called 'shaped_reward', as train.py's --shaped-reward")
     _only(spec, AGENT_KEYS, where)
     try:
         algo = get_algo(str(spec["algo"])).name
@@ -204,7 +206,7 @@ def _agent(name: Any, spec: Any, source: str, base: Path | None) -> Agent:
         if not conf_file.is_file():
             raise ConfigError(f"{where}: conf_file {conf_file} does not exist")
     try:
-        shaping = checks.shaping(spec.get("shaped"))
+        shaping = checks.shaping(spec.get("shaped_reward"))
         perturb = checks.train_perturb(spec.get("train_perturb"))
     except ConfigError as err:
         raise ConfigError(f"{where}: {err}") from None
