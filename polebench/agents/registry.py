@@ -29,8 +29,6 @@ class AlgoSpec:
     :param plugin: a class with :class:`polebench.agents.plugins.Agent`'s methods rather than an SB3 algorithm (an
         agent of the user's own, or the PID loop): it keeps its own save format, so it cannot be exported,
         and without a shipped YAML its hyperparameters start from the class's ``default_hyperparams``
-    :param policies: polebench's own policies the algorithm takes besides its class's ``policy_aliases``, by
-        name, each ``"module:Class"``
     """
 
     name: str
@@ -40,7 +38,6 @@ class AlgoSpec:
     off_policy: bool = False
     reference: bool = False
     plugin: bool = False
-    policies: tuple[tuple[str, str], ...] = ()
 
     def load_class(self) -> Any:
         """Import and return the algorithm class (the first call imports PyTorch); a plugin's comes checked
@@ -51,11 +48,6 @@ class AlgoSpec:
             return adapter_for(plugin_class(self.class_path))
         return import_attribute(self.class_path)
 
-    def policy_classes(self) -> dict[str, Any]:
-        """Every policy the algorithm takes, by name: its class's ``policy_aliases`` and polebench's own
-        (imported here, with the class)."""
-        return {**self.load_class().policy_aliases, **{name: import_attribute(path) for name, path in self.policies}}
-
     def default_hyperparams(self) -> dict[str, Any] | None:
         """A plugin's hyperparameters when nothing else names them; ``None`` for a shipped algorithm, whose
         defaults are its ``polebench/hyperparams/<name>.yml``."""
@@ -65,11 +57,10 @@ class AlgoSpec:
         return dict(defaults) if isinstance(defaults, dict) else {}
 
 
-MIRROR_POLICY = "polebench.agents.mirror_policy:MirrorMlpPolicy"
 ALGOS: dict[str, AlgoSpec] = {
     spec.name: spec
     for spec in (
-        AlgoSpec("ppo", "stable_baselines3:PPO", policies=(("MirrorMlpPolicy", MIRROR_POLICY),)),
+        AlgoSpec("ppo", "stable_baselines3:PPO"),
         AlgoSpec("dqn", "stable_baselines3:DQN", off_policy=True),
         AlgoSpec("sacd", "polebench.agents.discrete_sac:SACD", off_policy=True),
         AlgoSpec("ppo_lstm", "polebench.agents.recurrent:SequencePPO", policy="MlpLstmPolicy", recurrent=True),

@@ -123,9 +123,6 @@ class FeedForward(nn.Module):
         from stable_baselines3.common.policies import BaseModel
 
         policy = self.policy
-        own = getattr(policy, "action_logits", None)  # a policy that computes its logits its own way (a mirror)
-        if own is not None:
-            return own(obs).argmax(dim=1)
         features = BaseModel.extract_features(policy, obs, policy.pi_features_extractor)
         return policy.action_net(policy.mlp_extractor.forward_actor(features)).argmax(dim=1)
 

@@ -167,13 +167,12 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
             "targets exist for the cartpole family envs (polebench/envs/families.py)"
         )
     algo_cls = spec.load_class()
-    policies = spec.policy_classes()
-    if hp["policy"] not in policies:
-        raise ConfigError(f"unknown policy {hp['policy']!r}; choose one of: {', '.join(policies)}")
+    if hp["policy"] not in algo_cls.policy_aliases:
+        raise ConfigError(f"unknown policy {hp['policy']!r}; choose one of: {', '.join(algo_cls.policy_aliases)}")
     kwargs = hpm.constructor_kwargs(hp)
     hpm.check_kwargs(algo_cls, kwargs)
-    if policies[hp["policy"]] is not None:  # a plugin's policy is its own business
-        hpm.check_policy_kwargs(policies[hp["policy"]], kwargs.get("policy_kwargs"))
+    if algo_cls.policy_aliases[hp["policy"]] is not None:  # a plugin's policy is its own business
+        hpm.check_policy_kwargs(algo_cls.policy_aliases[hp["policy"]], kwargs.get("policy_kwargs"))
     hpm.normalize_kwargs(hp)
     hpm.end_on_best(hp)
     stops = config.stop_on_solve or config.stop_on_balance
@@ -300,10 +299,9 @@ def _make_model(plan: Plan, device: str, train_env: Any) -> Any:
             print(f"continuing with the saved replay buffer ({transitions:,} transitions from {envs})")
         return model
     try:
-        name = plan.hyperparams["policy"]
-        # SB3 takes its own policies by name; polebench's own (MirrorMlpPolicy) it takes as classes.
-        policy = name if name in plan.algo_cls.policy_aliases else plan.spec.policy_classes()[name]
-        return plan.algo_cls(policy, train_env, seed=plan.config.seed, device=device, verbose=0, **plan.kwargs)
+        return plan.algo_cls(
+            plan.hyperparams["policy"], train_env, seed=plan.config.seed, device=device, verbose=0, **plan.kwargs
+        )
     except (AssertionError, ValueError, TypeError) as err:
         raise ConfigError(f"{plan.spec.name} cannot train on {plan.env_id}: {first_line(err)}") from None
 
