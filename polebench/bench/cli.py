@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from polebench.agents.registry import ALGOS
 from polebench.commands import flags as cli
+from polebench.config.run_config import flagged
 from polebench.config.seeds import FIRST_TEST_SEED, check_split, is_test_seed
 from polebench.errors import ConfigError
 from polebench.limits import MAX_EPISODES, MAX_SEEDS, MAX_WORKERS
@@ -73,8 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="jobs at a time",
     )
     p.add_argument("-f", "--log-folder", default="bench", help="results folder (default: %(default)s)")
-    cli.add_protocol_flags(p, "budget of every job (default: each algorithm's YAML)")
-    p.set_defaults(eval_freq=None)  # unset: the grid file's, or the protocol's default
+    # Unset: the grid file's, or the protocol's default.
+    cli.add_run_flags(
+        p, protocol=True, defaults=False, helps={"n_timesteps": "budget of every job (default: each algorithm's YAML)"}
+    )
     p.add_argument(
         "--shaped-reward",
         choices=("off", "on", "both"),
@@ -109,14 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Protocol values a flag overrides in a grid file, and the flag of each.
-PROTOCOL_FLAGS = {
-    "n_timesteps": "-n",
-    "eval_freq": "--eval-freq",
-    "eval_episodes": "--eval-episodes",
-    "final_eval_episodes": "--final-eval-episodes",
-    "stop_on_solve": "--stop-on-solve",
-    "stop_on_balance": "--stop-on-balance",
-}
+PROTOCOL_FLAGS = {name: spec.shown for name, spec, _ in flagged() if spec.protocol}
 
 
 def grid_spec(args: argparse.Namespace) -> GridSpec:

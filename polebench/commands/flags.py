@@ -15,7 +15,6 @@ from typing import Any, NoReturn
 
 from polebench.config import run_config as checks
 from polebench.errors import ConfigError
-from polebench.limits import MAX_EPISODES
 
 
 class Parser(argparse.ArgumentParser):
@@ -69,18 +68,6 @@ def _perturbation(text: str) -> Any:
 PERTURBATION = typed(_perturbation)
 
 
-def _shaping(text: str) -> Any:
-    if text.lstrip().startswith("{"):  # a form with its coefficients, as YAML: {form: position, position_coef: 1.5}
-        from polebench.config.yamlfile import parse_yaml
-
-        return checks.shaping(parse_yaml(text, "--shaped-reward"))
-    return checks.shaping(text)
-
-
-SHAPING = typed(_shaping)
-TRAIN_PERTURB = typed(checks.train_perturb)
-
-
 def command_line(argv: Sequence[str] | None) -> str:
     """The command that started this process, as a shell would run it again (for ``command.txt``)."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -105,28 +92,44 @@ def add_run_choice_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_protocol_flags(p: argparse.ArgumentParser, budget_help: str) -> None:
-    """The evaluation protocol's flags, the same for ``train.py`` and ``benchmark.py``."""
-    p.add_argument("-n", "--n-timesteps", type=steps("-n/--n-timesteps"), help=budget_help)
-    p.add_argument(
-        "--eval-freq",
-        type=steps("--eval-freq", allow_zero=True),
-        default=checks.EVAL_FREQ,
-        help=f"evaluate every this many env steps, all envs counted; 0: only at the end (default: {checks.EVAL_FREQ})",
-    )
-    p.add_argument(
-        "--eval-episodes",
-        type=at_least("--eval-episodes", maximum=MAX_EPISODES),
-        help="episodes per evaluation (default: 10, or the env's entry in polebench/envs/thresholds.py)",
-    )
-    p.add_argument(
-        "--final-eval-episodes",
-        type=at_least("--final-eval-episodes", maximum=MAX_EPISODES),
-        help="episodes of the final evaluation (default: 100, Gymnasium's own criterion)",
-    )
-    p.add_argument("--stop-on-solve", action="store_true", help="stop at the first evaluation that solves the env")
-    p.add_argument(
-        "--stop-on-balance",
-        action="store_true",
-        help="stop at the first evaluation that solves the env and meets its balance target (envs/families.py)",
-    )
+def add_run_flags(
+    p: argparse.ArgumentParser, protocol: bool | None = None, defaults: bool = True, helps: dict[str, str] | None = None
+) -> None:
+    """:class:`polebench.config.run_config.RunConfig`'s flags, made from its fields' :class:`Flag`s: all of them,
+    or only the evaluation protocol's (``protocol=True``, what ``benchmark.py`` passes to every job) or all
+    but those (``False``). Without ``defaults`` a flag not given is ``None`` (a grid file's value stands);
+    ``helps`` replaces the help of the fields it names.
+
+    Each flag's value is checked as it is parsed, by the field's own check, so the command line and Python
+    callers get the same one-line message; lists of ``key=value`` are checked once whole, by the config.
+    """
+    from dataclasses import MISSING
+
+    for name, spec, default in checks.flagged():
+        if protocol is not None and spec.protocol != protocol:
+            continue
+        text = (helps or {}).get(name, spec.help)
+        kwargs: dict[str, Any] = {"dest": name}
+        if isinstance(default, bool):
+            kwargs["action"] = "store_true"
+        else:
+            kwargs.update(metavar=spec.metavar, nargs=spec.nargs, const=spec.const)
+            if spec.check is not None and spec.nargs != "+":
+                kwargs["type"] = typed(_checked_as(spec))
+            if default is MISSING:
+                kwargs["required"] = True
+            elif defaults and default not in (None, {}):
+                kwargs["default"] = default
+                text += f" (default: {default})"
+        p.add_argument(*spec.names, help=text, **{k: v for k, v in kwargs.items() if v is not None})
+
+
+def _checked_as(spec: checks.Flag) -> Callable[[str], Any]:
+    """The flag's text through its field's check, named as messages name the flag."""
+    check = spec.check
+    assert check is not None
+
+    def convert(text: str) -> Any:
+        return check(text, spec.shown)
+
+    return convert

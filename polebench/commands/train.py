@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping, Sequence
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -17,93 +16,15 @@ import yaml
 
 from polebench.agents.registry import ALGOS
 from polebench.commands import flags as cli
-from polebench.config.run_config import RunConfig, max_threads, overrides
-from polebench.envs.wrapping import DEFAULT_SHAPING, SHAPING_FORMS
+from polebench.config.run_config import RunConfig, flagged
 from polebench.errors import ConfigError
-from polebench.limits import MAX_ENVS
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line, with rl-baselines3-zoo's flag names; each flag is checked as it is parsed."""
+    """The command line, with rl-baselines3-zoo's flag names: one flag per field of
+    :class:`polebench.config.run_config.RunConfig`, made from the field, then the tuning flags."""
     p = cli.Parser(description=__doc__)
-    p.add_argument("--algo", required=True, metavar="ALGO", help=f"one of: {', '.join(ALGOS)}")
-    p.add_argument("--env", default="CartPole-v1", help="Gymnasium env id (default: %(default)s)")
-    p.add_argument("--seed", type=cli.seed(), default=0, help="seed of training, envs and evaluation (default: 0)")
-    p.add_argument("-f", "--log-folder", default="logs", help="where run folders go (default: %(default)s)")
-    p.add_argument(
-        "--hyperparams",
-        "-params",
-        nargs="+",
-        metavar="KEY=VALUE",
-        help="override hyperparameters (YAML values; key:value too)",
-    )
-    p.add_argument(
-        "--conf-file",
-        "-conf",
-        metavar="FILE",
-        help="YAML file in the format of polebench/hyperparams/<algo>.yml, or a shipped recipe by name (ppo-balance)",
-    )
-    p.add_argument("--env-kwargs", nargs="+", metavar="KEY=VALUE", help="keyword arguments for the env (gym.make)")
-    p.add_argument("-i", "--trained-agent", metavar="ZIP", help="continue training this model (steps continue)")
-    cli.add_protocol_flags(p, "training budget in env steps (overrides the YAML)")
-    p.add_argument(
-        "--best-by",
-        metavar="OBJECTIVE",
-        help="which evaluation best_model.zip keeps: return (SB3's rule), balance (the solved evaluation whose "
-        "angle and drift are nearest the reference controller's; the default where there is one) or a metric",
-    )
-    p.add_argument(
-        "--n-eval-envs",
-        type=cli.at_least("--n-eval-envs", maximum=MAX_ENVS),
-        help="evaluation envs side by side (default: one per evaluation episode)",
-    )
-    p.add_argument(
-        "--log-interval", type=cli.at_least("--log-interval"), help="SB3's log_interval for learn (default: SB3's)"
-    )
-    p.add_argument(
-        "-tb",
-        "--tensorboard-log",
-        metavar="FOLDER",
-        help="TensorBoard events in FOLDER/<env>/<algo>_<N> (default: the run folder)",
-    )
-    p.add_argument(
-        "--shaped-reward",
-        nargs="?",
-        const=DEFAULT_SHAPING,
-        type=cli.SHAPING,
-        metavar="FORM",
-        help=f"learn from a shaped reward of form {', '.join(SHAPING_FORMS)} (default {DEFAULT_SHAPING}: penalties on "
-        "pole angle and cart velocity); every reported return stays the true one",
-    )
-    p.add_argument(
-        "--train-perturb",
-        type=cli.TRAIN_PERTURB,
-        metavar="FAMILY=LEVEL[,...]",
-        help="train under perturbations (push, model_error, sensor_noise, actuator_fault), each episode at a level "
-        "drawn from 0 to LEVEL (a level 0-5, or its value: push=0.75); evaluation stays unperturbed",
-    )
-    p.add_argument(
-        "--save-freq",
-        type=cli.steps("--save-freq", allow_zero=True),
-        default=0,
-        help="keep a checkpoint every this many env steps (default 0: none)",
-    )
-    p.add_argument(
-        "--save-replay-buffer",
-        action="store_true",
-        help="off-policy agents: save the replay buffer with the model (and checkpoints); -i reloads it",
-    )
-    p.add_argument("-P", "--progress", action="store_true", help="show a progress bar")
-    p.add_argument("--device", type=cli.DEVICE, default="cpu", help="PyTorch device: cpu (default), auto, cuda[:N]")
-    p.add_argument(
-        "--num-threads",
-        type=cli.at_least("--num-threads", maximum=max_threads()),
-        default=1,
-        help="PyTorch CPU threads; small networks run fastest on 1 (default)",
-    )
-    p.add_argument(
-        "-v", "--verbose", type=cli.at_least("-v/--verbose", 0), default=1, help="0: quiet, 1: evaluations, 2: SB3's"
-    )
+    cli.add_run_flags(p, helps={"algo": f"one of: {', '.join(ALGOS)}; or an agent of your own, package.module:Class"})
     _add_tuning_flags(p)
     return p
 
@@ -149,36 +70,9 @@ def _add_tuning_flags(p: argparse.ArgumentParser) -> None:
 
 
 def run_config(args: argparse.Namespace, argv: Sequence[str] | None) -> RunConfig:
-    """The typed configuration of the run the flags ask for."""
-    return RunConfig(
-        algo=args.algo,
-        env=args.env,
-        seed=args.seed,
-        n_timesteps=args.n_timesteps,
-        log_folder=Path(args.log_folder),
-        hyperparams=overrides(args.hyperparams),
-        conf_file=args.conf_file,
-        trained_agent=args.trained_agent,
-        eval_freq=args.eval_freq,
-        eval_episodes=args.eval_episodes,
-        stop_on_solve=args.stop_on_solve,
-        stop_on_balance=args.stop_on_balance,
-        best_by=args.best_by,
-        final_eval_episodes=args.final_eval_episodes,
-        shaped_reward=args.shaped_reward,
-        train_perturb=args.train_perturb,
-        save_freq=args.save_freq,
-        save_replay_buffer=args.save_replay_buffer,
-        progress=args.progress,
-        device=args.device,
-        num_threads=args.num_threads,
-        verbose=args.verbose,
-        env_kwargs=overrides(args.env_kwargs, "--env-kwargs"),
-        n_eval_envs=args.n_eval_envs,
-        log_interval=args.log_interval,
-        tensorboard_log=args.tensorboard_log,
-        command=cli.command_line(argv),
-    )
+    """The typed configuration of the run the flags ask for (a flag not given: the field's default)."""
+    given = {name: getattr(args, name) for name, _, _ in flagged() if getattr(args, name) is not None}
+    return RunConfig(**given, command=cli.command_line(argv))
 
 
 def argv_of(config: RunConfig) -> list[str]:
@@ -193,17 +87,17 @@ def argv_of(config: RunConfig) -> list[str]:
     """
     defaults = RunConfig(algo=config.algo)
     argv = ["--algo", config.algo]
-    for field in fields(RunConfig):
-        value = getattr(config, field.name)
-        if field.name in ("algo", "command") or value == getattr(defaults, field.name):
+    for name, spec, _ in flagged():
+        value = getattr(config, name)
+        if name == "algo" or value == getattr(defaults, name):
             continue
-        flag = "--" + field.name.replace("_", "-")
+        flag = spec.names[0]
         if isinstance(value, bool):
             argv.append(flag)  # every boolean flag is a switch that is off by default
-        elif field.name in ("hyperparams", "env_kwargs"):
+        elif spec.nargs == "+":  # key=value lists
             argv += [flag, *(f"{key}={_flow(item)}" for key, item in value.items())]
-        elif field.name in ("shaped_reward", "train_perturb") and isinstance(value, Mapping):
-            argv += [flag, _flow(dict(value)) if field.name == "shaped_reward" else _levels(value)]
+        elif name in ("shaped_reward", "train_perturb") and isinstance(value, Mapping):
+            argv += [flag, _flow(dict(value)) if name == "shaped_reward" else _levels(value)]
         else:
             argv += [flag, str(value)]
     return argv

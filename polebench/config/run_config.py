@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -144,10 +144,15 @@ def overrides(value: Mapping[str, Any] | Iterable[str] | None, flag: str = "--hy
     return parse_overrides(value, flag)
 
 
-def shaping(value: Any) -> str | dict[str, Any] | None:
-    """A shaping request checked and normalised (see :func:`polebench.envs.wrapping.shaping_form`)."""
+def shaping(value: Any, name: str = "--shaped-reward") -> str | dict[str, Any] | None:
+    """A shaping request checked and normalised (see :func:`polebench.envs.wrapping.shaping_form`); as a
+    flag gives it, a form with its coefficients is YAML text (``{form: position, position_coef: 1.5}``)."""
     from polebench.envs.wrapping import shaping_form
 
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        from polebench.config.yamlfile import parse_yaml
+
+        value = parse_yaml(value, name)
     return shaping_form(dict(value) if isinstance(value, Mapping) else value)
 
 
@@ -158,114 +163,280 @@ def train_perturb(value: Any) -> dict[str, int] | None:
     return parse_train_perturb(dict(value) if isinstance(value, Mapping) else value) or None
 
 
+def _path(value: Any, name: str) -> Path:
+    check_path(value, name)
+    return Path(value)
+
+
+@dataclass(frozen=True)
+class Flag:
+    """How one :class:`RunConfig` field is given on the command line, checked, and explained: ``train.py``'s
+    parser, the protocol flags ``benchmark.py`` shares, the checks of the Python API and the flag table of
+    ``docs/training.md`` are all made from these, so a field is declared once.
+
+    :param names: the long name first (``--log-folder``), then its aliases (``-f``, rl-baselines3-zoo's)
+    :param help: the line ``--help`` shows
+    :param doc: the table cell of ``docs/training.md`` (default: ``help``)
+    :param metavar: what the flag's value is called in ``--help``
+    :param check: ``(value, shown name) -> value``, raising :class:`ConfigError`: the one check of the field,
+        for a flag's text and a Python caller's value alike
+    :param nargs: ``"+"`` for ``key=value`` lists, ``"?"`` for a flag whose value may be left out (``const``)
+    :param protocol: ``benchmark.py`` takes it too, for every job (the evaluation protocol)
+    """
+
+    names: tuple[str, ...]
+    help: str
+    doc: str = ""
+    metavar: str | None = None
+    check: Callable[[Any, str], Any] | None = None
+    nargs: str | None = None
+    const: Any = None
+    protocol: bool = False
+
+    @property
+    def shown(self) -> str:
+        """The flag as messages name it: its one-letter alias and long name (``-n/--n-timesteps``), or the
+        long name alone."""
+        short = [name for name in self.names[1:] if len(name) == 2]
+        return f"{short[0]}/{self.names[0]}" if short else self.names[0]
+
+
+def flag(*names: str, help: str, **details: Any) -> dict[str, Flag]:
+    """A field's metadata: its :class:`Flag`."""
+    return {"flag": Flag(names, help, **details)}
+
+
+def flag_of(name: str) -> Flag:
+    """The :class:`Flag` of the field ``name``."""
+    return next(f.metadata["flag"] for f in fields(RunConfig) if f.name == name)
+
+
+def flagged() -> list[tuple[str, Flag, Any]]:
+    """Every field given by a flag: its name, its :class:`Flag` and its default (``MISSING``: required)."""
+    from dataclasses import MISSING
+
+    found = []
+    for f in fields(RunConfig):
+        if "flag" in f.metadata:
+            default = f.default_factory() if f.default_factory is not MISSING else f.default
+            found.append((f.name, f.metadata["flag"], default))
+    return found
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything one training run needs. Built by ``train.py`` from its flags, or directly::
 
         RunConfig(algo="ppo", env="CartPole-v1", seed=0, stop_on_solve=True)
 
-    :param algo: a registered algorithm name
-    :param env: a Gymnasium env id
-    :param seed: seed of the agent, the training envs and (offset) the evaluation envs
-    :param n_timesteps: the budget in env steps (``None``: the YAML's)
-    :param log_folder: where run folders go
-    :param hyperparams: overrides layered over everything else (a mapping, or ``key=value`` strings)
-    :param conf_file: a YAML file in the format of ``polebench/hyperparams/<algo>.yml``, layered over the shipped one
-    :param trained_agent: a saved model to continue training
-    :param eval_freq: evaluate every this many env steps (0: only at the end)
-    :param eval_episodes: episodes per evaluation (``None``: the env's default)
-    :param stop_on_solve: stop at the first evaluation that solves the env
-    :param best_by: which evaluation's model ``best_model.zip`` keeps: ``return``, ``balance`` or a metric
-        (``None``: balance on a family with a reference controller, else return)
-    :param stop_on_balance: stop at the first evaluation that solves the env and meets its family's balance
-        target (``polebench/envs/families.py``)
-    :param final_eval_episodes: episodes of the final evaluation (``None``: 100, Gymnasium's own criterion)
-    :param shaped_reward: learn from a shaped reward (every reported return stays true): ``True`` or a
-        form name (``user``, ``position``, ``quadratic``, ``dm_control``), or a mapping ``{form: NAME,
-        coefficient: value, ...}``; ``None``/``False``: the YAML's ``shaped_reward``, if any
-    :param train_perturb: perturb the training envs (never evaluation): ``"push=2,sensor_noise=1"`` or
-        ``{"push": 2}``, each episode drawing each family's level uniformly from 0 to the one given
-    :param save_freq: keep a checkpoint every this many env steps (0: none)
-    :param save_replay_buffer: off-policy agents: save the replay buffer with the model
-    :param progress: show a progress bar
-    :param device: PyTorch device
-    :param num_threads: PyTorch CPU threads
-    :param verbose: 0 quiet, 1 evaluations, 2 SB3's log tables too
-    :param env_kwargs: keyword arguments for ``gym.make`` (``--env-kwargs``)
-    :param n_eval_envs: evaluation envs side by side (``None``: one per evaluation episode)
-    :param log_interval: SB3's ``log_interval`` for ``learn`` (``None``: SB3's default)
-    :param tensorboard_log: write TensorBoard events to ``<folder>/<env>/<algo>_<N>`` instead of the run
-        folder (rl-baselines3-zoo's ``-tb``)
-    :param command: the command line (or call) that asked for the run, kept in ``command.txt``
+    Each field is one ``train.py`` flag (its long name with dashes) and one keyword of
+    :func:`polebench.train`; what it means is its :class:`Flag` (``docs/training.md`` lists them all).
+    ``command`` is the command line (or call) that asked for the run, kept in ``command.txt``.
     """
 
-    algo: str
-    env: str = "CartPole-v1"
-    seed: int = 0
-    n_timesteps: int | None = None
-    log_folder: Path = Path("logs")
-    hyperparams: Mapping[str, Any] = field(default_factory=dict)
-    conf_file: Path | None = None
-    trained_agent: Path | None = None
-    eval_freq: int = EVAL_FREQ
-    eval_episodes: int | None = None
-    stop_on_solve: bool = False
-    stop_on_balance: bool = False
-    best_by: str | None = None
-    final_eval_episodes: int | None = None
-    shaped_reward: bool | str | Mapping[str, Any] | None = None
-    train_perturb: str | Mapping[str, int] | None = None
-    save_freq: int = 0
-    save_replay_buffer: bool = False
-    progress: bool = False
-    device: str = "cpu"
-    num_threads: int = 1
-    verbose: int = 1
-    env_kwargs: Mapping[str, Any] = field(default_factory=dict)
-    n_eval_envs: int | None = None
-    log_interval: int | None = None
-    tensorboard_log: Path | None = None
+    algo: str = field(
+        metadata=flag(
+            "--algo", help="a registered algorithm, or an agent of your own as package.module:Class", metavar="ALGO",
+            doc="registered algorithm name (required), or an agent of your own as `package.module:Class` "
+            "([examples/README.md](../examples/README.md))",
+        )
+    )  # fmt: skip
+    env: str = field(default="CartPole-v1", metadata=flag("--env", help="Gymnasium env id"))
+    seed: int = field(
+        default=0,
+        metadata=flag(
+            "--seed", help="seed of training, envs and evaluation", check=lambda v, name: seed(v, name),
+            doc="seed of the agent, the training envs and the (separately seeded) evaluation envs; seeds from "
+            "10,000 up are *test seeds*, which `--optimize` refuses (see [Tuning seeds and test seeds]"
+            "(benchmarks.md#tuning-seeds-and-test-seeds))",
+        ),
+    )  # fmt: skip
+    n_timesteps: int | None = field(
+        default=None,
+        metadata=flag(
+            "--n-timesteps", "-n", help="training budget in env steps (default: the YAML's)", protocol=True,
+            metavar="STEPS",
+            check=lambda v, name: env_steps(v, name),
+        ),
+    )  # fmt: skip
+    log_folder: Path = field(
+        default=Path("logs"), metadata=flag("--log-folder", "-f", help="where run folders go", check=_path)
+    )
+    hyperparams: Mapping[str, Any] = field(
+        default_factory=dict,
+        metadata=flag(
+            "--hyperparams", "-params", nargs="+", metavar="KEY=VALUE",
+            help="override hyperparameters (YAML values; key:value too)", check=lambda v, name: overrides(v, name),
+            doc="override hyperparameters; values are YAML (`policy_kwargs={net_arch: [64]}`); the zoo's `k:v` "
+            "works too",
+        ),
+    )  # fmt: skip
+    conf_file: Path | None = field(
+        default=None,
+        metadata=flag(
+            "--conf-file", "-conf", metavar="FILE", check=lambda v, name: find_yaml(_path(v, name), name),
+            help="YAML file in the format of polebench/hyperparams/<algo>.yml, or a shipped recipe by name "
+            "(ppo-balance)",
+            doc="a YAML file in the format of `polebench/hyperparams/<algo>.yml`, layered over the shipped one, "
+            "or a shipped recipe by name (`ppo-balance`)",
+        ),
+    )  # fmt: skip
+    trained_agent: Path | None = field(
+        default=None,
+        metadata=flag(
+            "--trained-agent", "-i", metavar="ZIP", check=_path,
+            help="continue training this model in a new run folder (the step count continues)",
+        ),
+    )  # fmt: skip
+    eval_freq: int = field(
+        default=EVAL_FREQ,
+        metadata=flag(
+            "--eval-freq", metavar="STEPS", protocol=True, check=lambda v, name: env_steps(v, name, allow_zero=True),
+            help="evaluate every this many env steps, all envs counted; 0: only at the end",
+        ),
+    )  # fmt: skip
+    eval_episodes: int | None = field(
+        default=None,
+        metadata=flag(
+            "--eval-episodes", metavar="K", protocol=True,
+            check=lambda v, name: at_least(v, name, maximum=MAX_EPISODES),
+            help="episodes per evaluation (default: 10, or the env's entry in polebench/envs/thresholds.py)",
+        ),
+    )  # fmt: skip
+    stop_on_solve: bool = field(
+        default=False,
+        metadata=flag("--stop-on-solve", protocol=True, help="stop at the first evaluation that solves the env"),
+    )
+    stop_on_balance: bool = field(
+        default=False,
+        metadata=flag(
+            "--stop-on-balance", protocol=True,
+            help="stop at the first evaluation that solves the env and meets its balance target (envs/families.py)",
+            doc="stop at the first evaluation that is solved *and* balanced (see [Balancing like the controller]"
+            "(balance.md#balancing-like-the-controller))",
+        ),
+    )  # fmt: skip
+    best_by: str | None = field(
+        default=None,
+        metadata=flag(
+            "--best-by", metavar="OBJECTIVE",
+            help="which evaluation best_model.zip keeps: return (SB3's rule), balance (the solved evaluation whose "
+            "angle and drift are nearest the reference controller's; the default where there is one) or a metric",
+            doc="which evaluation `best_model.zip` keeps: `return` (SB3's rule: the first evaluation with the best "
+            "mean return), `balance` (the solved evaluation whose RMS pole angle and mean distance from the "
+            "centre, each over the reference controller's, are smallest at their larger; the default on "
+            "CartPole) or any behaviour metric; `summary.json` records the evaluation kept and its score "
+            "(`best_by`, `best_model_steps`, `best_model_score`), and `enjoy.py --load-best` says it",
+        ),
+    )  # fmt: skip
+    final_eval_episodes: int | None = field(
+        default=None,
+        metadata=flag(
+            "--final-eval-episodes", metavar="K", protocol=True,
+            check=lambda v, name: at_least(v, name, maximum=MAX_EPISODES),
+            help="episodes of the final evaluation (default: 100, Gymnasium's own criterion)",
+        ),
+    )  # fmt: skip
+    shaped_reward: bool | str | Mapping[str, Any] | None = field(
+        default=None,
+        metadata=flag(
+            "--shaped-reward", nargs="?", const=True, metavar="FORM", check=shaping,
+            help="learn from a shaped reward of a form (user, position, quadratic, dm_control; no FORM: the "
+            "default form, penalties on pole angle and cart velocity); every reported return stays the true one",
+            doc="learn from a shaped reward: `user` (the default), `position`, `quadratic` or `dm_control` (see "
+            "below), or a form with its coefficients as YAML (`\"{form: position, position_coef: 1.5}\"`); "
+            "reported returns stay true. From Python: `True`, a form's name or a mapping",
+        ),
+    )  # fmt: skip
+    train_perturb: str | Mapping[str, int] | None = field(
+        default=None,
+        metadata=flag(
+            "--train-perturb", metavar="FAMILY=LEVEL[,...]", check=lambda v, _: train_perturb(v),
+            help="train under perturbations (push, model_error, sensor_noise, actuator_fault, ...), each episode at "
+            "a level drawn from 0 to LEVEL (a level 0-5, or its value: push=0.75); evaluation stays unperturbed",
+            doc="train under perturbations (`push=5`, or by value `push=1.5`): each training episode draws each "
+            "family's level from 0 to LEVEL; for a wrong model (`model_error`, `pole_length`, `pole_mass`, "
+            "`cart_mass`) each constant it scales is drawn anew every episode, anywhere from 1 to the level's "
+            "factor (domain randomisation); evaluation stays unperturbed",
+        ),
+    )  # fmt: skip
+    save_freq: int = field(
+        default=0,
+        metadata=flag(
+            "--save-freq", metavar="STEPS", check=lambda v, name: env_steps(v, name, allow_zero=True),
+            help="keep a checkpoint every this many env steps in checkpoints/ (0: none)",
+        ),
+    )  # fmt: skip
+    save_replay_buffer: bool = field(
+        default=False,
+        metadata=flag(
+            "--save-replay-buffer",
+            help="off-policy agents: save the replay buffer with the model (and checkpoints); -i reloads it",
+        ),
+    )
+    progress: bool = field(default=False, metadata=flag("--progress", "-P", help="show a progress bar"))
+    device: str = field(
+        default="cpu",
+        metadata=flag("--device", help="PyTorch device: cpu, auto, cuda[:N] or mps", check=lambda v, _: device(v)),
+    )
+    num_threads: int = field(
+        default=1,
+        metadata=flag(
+            "--num-threads", check=lambda v, name: at_least(v, name, maximum=max_threads()),
+            help="PyTorch CPU threads (at most the machine's cores); small networks run fastest on 1",
+        ),
+    )  # fmt: skip
+    verbose: int = field(
+        default=1,
+        metadata=flag(
+            "--verbose", "-v", check=lambda v, name: at_least(v, name, minimum=0),
+            help="0: quiet, 1: evaluations, 2: SB3's log tables too",
+        ),
+    )  # fmt: skip
+    env_kwargs: Mapping[str, Any] = field(
+        default_factory=dict,
+        metadata=flag(
+            "--env-kwargs", nargs="+", metavar="KEY=VALUE", check=lambda v, name: overrides(v, name),
+            help="keyword arguments for the env (gym.make; on CartPole its physical constants too)",
+            doc="keyword arguments for the env's constructor (`gym.make`), recorded and used by replay and export "
+            "too; on CartPole also its physical constants, `length` (half the pole, m), `masspole`, `masscart` "
+            "(kg), `force_mag` (N) and `gravity`, set on the simulator once it is made: a real robot's pole "
+            "length is `--env-kwargs length=1.0`, and a controller built from the env (the LQR) is built for it",
+        ),
+    )  # fmt: skip
+    n_eval_envs: int | None = field(
+        default=None,
+        metadata=flag(
+            "--n-eval-envs", metavar="N", check=lambda v, name: at_least(v, name, maximum=MAX_ENVS),
+            help="evaluation envs side by side (default: one per evaluation episode)",
+        ),
+    )  # fmt: skip
+    log_interval: int | None = field(
+        default=None,
+        metadata=flag(
+            "--log-interval", metavar="N", check=lambda v, name: at_least(v, name),
+            help="SB3's log_interval for learn (default: SB3's)",
+        ),
+    )  # fmt: skip
+    tensorboard_log: Path | None = field(
+        default=None,
+        metadata=flag(
+            "--tensorboard-log", "-tb", metavar="FOLDER", check=_path,
+            help="TensorBoard events in FOLDER/<env>/<algo>_<N> (default: the run folder)",
+        ),
+    )  # fmt: skip
     command: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("stop_on_solve", "stop_on_balance", "save_replay_buffer", "progress"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        check_path(self.log_folder, "log_folder")
-        for name in ("conf_file", "trained_agent", "tensorboard_log"):
-            if getattr(self, name) is not None:
-                check_path(getattr(self, name), name)
-        checked: dict[str, Any] = {
-            "seed": seed(self.seed),
-            "n_timesteps": None if self.n_timesteps is None else env_steps(self.n_timesteps, "-n/--n-timesteps"),
-            "log_folder": Path(self.log_folder),
-            "hyperparams": overrides(self.hyperparams),
-            "conf_file": None if self.conf_file is None else find_yaml(self.conf_file, "--conf-file"),
-            "trained_agent": None if self.trained_agent is None else Path(self.trained_agent),
-            "eval_freq": env_steps(self.eval_freq, "--eval-freq", allow_zero=True),
-            "eval_episodes": None
-            if self.eval_episodes is None
-            else at_least(self.eval_episodes, "--eval-episodes", maximum=MAX_EPISODES),
-            "final_eval_episodes": None
-            if self.final_eval_episodes is None
-            else at_least(self.final_eval_episodes, "--final-eval-episodes", maximum=MAX_EPISODES),
-            "shaped_reward": shaping(self.shaped_reward),
-            "train_perturb": train_perturb(self.train_perturb),
-            "save_freq": env_steps(self.save_freq, "--save-freq", allow_zero=True),
-            "device": device(self.device),
-            "num_threads": at_least(self.num_threads, "--num-threads", maximum=max_threads()),
-            "verbose": at_least(self.verbose, "-v/--verbose", minimum=0),
-            "env_kwargs": overrides(self.env_kwargs, "--env-kwargs"),
-            "n_eval_envs": None
-            if self.n_eval_envs is None
-            else at_least(self.n_eval_envs, "--n-eval-envs", maximum=MAX_ENVS),
-            "log_interval": None if self.log_interval is None else at_least(self.log_interval, "--log-interval"),
-            "tensorboard_log": None if self.tensorboard_log is None else Path(self.tensorboard_log),
-        }
-        for name, value in checked.items():
-            object.__setattr__(self, name, value)
         if not isinstance(self.algo, str) or not isinstance(self.env, str):
             raise ConfigError(f"algo and env are names, got {self.algo!r} and {self.env!r}")
+        for name, spec, default in flagged():
+            value = getattr(self, name)
+            if isinstance(default, bool):
+                if not isinstance(value, bool):
+                    raise ConfigError(f"{name} must be True or False, got {value!r}")
+            elif value is not None and spec.check is not None:
+                object.__setattr__(self, name, spec.check(value, spec.shown))
 
     def but(self, **changes: Any) -> RunConfig:
         """A copy with ``changes`` (checked like the original)."""
