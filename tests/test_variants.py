@@ -148,7 +148,7 @@ def test_flags_override_the_grid_file_and_say_so(tmp_path: Path, capsys: pytest.
     assert protocol.stop_on_solve and not protocol.stop_on_balance and protocol.final_eval_episodes == 5
     assert spec.envs == ("Acrobot-v1",) and spec.seeds == (0, 1)
     said = capsys.readouterr().out.strip()
-    assert len(said.splitlines()) == 1 and "-n 600 (the file: None)" in said
+    assert len(said.splitlines()) == 1 and "-n/--n-timesteps 600 (the file: None)" in said
     assert "--eval-freq 300 (the file: 2500)" in said
     # The digest follows what is run: a job of the overridden grid differs from the file's own.
     job, original = spec.jobs()[0], _spec(tmp_path).jobs()[0]
