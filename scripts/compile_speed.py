@@ -88,7 +88,7 @@ def micro(algo: str, mode: str) -> dict[str, float]:
 
     from polebench.config.run_config import RunConfig
     from polebench.envs.factory import make_vec
-    from polebench.run.training import make_plan
+    from polebench.run.plan import make_plan
 
     torch.set_num_threads(1)
     plan = make_plan(RunConfig(algo=algo, env="CartPole-v1", seed=0, log_folder=Path(tempfile.mkdtemp())))

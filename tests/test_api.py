@@ -87,3 +87,19 @@ def test_import_stays_light() -> None:
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=os.environ)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_docs_flag_table_is_made_from_the_run_config_fields(tmp_path: Path) -> None:
+    from dataclasses import fields
+
+    from polebench.commands.flags import TABLE_END, TABLE_START, flag_table, write_flag_table
+
+    docs = (ROOT / "docs" / "training.md").read_text()
+    table = docs.split(TABLE_START, 1)[1].split(TABLE_END, 1)[0].strip()
+    assert table == flag_table(), "docs/training.md's flag table is stale: run python -m polebench.commands.flags"
+    flagged = [f for f in fields(polebench.RunConfig) if "flag" in f.metadata]
+    assert len(table.splitlines()) == 2 + len(flagged) >= 25  # one row a field, none by hand
+    stale = tmp_path / "training.md"
+    stale.write_text(f"# T\n{TABLE_START}\n| old |\n{TABLE_END}\nafter\n")
+    assert write_flag_table(stale) and not write_flag_table(stale)
+    assert stale.read_text() == f"# T\n{TABLE_START}\n{flag_table()}\n{TABLE_END}\nafter\n"

@@ -12,7 +12,9 @@ import pytest
 from polebench.config.run_config import RunConfig
 from polebench.envs.families import CARTPOLE, LQR_MEAN_ABS_X_M, LQR_RMS_POLE_ANGLE_DEG, family_of_id
 from polebench.run.callbacks import BalanceTracker
-from polebench.run.training import _make_envs, make_plan, train
+from polebench.run.plan import make_plan
+from polebench.run.session import make_envs
+from polebench.run.training import train
 from polebench.wrappers.perturbations import Push, RandomLevel
 
 STILL = {"rms_pole_angle_deg": 0.3, "mean_abs_cart_position_m": 0.05}
@@ -90,8 +92,8 @@ def test_training_perturbations_reach_the_training_envs_only(tmp_path: Path) -> 
     assert pushed.hyperparams["train_perturb"] == {"actuator_fault": 5} and "train_perturb" not in calm.hyperparams
     (tmp_path / "calm").mkdir()
     (tmp_path / "pushed").mkdir()
-    calm_train, calm_eval = _make_envs(calm, 0, tmp_path / "calm")
-    pushed_train, pushed_eval = _make_envs(pushed, 0, tmp_path / "pushed")
+    calm_train, calm_eval = make_envs(calm, 0, tmp_path / "calm")
+    pushed_train, pushed_eval = make_envs(pushed, 0, tmp_path / "pushed")
     assert isinstance(pushed_train.envs[0].env, RandomLevel)
     # Evaluation episodes are identical with and without training perturbations...
     assert np.array_equal(_play(calm_eval), _play(pushed_eval))

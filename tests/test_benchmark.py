@@ -300,7 +300,7 @@ def test_grid_jobs_are_the_train_py_runs_of_the_protocol(tmp_path: Path) -> None
 )
 def test_a_job_runs_exactly_the_configuration_whose_digest_decides_reuse(tmp_path: Path, agent: Agent) -> None:
     from polebench.commands import train
-    from polebench.run.training import make_plan
+    from polebench.run.plan import make_plan
 
     job = Job(agent, "CartPole-v1", 2)
     protocol = Protocol(n_timesteps=1000, stop_on_balance=True, final_eval_episodes=20)

@@ -10,7 +10,7 @@ import pytest
 from polebench.agents.registry import ALGOS
 from polebench.commands.train import build_parser, run_config
 from polebench.export.formats import FORMATS
-from polebench.run.training import make_plan
+from polebench.run.plan import make_plan
 from tests.conftest import run_script, tree_hash
 
 ENVS = {"ppo_lstm": "CartPoleNoVel-v1", "ppo_gru": "CartPoleNoVel-v1"}

@@ -12,7 +12,7 @@ from polebench.config.run_config import RunConfig
 from polebench.envs.factory import make_vec
 from polebench.run import folder as runs
 from polebench.run.evaluation_env import EvaluationEnv
-from polebench.run.training import make_plan
+from polebench.run.plan import make_plan
 
 
 def _statistics(path: Path, mean: float) -> None:

@@ -16,7 +16,7 @@ from polebench.errors import ConfigError
 def config_hashes(jobs: Sequence[Job], bench: Path, protocol: Protocol) -> list[str]:
     """The digest of each job's resolved configuration, checked as ``train.py`` checks it (a bad
     hyperparameter of an agent is a :class:`ConfigError` naming the agent)."""
-    from polebench.run.training import make_plan
+    from polebench.run.plan import make_plan
 
     digests = []
     for job in jobs:

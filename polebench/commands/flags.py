@@ -133,3 +133,48 @@ def _checked_as(spec: checks.Flag) -> Callable[[str], Any]:
         return check(text, spec.shown)
 
     return convert
+
+
+# Where docs/training.md holds the generated flag table; tests/test_api.py checks it is current.
+TABLE_START = "<!-- flag-table: made by `python -m polebench.commands.flags`; do not edit by hand -->"
+TABLE_END = "<!-- /flag-table -->"
+
+
+def flag_table() -> str:
+    """``train.py``'s flags as the Markdown table of ``docs/training.md``, made from
+    :class:`~polebench.config.run_config.RunConfig`'s :class:`~polebench.config.run_config.Flag`s."""
+    from dataclasses import MISSING
+
+    rows = ["| flag | default | meaning |", "|---|---|---|"]
+    for _, spec, default in checks.flagged():
+        aliases = [name for name in spec.names[1:] if name not in spec.shown.split("/")]
+        shown = spec.shown + (f" {spec.metavar}" if spec.metavar else "") + (" ..." if spec.nargs == "+" else "")
+        cell = f"`{shown}`" + (f" (`{'`, `'.join(aliases)}`)" if aliases else "")
+        rows.append(f"| {cell} | {_default_cell(default, MISSING)} | {spec.doc or spec.help} |")
+    return "\n".join(rows)
+
+
+def _default_cell(default: Any, missing: Any) -> str:
+    if default is missing:
+        return "required"
+    if default is None or default == {} or default is False:
+        return ""  # off, or the YAML's or the env's own: the meaning says which
+    return f"`{default}`"
+
+
+def write_flag_table(markdown: Path) -> bool:
+    """Put :func:`flag_table` between the markers of ``markdown``; return whether the file changed."""
+    from polebench.atomic import write_text
+
+    text = markdown.read_text()
+    before, _, rest = text.partition(TABLE_START)
+    _, _, after = rest.partition(TABLE_END)
+    updated = f"{before}{TABLE_START}\n{flag_table()}\n{TABLE_END}{after}"
+    if updated != text:
+        write_text(markdown, updated)
+    return updated != text
+
+
+if __name__ == "__main__":
+    docs = Path(__file__).resolve().parents[2] / "docs" / "training.md"
+    print(f"{docs}: " + ("flag table updated" if write_flag_table(docs) else "flag table already current"))

@@ -237,15 +237,15 @@ class RunConfig:
     algo: str = field(
         metadata=flag(
             "--algo", help="a registered algorithm, or an agent of your own as package.module:Class", metavar="ALGO",
-            doc="registered algorithm name (required), or an agent of your own as `package.module:Class` "
+            doc="registered algorithm name, or an agent of your own as `package.module:Class` "
             "([examples/README.md](../examples/README.md))",
         )
     )  # fmt: skip
-    env: str = field(default="CartPole-v1", metadata=flag("--env", help="Gymnasium env id"))
+    env: str = field(default="CartPole-v1", metadata=flag("--env", metavar="ENV", help="Gymnasium env id"))
     seed: int = field(
         default=0,
         metadata=flag(
-            "--seed", help="seed of training, envs and evaluation", check=lambda v, name: seed(v, name),
+            "--seed", metavar="SEED", help="seed of training, envs and evaluation", check=lambda v, name: seed(v, name),
             doc="seed of the agent, the training envs and the (separately seeded) evaluation envs; seeds from "
             "10,000 up are *test seeds*, which `--optimize` refuses (see [Tuning seeds and test seeds]"
             "(benchmarks.md#tuning-seeds-and-test-seeds))",
@@ -260,7 +260,8 @@ class RunConfig:
         ),
     )  # fmt: skip
     log_folder: Path = field(
-        default=Path("logs"), metadata=flag("--log-folder", "-f", help="where run folders go", check=_path)
+        default=Path("logs"),
+        metadata=flag("--log-folder", "-f", metavar="FOLDER", help="where run folders go", check=_path),
     )
     hyperparams: Mapping[str, Any] = field(
         default_factory=dict,
@@ -365,6 +366,7 @@ class RunConfig:
         metadata=flag(
             "--save-freq", metavar="STEPS", check=lambda v, name: env_steps(v, name, allow_zero=True),
             help="keep a checkpoint every this many env steps in checkpoints/ (0: none)",
+            doc="keep a checkpoint every this many env steps in `checkpoints/` (SB3's `CheckpointCallback`; 0: none)",
         ),
     )  # fmt: skip
     save_replay_buffer: bool = field(
@@ -377,19 +379,24 @@ class RunConfig:
     progress: bool = field(default=False, metadata=flag("--progress", "-P", help="show a progress bar"))
     device: str = field(
         default="cpu",
-        metadata=flag("--device", help="PyTorch device: cpu, auto, cuda[:N] or mps", check=lambda v, _: device(v)),
+        metadata=flag(
+            "--device",
+            metavar="DEVICE",
+            help="PyTorch device: cpu, auto, cuda[:N] or mps",
+            check=lambda v, _: device(v),
+        ),
     )
     num_threads: int = field(
         default=1,
         metadata=flag(
-            "--num-threads", check=lambda v, name: at_least(v, name, maximum=max_threads()),
+            "--num-threads", metavar="N", check=lambda v, name: at_least(v, name, maximum=max_threads()),
             help="PyTorch CPU threads (at most the machine's cores); small networks run fastest on 1",
         ),
     )  # fmt: skip
     verbose: int = field(
         default=1,
         metadata=flag(
-            "--verbose", "-v", check=lambda v, name: at_least(v, name, minimum=0),
+            "--verbose", "-v", metavar="LEVEL", check=lambda v, name: at_least(v, name, minimum=0),
             help="0: quiet, 1: evaluations, 2: SB3's log tables too",
         ),
     )  # fmt: skip
@@ -423,6 +430,7 @@ class RunConfig:
         metadata=flag(
             "--tensorboard-log", "-tb", metavar="FOLDER", check=_path,
             help="TensorBoard events in FOLDER/<env>/<algo>_<N> (default: the run folder)",
+            doc="TensorBoard events in `FOLDER/<env>/<algo>_<N>/`, as rl-baselines3-zoo (default: the run folder)",
         ),
     )  # fmt: skip
     command: str | None = None

@@ -222,7 +222,7 @@ def check_optimize(config: RunConfig, tune: TuneConfig | None = None) -> None:
 def optimize(config: RunConfig, tune: TuneConfig) -> int:
     """Run ``tune.n_trials`` trials of the study in this process, then write the study's outputs."""
     check_optimize(config, tune)
-    from polebench.run.training import make_plan
+    from polebench.run.plan import make_plan
 
     plan = make_plan(config)  # the algorithm, env and every shipped or given hyperparameter, checked before any trial
     # Each trial's budget is -n; a controller's shipped 0 steps need none (its trials are evaluations).
