@@ -63,26 +63,40 @@ def cartpole_gain(
 
 
 class LinearGainPolicy(BasePolicy):
-    """Pushes right (action 1) when the optimal force ``-K @ obs`` is positive, else left (action 0)."""
+    """Applies the optimal force ``-K @ state``: clipped to [-1, 1] for a continuous force, the nearest of the
+    forces of a discrete space otherwise (CartPole-v1's two: push right when the force is positive).
+
+    The state is CartPole's observation, or rebuilt from the swing-up's ``(x, cos, sin, x_dot, theta_dot)``.
+    """
 
     gain: th.Tensor
+    levels: th.Tensor
 
     def __init__(self, observation_space: spaces.Space, action_space: spaces.Space) -> None:
         super().__init__(observation_space, action_space)
-        if observation_space.shape != (4,) or not isinstance(action_space, spaces.Discrete) or action_space.n != 2:
+        discrete = isinstance(action_space, spaces.Discrete) and action_space.n >= 2
+        if observation_space.shape not in ((4,), (5,)) or not (discrete or isinstance(action_space, spaces.Box)):
             raise ValueError(
-                f"the LQR controller needs CartPole's 4-dimensional state and 2 actions, got {observation_space} "
-                f"and {action_space}"
+                "the LQR controller needs a cart-pole observation (CartPole's 4 values or the swing-up's 5) and a "
+                f"force to push with (a Box, or 2 or more discrete actions), got {observation_space} and {action_space}"
             )
+        levels = th.linspace(-1.0, 1.0, int(action_space.n)) if discrete else th.zeros(0)  # type: ignore[attr-defined]
         self.register_buffer("gain", th.zeros(4, dtype=th.float64))
+        # Not saved: the action space decides it, and models saved before it existed still load.
+        self.register_buffer("levels", levels.to(th.float64), persistent=False)
 
     def forward(self, obs: PyTorchObs, deterministic: bool = True) -> th.Tensor:
         return self._predict(obs, deterministic)
 
     def _predict(self, observation: PyTorchObs, deterministic: bool = True) -> th.Tensor:
         assert isinstance(observation, th.Tensor)
-        force = -(observation.to(th.float64).reshape(-1, 4) @ self.gain)
-        return (force > 0).long()
+        obs = observation.to(th.float64).reshape(-1, observation.shape[-1])
+        if obs.shape[1] == 5:  # the swing-up's (x, cos, sin, x_dot, theta_dot)
+            obs = th.stack([obs[:, 0], obs[:, 3], th.atan2(obs[:, 2], obs[:, 1]), obs[:, 4]], dim=1)
+        force = th.clamp(-(obs @ self.gain), -1.0, 1.0)
+        if self.levels.numel() == 0:
+            return force.to(th.float32).reshape(-1, 1)
+        return (force[:, None] - self.levels[None, :]).abs().argmin(dim=1)
 
 
 class LQR(BaseAlgorithm):
@@ -122,7 +136,7 @@ class LQR(BaseAlgorithm):
             device=device,
             support_multi_env=True,
             seed=seed,
-            supported_action_spaces=(spaces.Discrete,),
+            supported_action_spaces=(spaces.Discrete, spaces.Box),
         )
         if len(state_cost) != 4 or min(state_cost) < 0 or force_cost <= 0:
             raise ValueError(f"state_cost needs 4 values >= 0 and force_cost > 0, got {state_cost}, {force_cost}")

@@ -62,12 +62,15 @@ ALGOS: dict[str, AlgoSpec] = {
     for spec in (
         AlgoSpec("ppo", "stable_baselines3:PPO"),
         AlgoSpec("dqn", "stable_baselines3:DQN", off_policy=True),
+        AlgoSpec("sac", "stable_baselines3:SAC", off_policy=True),
+        AlgoSpec("td3", "stable_baselines3:TD3", off_policy=True),
         AlgoSpec("sacd", "polebench.agents.discrete_sac:SACD", off_policy=True),
         AlgoSpec("ppo_lstm", "polebench.agents.recurrent:SequencePPO", policy="MlpLstmPolicy", recurrent=True),
         AlgoSpec("ppo_gru", "polebench.agents.recurrent:SequencePPO", policy="MlpGruPolicy", recurrent=True),
         AlgoSpec("qlearning", "polebench.agents.tabular_q:QLearning", policy="TabularPolicy"),
         AlgoSpec("lqr", "polebench.agents.lqr:LQR", policy="LinearGainPolicy", reference=True),
         AlgoSpec("pid", "polebench.agents.pid:PID", reference=True, plugin=True),
+        AlgoSpec("swingup", "polebench.agents.swingup:EnergySwingUp", reference=True, plugin=True),
     )
 }
 

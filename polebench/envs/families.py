@@ -96,6 +96,7 @@ class EnvFamily:
         (``polebench/wrappers/shaped_reward.py``, a reward in [0, 1] per step) still make ending an episode
         early unattractive; on a task that pays -1 per step until a goal they would pay the agent to
         never reach it, so shaping is refused there
+    :param also: the class names of other simulators of the family (subclasses with another action space)
     """
 
     name: str
@@ -109,6 +110,7 @@ class EnvFamily:
     effort_label: str = "action"
     balance: BalanceTarget | None = None
     survival_reward: bool = False
+    also: tuple[str, ...] = ()
 
 
 def switch_rate(_: np.ndarray, actions: np.ndarray) -> float:
@@ -178,6 +180,7 @@ CARTPOLE = EnvFamily(
     # seeds 0-9 they range over 0.26-0.29 deg and 0.046-0.053 m (the episodes differ); the figures here
     # are seed 0's before the final evaluation moved to Gymnasium's vectorised CartPole, which draws other
     # initial states. tests/test_balance.py checks that the LQR meets this target on fresh seeds.
+    also=("CartPoleContinuousEnv",),
     balance=BalanceTarget(
         reference="lqr",
         limits=(
@@ -224,7 +227,83 @@ MOUNTAIN_CAR = EnvFamily(
     effort_label="engine (-1 left, +1 right)",
 )
 
-FAMILIES: dict[str, EnvFamily] = {family.env_class: family for family in (CARTPOLE, ACROBOT, MOUNTAIN_CAR)}
+UPRIGHT_DEG = 12.0  # CartPole-v1's own limit: within it the pole counts as up
+SWINGUP_STEP_SECONDS = 0.01
+
+
+def _steps_up_at_end(states: np.ndarray) -> int:
+    """How many of the last steps in a row had the pole within :data:`UPRIGHT_DEG` of upright."""
+    down = np.flatnonzero(np.abs(states[:, 2]) > np.radians(UPRIGHT_DEG))
+    return len(states) if len(down) == 0 else len(states) - 1 - int(down[-1])
+
+
+def time_to_upright(states: np.ndarray, _: np.ndarray) -> float:
+    """Seconds until the pole came up for good: from then to the episode's end it stayed within 12 degrees
+    of upright (the whole episode's length if it never did).
+
+    Example:
+        >>> angles = np.radians([180.0, 90.0, 5.0, 20.0, 3.0, 1.0])
+        >>> round(time_to_upright(np.stack([np.zeros(6), np.zeros(6), angles, np.zeros(6)], axis=1), None), 3)
+        0.04
+    """
+    return (len(states) - _steps_up_at_end(states)) * SWINGUP_STEP_SECONDS
+
+
+def held_upright(states: np.ndarray, _: np.ndarray) -> float:
+    """1 if the pole stayed within 12 degrees of upright over the episode's second half, else 0."""
+    return float(_steps_up_at_end(states) >= len(states) // 2)
+
+
+def _late_rms_deg(states: np.ndarray, _: np.ndarray) -> float:
+    late = states[len(states) // 2 :, 2]
+    return float(np.degrees(np.sqrt(np.mean(late**2))))
+
+
+def _mean_squared_force(_: np.ndarray, actions: np.ndarray) -> float:
+    return float(np.mean(np.asarray(actions, dtype=np.float64) ** 2)) if len(actions) else 0.0
+
+
+# The swing-up's state is CartPole's (x, x_dot, theta, theta_dot), the angle wrapped to [-pi, pi); its
+# actions are recorded as the force applied, a fraction of force_mag (polebench/envs/swingup.py).
+SWINGUP = EnvFamily(
+    name="cartpole_swingup",
+    env_class="CartPoleSwingUpEnv",
+    also=("CartPoleSwingUpDiscreteEnv",),
+    metrics=(
+        Metric(
+            "time_to_upright_s",
+            "seconds until the pole came up to stay (within 12 degrees to the end)",
+            time_to_upright,
+        ),
+        Metric(
+            "held_upright",
+            "1 if the pole stayed within 12 degrees of upright over the episode's second half",
+            held_upright,
+            higher_is_better=True,
+        ),
+        Metric(
+            "rms_pole_angle_late_deg",
+            "root-mean-square pole angle over the episode's second half, degrees",
+            _late_rms_deg,
+        ),
+        Metric(
+            "max_abs_cart_position_m",
+            "largest distance of the cart from the centre (the track ends at 2.4 m)",
+            _max_abs(0),
+        ),
+        Metric("mean_squared_force", "mean squared force, as a fraction of the largest (effort)", _mean_squared_force),
+    ),
+    channels=(Channel("pole angle (deg)", 2, DEGREES), Channel("cart position (m)", 0)),
+    perturbations=("push", "model_error", "pole_length", "pole_mass", "cart_mass", "sensor_noise"),
+    # Observation (x, cos, sin, x_dot, theta_dot): 1 cm, 0.3 degrees on cos and sin, 5 cm/s, 3 degrees/s.
+    noise_scale=(0.01, 0.005, 0.005, 0.05, 0.05),
+    step_seconds=SWINGUP_STEP_SECONDS,
+    effort_label="force on the cart (fraction of force_mag)",
+)
+
+FAMILIES: dict[str, EnvFamily] = {
+    name: family for family in (CARTPOLE, SWINGUP, ACROBOT, MOUNTAIN_CAR) for name in (family.env_class, *family.also)
+}
 
 METRIC_NAMES: tuple[str, ...] = tuple(dict.fromkeys(m.name for f in FAMILIES.values() for m in f.metrics))
 

@@ -110,9 +110,11 @@ def action_signals(actions: np.ndarray, family: EnvFamily) -> tuple[np.ndarray, 
     """What the action panels draw at each step: the mean signed effort over the last
     :func:`action_window` steps (which way the agent has been pushing), and how often the action changed
     in them, per second (per step where the family has no time step): how much it chatters."""
-    actions = np.asarray(actions, dtype=int)
+    actions = np.asarray(actions)
     window = action_window(family)
-    effort = np.asarray(family.action_effort, dtype=float)[actions] if family.action_effort else actions
+    # Discrete actions index the family's efforts; a force the simulator applied is its own effort.
+    indexed = bool(family.action_effort) and actions.dtype.kind in "iub"
+    effort = np.asarray(family.action_effort, dtype=float)[actions.astype(int)] if indexed else actions.astype(float)
     switched = np.concatenate([[0.0], (actions[1:] != actions[:-1]).astype(float)])
     # Each panel starts once its window is full: a lone first action would read as a full push.
     return sliding_mean(effort, window), sliding_mean(switched, window) / (family.step_seconds or 1.0)

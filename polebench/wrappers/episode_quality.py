@@ -75,7 +75,11 @@ class RecordEpisodeQuality(gym.Wrapper, gym.utils.RecordConstructorArgs):
         obs, reward, terminated, truncated, info = self.env.step(action)
         if self.metrics or self.keep_trajectory:
             self._states.append(np.array(self._sim.state, dtype=np.float64))
-            self._actions.append(action.item() if isinstance(action, np.generic | np.ndarray) else action)
+            # A simulator that says what force it applied (the swing-up's and the continuous CartPole's
+            # ``applied_force``) is measured by it, so N-action and continuous versions compare.
+            applied = getattr(self._sim, "applied_force", None)
+            chosen = action.item() if isinstance(action, np.generic | np.ndarray) and np.size(action) == 1 else action
+            self._actions.append(chosen if applied is None else applied)
             if terminated or truncated:
                 info = {**info, **self._episode_report()}
         return obs, reward, terminated, truncated, info
