@@ -69,6 +69,8 @@ class Agent:
     :param shaping: learn from a shaped reward: a form name or ``{form: NAME, coefficient: value, ...}``
         (``None``: the env's own reward), like ``--shaped-reward``
     :param train_perturb: train under these perturbations (``{family: top level}``), like ``--train-perturb``
+    :param envs: the grid's envs this agent runs on (``None``: all of them), for an agent that applies to some
+        only (SAC needs a continuous force, DQN discrete actions)
     """
 
     name: str
@@ -77,6 +79,7 @@ class Agent:
     conf_file: Path | None = None
     shaping: str | Mapping[str, Any] | None = None
     train_perturb: Mapping[str, int] | None = None
+    envs: tuple[str, ...] | None = None
 
     def __hash__(self) -> int:  # the mappings are not hashable; names are unique in a grid
         return hash(self.name)
@@ -92,6 +95,10 @@ class Agent:
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        if self.envs is None:  # as agents were written before some ran on some envs only
+            del data["envs"]
+        else:
+            data["envs"] = list(self.envs)
         return {**data, "conf_file": None if self.conf_file is None else str(self.conf_file)}
 
     @classmethod
@@ -108,6 +115,7 @@ class Agent:
             Path(conf) if conf else None,
             shaping(spec),
             train_perturb(data.get("train_perturb")),
+            tuple(data["envs"]) if data.get("envs") else None,
         )
 
 
@@ -219,7 +227,7 @@ def make_grid(agents: Sequence[Agent], envs: Sequence[str], seeds: Iterable[int]
         ppo-shaped CartPole-v1 seed 0
         ppo-shaped CartPole-v1 seed 1
     """
-    return [Job(a, e, s) for e, a, s in itertools.product(envs, agents, seeds)]
+    return [Job(a, e, s) for e, a, s in itertools.product(envs, agents, seeds) if a.envs is None or e in a.envs]
 
 
 def finished_run(job: Job, bench: Path) -> Path | None:

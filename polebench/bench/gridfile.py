@@ -39,7 +39,7 @@ from polebench.limits import MAX_EPISODES, MAX_SEEDS
 TOP_KEYS = ("envs", "seeds", "tune_seeds", "test_seeds", "protocol", "agents")
 PROTOCOL_KEYS = ("n_timesteps", "eval_freq", "eval_episodes", "final_eval_episodes", "stop_on_solve", "stop_on_balance")
 HYPERPARAM_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-AGENT_KEYS = ("algo", "hyperparams", "conf_file", "shaped_reward", "train_perturb")
+AGENT_KEYS = ("algo", "hyperparams", "conf_file", "shaped_reward", "train_perturb", "envs")
 # An agent's name is its folder's name: letters, digits and . _ - only.
 AGENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -104,6 +104,12 @@ def grid_from_mapping(data: Any, source: str = "grid", base: Path | None = None)
     if not isinstance(agents, Mapping) or not agents:
         raise ConfigError(f"{source}: 'agents' must map agent names to {{algo: ..., ...}} mappings")
     agent_specs = tuple(_agent(name, spec, source, base) for name, spec in agents.items())
+    for agent in agent_specs:
+        others = [env for env in agent.envs or () if env not in envs]
+        if others:
+            raise ConfigError(
+                f"{source}: agent {agent.name}: envs {', '.join(others)} not among the grid's envs ({', '.join(envs)})"
+            )
     return GridSpec(envs, seeds, protocol, agent_specs, test)
 
 
@@ -111,6 +117,11 @@ def _only(data: Mapping[str, Any], accepted: tuple[str, ...], where: str) -> Non
     unknown = [str(k) for k in data if k not in accepted]
     if unknown:
         raise ConfigError(f"{where}: unknown key {', '.join(map(repr, unknown))}; accepted: {', '.join(accepted)}")
+
+
+def _agent_envs(value: Any, where: str) -> tuple[str, ...] | None:
+    """An agent's ``envs``: which of the grid's envs it runs on (absent: all)."""
+    return None if value is None else envs_of(value, where)
 
 
 def envs_of(value: Any, source: str) -> tuple[str, ...]:
@@ -210,4 +221,4 @@ def _agent(name: Any, spec: Any, source: str, base: Path | None) -> Agent:
         perturb = checks.train_perturb(spec.get("train_perturb"))
     except ConfigError as err:
         raise ConfigError(f"{where}: {err}") from None
-    return Agent(name, algo, dict(hyperparams), conf_file, shaping, perturb)
+    return Agent(name, algo, dict(hyperparams), conf_file, shaping, perturb, _agent_envs(spec.get("envs"), where))

@@ -187,8 +187,9 @@ class CartPoleSwingUpEnv(CartPoleEnv):
         u = self.force_of(action)
         x, x_dot, theta, theta_dot = euler_step(self, u * self.force_mag)
         theta = (theta + math.pi) % (2 * math.pi) - math.pi
-        if abs(x) > self.x_threshold:  # the end of the track: an inelastic stop
-            x, x_dot = math.copysign(self.x_threshold, x), 0.0
+        if abs(x) >= self.x_threshold:  # the end of the track: an inelastic stop, and no pushing through it
+            x = math.copysign(self.x_threshold, x)
+            x_dot = 0.0 if x_dot * x > 0 else x_dot
         self.state = np.array((x, x_dot, theta, theta_dot), dtype=np.float64)
         self.applied_force = u
         if self.render_mode == "human":

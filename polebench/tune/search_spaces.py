@@ -105,6 +105,28 @@ def pid(trial: Trial) -> dict[str, Any]:
     }
 
 
+def swingup(trial: Trial) -> dict[str, Any]:
+    """The energy-based swing-up's gains (polebench/agents/swingup.py): as the PID's, only evaluations."""
+    return {
+        "k_energy": trial.suggest_float("k_energy", 0.5, 8.0, log=True),
+        "k_position": trial.suggest_float("k_position", 0.0, 16.0),
+        "k_velocity": trial.suggest_float("k_velocity", 0.0, 8.0),
+        "catch_deg": trial.suggest_float("catch_deg", 10.0, 45.0),
+    }
+
+
+def sac(trial: Trial) -> dict[str, Any]:
+    """SAC on a continuous force: rate, batch, discount, network and how many envs a gradient step serves."""
+    return {
+        "learning_rate": _learning_rate(trial, 1e-4, 3e-3),
+        "batch_size": trial.suggest_categorical("batch_size", [64, 128, 256]),
+        "gamma": trial.suggest_categorical("gamma", [0.98, 0.99, 0.995]),
+        "tau": trial.suggest_categorical("tau", [0.005, 0.01, 0.02]),
+        "train_freq": trial.suggest_categorical("train_freq", [1, 2, 4, 8]),
+        "policy_kwargs": _network(trial, ("small", "medium", "large")),
+    }
+
+
 SEARCH_SPACES: dict[str, Callable[[Trial], dict[str, Any]]] = {
     "ppo": ppo,
     "ppo_lstm": recurrent_ppo,
@@ -113,6 +135,9 @@ SEARCH_SPACES: dict[str, Callable[[Trial], dict[str, Any]]] = {
     "sacd": sacd,
     "qlearning": qlearning,
     "pid": pid,
+    "swingup": swingup,
+    "sac": sac,
+    "td3": sac,
 }
 
 
