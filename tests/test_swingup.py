@@ -95,7 +95,7 @@ def test_the_discrete_version_pushes_n_evenly_spaced_forces() -> None:
     assert [env.force_of(a) for a in range(5)] == [-1.0, -0.5, 0.0, 0.5, 1.0]
     env.step(3)
     assert env.applied_force == 0.5
-    with pytest.raises(ValueError, match="one of 0..4"):
+    with pytest.raises(ValueError, match=r"one of 0\.\.4"):
         env.step(5)
     with pytest.raises(ValueError, match="n_actions"):
         CartPoleSwingUpDiscreteEnv(n_actions=1)
