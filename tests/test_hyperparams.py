@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,9 @@ SHIPPED_ENVS = {
     "qlearning": ("CartPole-v1", "Taxi-v4"),
     "lqr": ("CartPole-v1",),
     "pid": ("CartPole-v1",),
+    "swingup": ("CartPoleSwingUp-v0",),
+    "sac": ("Pendulum-v1", "CartPoleContinuous-v0", "CartPoleSwingUp-v0"),
+    "td3": ("Pendulum-v1", "CartPoleContinuous-v0", "CartPoleSwingUp-v0"),
     "ppo_lstm": ("CartPoleNoVel-v1", "CartPole-v1"),
     "ppo_gru": ("CartPoleNoVel-v1", "CartPole-v1"),
 }
@@ -156,3 +160,31 @@ def test_a_train_freq_in_episodes_reaches_sb3_as_its_tuple() -> None:
     from polebench.envs.factory import make_vec
 
     DQN("MlpPolicy", make_vec("CartPole-v1", 1, 0), **kwargs)  # SB3 refuses a list here
+
+
+@pytest.mark.parametrize(
+    ("hp", "message"),
+    [
+        ({"noise_type": "gaussian"}, "noise_type must be one of normal, ornstein-uhlenbeck, got 'gaussian'"),
+        ({"noise_type": "normal", "noise_std": -0.1}, "noise_std must be a positive number, got -0.1"),
+        ({"noise_std": 0.1}, "noise_std needs noise_type"),
+    ],
+)
+def test_the_zoos_action_noise_keys_are_checked(hp: dict, message: str) -> None:
+    from polebench.config.hyperparams import action_noise
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        action_noise(hp, 1)
+
+
+def test_td3_explores_with_the_noise_its_yaml_names_and_ppo_refuses_it(tmp_path: Path) -> None:
+    from polebench.config.run_config import RunConfig
+    from polebench.run.plan import make_plan
+    from polebench.run.session import start
+
+    plan = make_plan(RunConfig(algo="td3", env="CartPoleSwingUp-v0", log_folder=tmp_path, n_timesteps=100))
+    session = start(plan, 0.0, None)
+    assert type(session.model.action_noise).__name__ == "NormalActionNoise"
+    assert session.model.action_noise._sigma.tolist() == [0.1]
+    with pytest.raises(ConfigError, match="noise_type: ppo takes no action noise"):
+        make_plan(RunConfig(algo="ppo", env="CartPoleSwingUp-v0", hyperparams={"noise_type": "normal"}))

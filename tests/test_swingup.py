@@ -221,3 +221,18 @@ def test_a_grid_agent_can_run_on_some_of_the_grids_envs_only() -> None:
     data["agents"]["dqn"]["envs"] = ["CartPole-v1"]  # type: ignore[index]
     with pytest.raises(ConfigError, match=r"agent dqn: envs CartPole-v1 not among the grid's envs"):
         grid_from_mapping(data)
+
+
+def test_dm_controls_own_swingup_is_an_optional_extra_named_when_missing() -> None:
+    from polebench.envs.factory import check_env_id
+    from polebench.errors import ConfigError
+
+    try:
+        import shimmy  # noqa: F401
+    except ImportError:
+        with pytest.raises(ConfigError, match=r'needs DeepMind Control: pip install "polebench\[dmc\]"'):
+            check_env_id("DMCCartPoleSwingUp-v0")
+    else:
+        env = gym.make("DMCCartPoleSwingUp-v0")
+        obs, _ = env.reset(seed=0)
+        assert obs.shape == (5,) and obs[1] < -0.99  # hanging: cos(angle) near -1, as CartPoleSwingUp-v0 starts

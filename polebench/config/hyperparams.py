@@ -33,7 +33,10 @@ HYPERPARAMS_DIR = Path(__file__).resolve().parents[1] / "hyperparams"
 # Keys polebench itself consumes; everything else goes to the algorithm's constructor.
 RUN_KEYS = (
     "n_envs", "n_timesteps", "policy", "normalize", "env_wrapper", "shaped_reward", "train_perturb", "end_on_best",
+    "noise_type", "noise_std",
 )  # fmt: skip
+# rl-baselines3-zoo's noise_type values: exploration noise on the actions of TD3, DDPG and SAC.
+NOISE_TYPES = ("normal", "ornstein-uhlenbeck")
 # Constructor arguments that flags set, so a YAML file must not.
 FLAG_ARGS = {"env": "--env", "seed": "--seed", "device": "--device", "verbose": "--verbose"}
 NOT_SETTABLE = {"tensorboard_log", "_init_setup_model"}
@@ -151,6 +154,31 @@ def end_on_best(hp: Mapping[str, Any]) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"end_on_best must be true or false, got {value!r}")
     return value
+
+
+def action_noise(hp: Mapping[str, Any], n_actions: int) -> Any:
+    """rl-baselines3-zoo's ``noise_type`` and ``noise_std`` (default 0.1) as SB3's action noise for an action of
+    ``n_actions`` values, or ``None`` without ``noise_type``.
+
+    Example:
+        >>> action_noise({"noise_type": "normal", "noise_std": 0.2}, 1)
+        NormalActionNoise(mu=[0.], sigma=[0.2])
+    """
+    kind, std = hp.get("noise_type"), hp.get("noise_std", 0.1)
+    if kind is None:
+        if "noise_std" in hp:
+            raise ConfigError("noise_std needs noise_type (normal or ornstein-uhlenbeck)")
+        return None
+    if kind not in NOISE_TYPES:
+        raise ConfigError(f"noise_type must be one of {', '.join(NOISE_TYPES)}, got {kind!r}")
+    number = _number(std)
+    if number is None or not 0 < number < math.inf:
+        raise ConfigError(f"noise_std must be a positive number, got {std!r}")
+    import numpy as np
+    from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
+
+    noise = NormalActionNoise if kind == "normal" else OrnsteinUhlenbeckActionNoise
+    return noise(mean=np.zeros(n_actions), sigma=number * np.ones(n_actions))
 
 
 def normalize_kwargs(hp: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -91,6 +91,13 @@ def register_envs() -> None:
                 max_episode_steps=SWINGUP_STEPS,
                 reward_threshold=SWINGUP_THRESHOLD,
             )
+        # DeepMind Control's own, when the optional extra is installed (polebench/envs/dmc.py).
+        gym.register(
+            id="DMCCartPoleSwingUp-v0",
+            entry_point="polebench.envs.dmc:make_dm_control_swingup",
+            max_episode_steps=SWINGUP_STEPS,
+            reward_threshold=SWINGUP_THRESHOLD,
+        )
         gym.register(
             id="CartPoleContinuous-v0",
             entry_point="polebench.envs.swingup:CartPoleContinuousEnv",

@@ -4,6 +4,7 @@ is written, so nothing past :func:`make_plan` can fail because of user input."""
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -146,6 +147,8 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
         hpm.check_policy_kwargs(algo_cls.policy_aliases[hp["policy"]], kwargs.get("policy_kwargs"))
     hpm.normalize_kwargs(hp)
     hpm.end_on_best(hp)
+    if hpm.action_noise(hp, 1) is not None and "action_noise" not in inspect.signature(algo_cls).parameters:
+        raise ConfigError(f"noise_type: {spec.name} takes no action noise (TD3, DDPG and SAC do)")
     stops = config.stop_on_solve or config.stop_on_balance
     threshold = require_threshold(env_id) if stops else reward_threshold(env_id)
     episodes = config.eval_episodes or eval_episodes(env_id)

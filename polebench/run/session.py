@@ -154,9 +154,13 @@ def _make_model(plan: Plan, device: str, train_env: Any) -> Any:
             envs = f"{buffer_.n_envs} env" + ("s" if buffer_.n_envs > 1 else "")
             print(f"continuing with the saved replay buffer ({transitions:,} transitions from {envs})")
         return model
+    kwargs = dict(plan.kwargs)
+    noise = hpm.action_noise(plan.hyperparams, int(np.prod(train_env.action_space.shape or (1,))))
+    if noise is not None:
+        kwargs["action_noise"] = noise
     try:
         return plan.algo_cls(
-            plan.hyperparams["policy"], train_env, seed=plan.config.seed, device=device, verbose=0, **plan.kwargs
+            plan.hyperparams["policy"], train_env, seed=plan.config.seed, device=device, verbose=0, **kwargs
         )
     except (AssertionError, ValueError, TypeError) as err:
         raise ConfigError(f"{plan.spec.name} cannot train on {plan.env_id}: {first_line(err)}") from None
