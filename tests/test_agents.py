@@ -95,6 +95,6 @@ def test_lqr_balances_for_500_steps_without_experience() -> None:
 
 def test_lqr_refuses_other_envs() -> None:
     model = LQR("LinearGainPolicy", make_vec("CartPole-v1", 1, seed=0))
-    with pytest.raises(ValueError, match="needs CartPole's"):
+    with pytest.raises(ValueError, match="needs a cart-pole observation"):
         LQR("LinearGainPolicy", make_vec("Acrobot-v1", 1, seed=0))
     assert model.policy.gain.abs().sum() == 0  # nothing computed before learn

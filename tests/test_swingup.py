@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
+from polebench.agents.cartpole_control import cartpole_state
 from polebench.agents.lqr import LQR
-from polebench.agents.swingup import EnergySwingUp, cartpole_state
+from polebench.agents.swingup import EnergySwingUp
 from polebench.envs.families import family_of_id
 from polebench.envs.registration import register_envs
 from polebench.envs.swingup import CartPoleSwingUpDiscreteEnv, CartPoleSwingUpEnv, swingup_reward
@@ -236,3 +237,17 @@ def test_dm_controls_own_swingup_is_an_optional_extra_named_when_missing() -> No
         env = gym.make("DMCCartPoleSwingUp-v0")
         obs, _ = env.reset(seed=0)
         assert obs.shape == (5,) and obs[1] < -0.99  # hanging: cos(angle) near -1, as CartPoleSwingUp-v0 starts
+
+
+def test_the_pid_loop_pushes_each_kind_of_force_and_keeps_it_when_saved(tmp_path) -> None:
+    from polebench.agents.pid import PID
+
+    obs = np.array([[0.0, 0.0, 0.05, 0.0], [0.0, 0.0, -0.05, 0.0], [0.0, 0.0, 5.0, 0.0]])
+    two = PID(None, gym.make("CartPole-v1"))
+    assert two.predict(obs)[0].tolist() == [1, 0, 1]  # CartPole-v1: right when the signal is positive
+    continuous = PID(None, gym.make("CartPoleContinuous-v0"))
+    assert continuous.predict(obs)[0].ravel().tolist() == pytest.approx([0.05, -0.05, 1.0])
+    continuous.save(str(tmp_path / "pid.json"))
+    assert PID.load(str(tmp_path / "pid.json")).predict(obs)[0].shape == (3, 1)
+    swingup = PID(None, gym.make("CartPoleSwingUpDiscrete-v0"))  # the swing-up's 5 values, 3 forces
+    assert swingup.predict(np.array([[0.0, 1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0, 0.0]]))[0].tolist() == [1, 2]

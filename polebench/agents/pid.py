@@ -29,6 +29,14 @@ from typing import Any
 
 import numpy as np
 
+from polebench.agents.cartpole_control import (
+    TWO_PUSHES,
+    action_levels,
+    cartpole_state,
+    check_observation_space,
+    to_actions,
+)
+
 
 class PID:
     """Cascaded PID control of CartPole's pole angle and cart position.
@@ -53,9 +61,12 @@ class PID:
         kx: float = 0.1,
         kv: float = 0.15,
         dt: float = 0.02,
+        levels: list[float] | None = TWO_PUSHES,
     ) -> None:
-        if env is not None and getattr(env.observation_space, "shape", None) != (4,):
-            raise ValueError(f"the PID loop needs CartPole's 4-dimensional state, got {env.observation_space}")
+        if env is not None:
+            check_observation_space(env.observation_space, "the PID loop")
+            levels = action_levels(env.action_space)
+        self.levels = levels
         self.gains = {"kp": kp, "ki": ki, "kd": kd, "kx": kx, "kv": kv, "dt": dt}
         for name, value in self.gains.items():
             if not np.isfinite(value):
@@ -69,25 +80,26 @@ class PID:
     def predict(
         self, observation: np.ndarray, state: Any = None, episode_start: Any = None, deterministic: bool = True
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Push right (1) where the control signal is positive, else left (0); ``state`` is each env's
-        integral of the pole angle, reset where ``episode_start`` is true."""
+        """Push right (1) where the control signal is positive, else left (0) (with a continuous force: the
+        signal itself, clipped to [-1, 1]; with N forces: the nearest); ``state`` is each env's integral of the
+        pole angle, reset where ``episode_start`` is true."""
         g = self.gains
-        obs = np.asarray(observation, dtype=np.float64).reshape(-1, 4)
+        obs = cartpole_state(observation)
         integral = np.zeros(len(obs)) if state is None else np.asarray(state, dtype=np.float64).reshape(-1).copy()
         if episode_start is not None:
             integral[np.asarray(episode_start, dtype=bool).reshape(-1)] = 0.0
         x, x_dot, theta, theta_dot = obs.T
         integral += theta * g["dt"]
         u = g["kp"] * theta + g["ki"] * integral + g["kd"] * theta_dot + g["kx"] * x + g["kv"] * x_dot
-        return (u > 0).astype(np.int64), integral
+        return to_actions(u, self.levels), integral
 
     def save(self, path: str) -> None:
         """The gains, as JSON (a controller needs nothing else)."""
         with open(path, "w") as f:
-            json.dump({"pid": self.gains}, f)
+            json.dump({"pid": self.gains, "levels": self.levels}, f)
 
     @classmethod
     def load(cls, path: str, env: Any = None) -> PID:
         with open(path) as f:
-            gains = json.load(f)["pid"]
-        return cls(None, env, **gains)
+            saved = json.load(f)
+        return cls(None, env, **saved["pid"], levels=saved.get("levels", TWO_PUSHES))

@@ -41,24 +41,9 @@ from typing import Any
 
 import numpy as np
 
+from polebench.agents.cartpole_control import action_levels, cartpole_state, to_actions
+
 PHYSICS = ("gravity", "masscart", "masspole", "length", "force_mag", "tau")
-
-
-def cartpole_state(observation: np.ndarray) -> np.ndarray:
-    """(x, x_dot, theta, theta_dot) rows from CartPole's 4-value observations or the swing-up's 5-value ones
-    ``(x, cos theta, sin theta, x_dot, theta_dot)``.
-
-    Example:
-        >>> cartpole_state(np.array([[0.1, -1.0, 0.0, 0.2, 0.3]])).round(3).tolist()
-        [[0.1, 0.2, 3.142, 0.3]]
-    """
-    obs = np.asarray(observation, dtype=np.float64)
-    obs = obs.reshape(-1, obs.shape[-1])
-    if obs.shape[1] == 4:
-        return obs
-    if obs.shape[1] == 5:
-        return np.stack([obs[:, 0], obs[:, 3], np.arctan2(obs[:, 2], obs[:, 1]), obs[:, 4]], axis=1)
-    raise ValueError(f"a cart-pole observation has 4 or 5 values, got {obs.shape[1]}")
 
 
 def _unwrapped(env: Any) -> Any:
@@ -66,17 +51,6 @@ def _unwrapped(env: Any) -> Any:
     if hasattr(env, "get_attr"):
         return env.get_attr("unwrapped", indices=[0])[0]
     return env.unwrapped
-
-
-def _action_levels(action_space: Any) -> list[float] | None:
-    """The force of each action of a discrete space (``None``: continuous, the force itself)."""
-    from gymnasium import spaces
-
-    if isinstance(action_space, spaces.Box):
-        return None
-    if isinstance(action_space, spaces.Discrete) and action_space.n >= 2:
-        return np.linspace(-1.0, 1.0, int(action_space.n)).tolist()
-    raise ValueError(f"the swing-up controller pushes a cart: a Box or Discrete action space, got {action_space}")
 
 
 class EnergySwingUp:
@@ -118,7 +92,7 @@ class EnergySwingUp:
             if not isinstance(sim, CartPoleEnv):
                 raise ValueError(f"the swing-up controller needs CartPole's simulator, not {type(sim).__name__}")
             physics = {name: float(getattr(sim, name)) for name in PHYSICS}
-            levels = _action_levels(env.action_space)
+            levels = action_levels(env.action_space)
         if physics is None:
             raise ValueError("the swing-up controller needs an env, or the physics of a saved one")
         self.physics, self.levels = dict(physics), levels
@@ -150,11 +124,7 @@ class EnergySwingUp:
         self, observation: np.ndarray, state: Any = None, episode_start: Any = None, deterministic: bool = True
     ) -> tuple[np.ndarray, None]:
         """The action for each observation: the force itself, or the discrete action nearest to it."""
-        force = self.force(observation)
-        if self.levels is None:
-            return force.astype(np.float32).reshape(-1, 1), None
-        levels = np.asarray(self.levels)
-        return np.abs(force[:, None] - levels[None, :]).argmin(axis=1).astype(np.int64), None
+        return to_actions(self.force(observation), self.levels), None
 
     def save(self, path: str) -> None:
         """The gains, the physics it was designed for and its actions, as JSON."""

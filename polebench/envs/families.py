@@ -77,6 +77,7 @@ class Channel:
     label: str
     index: int
     scale: float = 1.0
+    wraps: bool = False  # an angle wrapped to [-pi, pi) (the swing-up's): plots break the line at the wrap
 
 
 @dataclass(frozen=True)
@@ -293,7 +294,7 @@ SWINGUP = EnvFamily(
         ),
         Metric("mean_squared_force", "mean squared force, as a fraction of the largest (effort)", _mean_squared_force),
     ),
-    channels=(Channel("pole angle (deg)", 2, DEGREES), Channel("cart position (m)", 0)),
+    channels=(Channel("pole angle (deg)", 2, DEGREES, wraps=True), Channel("cart position (m)", 0)),
     perturbations=("push", "model_error", "pole_length", "pole_mass", "cart_mass", "sensor_noise"),
     # Observation (x, cos, sin, x_dot, theta_dot): 1 cm, 0.3 degrees on cos and sin, 5 cm/s, 3 degrees/s.
     noise_scale=(0.01, 0.005, 0.005, 0.05, 0.05),

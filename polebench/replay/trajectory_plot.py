@@ -61,7 +61,10 @@ def plot_trajectories(traces: Sequence[Trace], family: EnvFamily, title: str, pa
         t = np.arange(1, len(trace.actions) + 1) * dt
         style = {"color": trace.color, "label": trace.label, "lw": 1.2, "linestyle": trace.linestyle}
         for ax, channel in zip(axes, family.channels, strict=False):
-            ax.plot(t, trace.states[:, channel.index] * channel.scale, **style)
+            values = trace.states[:, channel.index].astype(float)
+            if channel.wraps:  # an angle wrapped to [-pi, pi): no line across the wrap
+                values[1:][np.abs(np.diff(values)) > np.pi] = np.nan
+            ax.plot(t, values * channel.scale, **style)
         mean_effort, switches = action_signals(trace.actions, family)
         axes[-2].plot(t, mean_effort, **style)
         axes[-1].plot(t, switches, **style)
@@ -115,7 +118,9 @@ def action_signals(actions: np.ndarray, family: EnvFamily) -> tuple[np.ndarray, 
     # Discrete actions index the family's efforts; a force the simulator applied is its own effort.
     indexed = bool(family.action_effort) and actions.dtype.kind in "iub"
     effort = np.asarray(family.action_effort, dtype=float)[actions.astype(int)] if indexed else actions.astype(float)
-    switched = np.concatenate([[0.0], (actions[1:] != actions[:-1]).astype(float)])
+    # A continuous force changes every step: what shows chatter is how often it reverses.
+    kinds = actions if indexed or actions.dtype.kind in "iub" else np.sign(actions)
+    switched = np.concatenate([[0.0], (kinds[1:] != kinds[:-1]).astype(float)])
     # Each panel starts once its window is full: a lone first action would read as a full push.
     return sliding_mean(effort, window), sliding_mean(switched, window) / (family.step_seconds or 1.0)
 
