@@ -17,7 +17,13 @@ from polebench.tune import tuning
 from polebench.tune.search_spaces import SEARCH_SPACES
 from tests.conftest import ROOT, run_script
 
-ENVS = {"ppo_lstm": "CartPoleNoVel-v1", "ppo_gru": "CartPoleNoVel-v1"}
+ENVS = {
+    "ppo_lstm": "CartPoleNoVel-v1",
+    "ppo_gru": "CartPoleNoVel-v1",
+    "sac": "CartPoleSwingUp-v0",
+    "td3": "CartPoleSwingUp-v0",
+    "swingup": "CartPoleSwingUp-v0",
+}
 POSTGRES = os.environ.get("POLEBENCH_TEST_POSTGRES_URL")
 
 
