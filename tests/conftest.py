@@ -15,6 +15,21 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# The env a test runs an algorithm on where CartPole-v1 does not fit it: the recurrent agents on the
+# partially observed CartPole, SB3's continuous agents and the swing-up controller on a continuous force.
+TEST_ENVS = {
+    "ppo_lstm": "CartPoleNoVel-v1",
+    "ppo_gru": "CartPoleNoVel-v1",
+    "sac": "CartPoleContinuous-v0",
+    "td3": "CartPoleContinuous-v0",
+    "swingup": "CartPoleSwingUp-v0",
+}
+
+
+def env_for(algo: str) -> str:
+    """The env the tests run ``algo`` on: :data:`TEST_ENVS`'s, else CartPole-v1."""
+    return TEST_ENVS.get(algo, "CartPole-v1")
+
 
 def run_script(script: str, *args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run ``python <ROOT>/<script> args...`` in ``cwd`` (default: a folder that is not the checkout)."""

@@ -11,6 +11,7 @@ import pytest
 from polebench.agents.registry import ALGOS
 from polebench.commands.train import build_parser, run_config
 from polebench.run.training import train
+from tests.conftest import env_for
 
 BUDGET = {
     "ppo": "512",
@@ -22,6 +23,8 @@ BUDGET = {
 EXTRA = {
     "dqn": ["--hyperparams", "learning_starts=200", "train_freq=4", "gradient_steps=1"],
     "sacd": ["--hyperparams", "learning_starts=200", "policy_kwargs={net_arch: [16]}"],
+    "sac": ["--hyperparams", "learning_starts=200", "policy_kwargs={net_arch: [16]}"],
+    "td3": ["--hyperparams", "learning_starts=200", "policy_kwargs={net_arch: [16]}"],
 }
 
 
@@ -37,8 +40,8 @@ def _episodes(run_dir: Path) -> np.ndarray:
 def test_same_seed_same_run(algo: str, tmp_path: Path) -> None:
     summaries = []
     for _ in range(2):
-        argv = ["--algo", algo, "--seed", "7", "-n", BUDGET.get(algo, "500"), "--eval-freq", "400", "-v", "0"]
-        argv += ["--eval-episodes", "3", "-f", str(tmp_path), *EXTRA.get(algo, [])]
+        argv = ["--algo", algo, "--env", env_for(algo), "--seed", "7", "-n", BUDGET.get(algo, "500")]
+        argv += ["--eval-freq", "400", "-v", "0", "--eval-episodes", "3", "-f", str(tmp_path), *EXTRA.get(algo, [])]
         summaries.append(train(run_config(build_parser().parse_args(argv), argv), time.time()))
     first, second = (Path(s.run_dir) for s in summaries)
     assert first != second

@@ -11,9 +11,8 @@ from polebench.agents.registry import ALGOS
 from polebench.commands.train import build_parser, run_config
 from polebench.export.formats import FORMATS
 from polebench.run.plan import make_plan
-from tests.conftest import run_script, tree_hash
+from tests.conftest import env_for, run_script, tree_hash
 
-ENVS = {"ppo_lstm": "CartPoleNoVel-v1", "ppo_gru": "CartPoleNoVel-v1"}
 TINY = {
     "ppo": ["-n", "256"],
     "dqn": ["-n", "300", "--hyperparams", "learning_starts=100"],
@@ -23,6 +22,9 @@ TINY = {
     "qlearning": ["-n", "2000"],
     "lqr": ["-n", "1"],
     "pid": [],
+    "sac": ["-n", "200", "--hyperparams", "learning_starts=100", "policy_kwargs={net_arch: [16]}"],
+    "td3": ["-n", "200", "--hyperparams", "learning_starts=100", "policy_kwargs={net_arch: [16]}"],
+    "swingup": [],
 }
 EXPORTABLE = sorted(name for name, spec in ALGOS.items() if not spec.plugin)
 
@@ -80,7 +82,7 @@ def tiny_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     logs = tmp_path_factory.mktemp("tiny") / "logs"
     for algo in sorted(ALGOS):
         extra = ["--save-freq", "128"] if algo == "ppo" else []
-        args = ["--algo", algo, "--env", ENVS.get(algo, "CartPole-v1"), *TINY[algo], "--eval-freq", "0"]
+        args = ["--algo", algo, "--env", env_for(algo), *TINY[algo], "--eval-freq", "0"]
         result = run_script("train.py", *args, *extra, "-f", str(logs))
         assert result.returncode == 0, result.stderr
     return logs
@@ -90,7 +92,7 @@ def tiny_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("algo", EXPORTABLE)
 def test_every_algorithm_exports_and_agrees(tiny_runs: Path, tmp_path: Path, algo: str) -> None:
     formats = ["onnx", "torch", "torchscript"] if algo in ("ppo", "ppo_lstm", "qlearning") else ["onnx", "torch"]
-    env = ENVS.get(algo, "CartPole-v1")
+    env = env_for(algo)
     for fmt in formats:
         target = tmp_path / f"policy{FORMATS[fmt].suffixes[0]}"
         result = run_script(
@@ -182,3 +184,27 @@ def test_export_of_a_missing_run_and_enjoy_of_a_bad_policy(tmp_path: Path) -> No
     assert junk.returncode == 2 and "is not a policy exported by polebench" in junk.stderr
     both = run_script("enjoy.py", "--policy", str(tmp_path / "junk.onnx"), "--algo", "ppo")
     assert both.returncode == 2 and "drop --algo" in both.stderr
+
+
+@pytest.mark.parametrize("algo", ["ppo", "sac", "td3"])
+def test_a_continuous_force_exports_as_model_predict_clips_or_unscales_it(algo: str) -> None:
+    """PPO's Gaussian mean is clipped to the bounds, SAC's and TD3's squashed output unscaled to them."""
+    import numpy as np
+    import torch
+
+    from polebench.agents.registry import get_algo
+    from polebench.envs.factory import make_vec
+    from polebench.export.exporting import FeedForward
+
+    env = make_vec("CartPoleContinuous-v0", 1, seed=0)
+    model = get_algo(algo).load_class()("MlpPolicy", env, seed=0, device="cpu")
+    with torch.no_grad():  # weights that push the action past the bounds, so clipping and unscaling matter
+        for param in model.policy.parameters():
+            param.mul_(300.0)
+    env.observation_space.seed(0)
+    obs = np.stack([env.observation_space.sample() for _ in range(200)]).clip(-5, 5)
+    expected, _ = model.predict(obs, deterministic=True)
+    with torch.no_grad():
+        exported = FeedForward(model.policy, []).eval()(torch.as_tensor(obs)).numpy()
+    assert np.abs(expected).max() == pytest.approx(1.0)  # some actions sit at a bound
+    np.testing.assert_allclose(exported, expected, rtol=1e-4, atol=1e-5)

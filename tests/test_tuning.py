@@ -15,15 +15,8 @@ from polebench.commands.train import build_parser, run_config
 from polebench.config import hyperparams as hpm
 from polebench.tune import tuning
 from polebench.tune.search_spaces import SEARCH_SPACES
-from tests.conftest import ROOT, run_script
+from tests.conftest import ROOT, env_for, run_script
 
-ENVS = {
-    "ppo_lstm": "CartPoleNoVel-v1",
-    "ppo_gru": "CartPoleNoVel-v1",
-    "sac": "CartPoleSwingUp-v0",
-    "td3": "CartPoleSwingUp-v0",
-    "swingup": "CartPoleSwingUp-v0",
-}
 POSTGRES = os.environ.get("POLEBENCH_TEST_POSTGRES_URL")
 
 
@@ -35,7 +28,7 @@ def test_every_sampled_configuration_fits_the_constructor(algo: str) -> None:
     algo_cls = get_algo(algo).load_class()
     for _ in range(8):
         sampled = SEARCH_SPACES[algo](study.ask())
-        hp = hpm.resolve(algo, ENVS.get(algo, "CartPole-v1"), overrides=sampled)
+        hp = hpm.resolve(algo, env_for(algo), overrides=sampled)
         hpm.check_kwargs(algo_cls, hpm.constructor_kwargs(hp))
 
 

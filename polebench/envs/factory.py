@@ -61,8 +61,10 @@ def make_env(env_id: str, env_kwargs: Mapping[str, Any]) -> Any:
     not take, are set on the simulator once it is made."""
     import gymnasium as gym
 
+    from polebench.envs.registration import register_envs
     from polebench.wrappers.physics import PHYSICS, CartPolePhysics
 
+    register_envs()  # polebench's own ids, for a caller that builds envs without a script
     physics = {k: v for k, v in env_kwargs.items() if k in PHYSICS}
     env = gym.make(env_id, **{k: v for k, v in env_kwargs.items() if k not in PHYSICS})
     return CartPolePhysics(env, **physics) if physics else env

@@ -114,16 +114,32 @@ class EnvFamily:
     also: tuple[str, ...] = ()
 
 
+def action_kinds(actions: np.ndarray) -> np.ndarray:
+    """What counts as changing the action: a discrete action itself; a continuous force's direction, since
+    the force changes every step and what shows chatter is how often it reverses.
+
+    Example:
+        >>> action_kinds(np.array([0.3, 0.1, -0.2])).tolist()
+        [1.0, 1.0, -1.0]
+    """
+    actions = np.asarray(actions)
+    return actions if actions.dtype.kind in "iub" else np.sign(actions)
+
+
 def switch_rate(_: np.ndarray, actions: np.ndarray) -> float:
-    """The fraction of steps whose action differs from the one before: how much the controller chatters.
+    """The fraction of steps whose action differs from the one before (a continuous force: reverses
+    direction): how much the controller chatters.
 
     Example:
         >>> switch_rate(np.zeros((4, 1)), np.array([0, 1, 1, 0]))
         0.6666666666666666
+        >>> switch_rate(np.zeros((3, 1)), np.array([0.5, 0.2, -0.1]))
+        0.5
     """
     if len(actions) < 2:
         return 0.0
-    return float(np.mean(actions[1:] != actions[:-1]))
+    kinds = action_kinds(actions)
+    return float(np.mean(kinds[1:] != kinds[:-1]))
 
 
 def _rms_deg(index: int) -> MetricFn:
@@ -153,7 +169,11 @@ def _fraction_not(action: int) -> MetricFn:
 DEGREES = float(np.degrees(1.0))  # per radian
 LQR_RMS_POLE_ANGLE_DEG = 0.27
 LQR_MEAN_ABS_X_M = 0.045
-SWITCH_RATE = Metric("action_switch_rate", "fraction of steps whose action differs from the previous one", switch_rate)
+SWITCH_RATE = Metric(
+    "action_switch_rate",
+    "fraction of steps whose action differs from the previous one (a force: reverses)",
+    switch_rate,
+)
 
 # CartPole's state: cart position (m), cart velocity (m/s), pole angle (rad), pole angular velocity (rad/s).
 CARTPOLE = EnvFamily(

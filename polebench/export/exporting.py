@@ -9,7 +9,8 @@ JSON description (algorithm, env and its constructor arguments, state shape) tra
 ``enjoy.py --policy``, which replays it on the env the run trained on.
 
 After writing, the file checks itself against the model: on observations from evaluation episodes it
-must pick the same action as ``model.predict(..., deterministic=True)`` on at least
+must pick the same action as ``model.predict(..., deterministic=True)`` (a continuous one to float32
+rounding) on at least
 :data:`MIN_AGREEMENT` of them, or it is removed.
 """
 
@@ -99,32 +100,65 @@ class Discretize(nn.Module):
         return (cells * self.strides).sum(dim=1)
 
 
+class ToAction(nn.Module):
+    """The last step of SB3's ``predict``: a discrete action is the argmax of the logits; a continuous one is
+    the actor's output brought into the action space's bounds, unscaled from [-1, 1] for a squashing policy
+    (SAC, TD3) and clipped otherwise (PPO's Gaussian mean), as ``BasePolicy.predict`` does."""
+
+    low: torch.Tensor
+    high: torch.Tensor
+
+    def __init__(self, policy: Any) -> None:
+        super().__init__()
+        from gymnasium import spaces
+
+        space = policy.action_space
+        self.discrete = isinstance(space, spaces.Discrete)
+        self.squash = bool(getattr(policy, "squash_output", False))
+        bounds = (space.low, space.high) if isinstance(space, spaces.Box) else (np.zeros(1), np.zeros(1))
+        self.register_buffer("low", torch.as_tensor(bounds[0], dtype=torch.float32))
+        self.register_buffer("high", torch.as_tensor(bounds[1], dtype=torch.float32))
+
+    def forward(self, output: torch.Tensor) -> torch.Tensor:
+        if self.discrete:
+            return output.argmax(dim=1) if output.dim() > 1 else output
+        if self.squash:
+            return self.low + 0.5 * (output + 1.0) * (self.high - self.low)
+        return torch.maximum(torch.minimum(output, self.high), self.low)
+
+
 class FeedForward(nn.Module):
     """Observation preprocessing, then the policy's deterministic action.
 
-    An actor-critic's action is the argmax of its logits, computed here without building SB3's
-    ``Categorical`` distribution, whose argument checks branch on the data (which an exported graph
-    cannot). The other policies' own ``_predict`` is already an argmax or a formula.
+    An actor-critic's action comes from its action head directly, and SAC's from its actor's mean, without
+    building SB3's distribution, whose argument checks branch on the data (which an exported graph cannot).
+    The other policies' own ``_predict`` is already an argmax, a formula or the actor's squashed output.
     """
 
     def __init__(self, policy: Any, preprocess: list[nn.Module]) -> None:
         super().__init__()
         from stable_baselines3.common.policies import ActorCriticPolicy
+        from stable_baselines3.sac.policies import SACPolicy
 
         self.policy = policy
         self.preprocess = nn.ModuleList(preprocess)
         self.actor_critic = isinstance(policy, ActorCriticPolicy)
+        self.squashed_gaussian = isinstance(policy, SACPolicy)
+        self.to_action = ToAction(policy)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         for step in self.preprocess:
             obs = step(obs)
+        if self.squashed_gaussian:  # SAC's mode is tanh(mean); its distribution's checks branch on the data
+            mean, _, _ = self.policy.actor.get_action_dist_params(obs)
+            return self.to_action(torch.tanh(mean))
         if not self.actor_critic:
-            return self.policy._predict(obs, deterministic=True)
+            return self.to_action(self.policy._predict(obs, deterministic=True))
         from stable_baselines3.common.policies import BaseModel
 
         policy = self.policy
         features = BaseModel.extract_features(policy, obs, policy.pi_features_extractor)
-        return policy.action_net(policy.mlp_extractor.forward_actor(features)).argmax(dim=1)
+        return self.to_action(policy.action_net(policy.mlp_extractor.forward_actor(features)))
 
 
 class Recurrent(nn.Module):
@@ -139,6 +173,7 @@ class Recurrent(nn.Module):
         super().__init__()
         self.policy = policy
         self.preprocess = nn.ModuleList(preprocess)
+        self.to_action = ToAction(policy)
 
     def forward(
         self, obs: torch.Tensor, hidden: torch.Tensor, cell: torch.Tensor, episode_start: torch.Tensor
@@ -152,7 +187,7 @@ class Recurrent(nn.Module):
         keep = (1.0 - episode_start).view(1, -1, 1)
         output, (hidden, cell) = policy.lstm_actor(features.unsqueeze(0), (hidden * keep, cell * keep))
         latent = policy.mlp_extractor.forward_actor(output.squeeze(0))
-        return policy.action_net(latent).argmax(dim=1), hidden, cell
+        return self.to_action(policy.action_net(latent)), hidden, cell
 
 
 @dataclass
@@ -398,8 +433,21 @@ class _Tally:
 
     def __call__(self, obs: np.ndarray, actions: np.ndarray, starts: np.ndarray) -> None:
         mine, self.state = self.exported.act(np.asarray(obs), self.state, starts)
-        self.agreeing += int(np.sum(np.asarray(mine).reshape(-1) == np.asarray(actions).reshape(-1)))
+        self.agreeing += int(np.sum(same_actions(mine, actions)))
         self.seen += len(starts)
+
+
+def same_actions(exported: np.ndarray, model: np.ndarray) -> np.ndarray:
+    """Per observation, whether the exported file's action is the model's: equal for a discrete action,
+    equal to float32 rounding for a continuous one (a different graph sums in a different order).
+
+    Example:
+        >>> same_actions(np.array([[0.5], [0.2]]), np.array([[0.5000001], [0.3]])).tolist()
+        [True, False]
+    """
+    n = len(model)
+    mine, theirs = np.asarray(exported, dtype=np.float64).reshape(n, -1), np.asarray(model, np.float64).reshape(n, -1)
+    return np.all(np.isclose(mine, theirs, rtol=1e-4, atol=1e-5), axis=1)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from polebench.atomic import atomic_target
-from polebench.envs.families import EnvFamily
+from polebench.envs.families import EnvFamily, action_kinds
 from polebench.errors import ConfigError
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
@@ -118,8 +118,7 @@ def action_signals(actions: np.ndarray, family: EnvFamily) -> tuple[np.ndarray, 
     # Discrete actions index the family's efforts; a force the simulator applied is its own effort.
     indexed = bool(family.action_effort) and actions.dtype.kind in "iub"
     effort = np.asarray(family.action_effort, dtype=float)[actions.astype(int)] if indexed else actions.astype(float)
-    # A continuous force changes every step: what shows chatter is how often it reverses.
-    kinds = actions if indexed or actions.dtype.kind in "iub" else np.sign(actions)
+    kinds = action_kinds(actions)
     switched = np.concatenate([[0.0], (kinds[1:] != kinds[:-1]).astype(float)])
     # Each panel starts once its window is full: a lone first action would read as a full push.
     return sliding_mean(effort, window), sliding_mean(switched, window) / (family.step_seconds or 1.0)
