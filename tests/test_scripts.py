@@ -356,5 +356,8 @@ def test_resume_refuses_a_model_of_another_algo_or_env(trained_ppo: Path, args: 
 def test_a_model_that_cannot_be_built_leaves_no_folder_behind(tmp_path: Path) -> None:
     logs = tmp_path / "new-logs"
     result = run_script("train.py", "--algo", "dqn", "--env", "Pendulum-v1", "-n", "100", "-f", str(logs))
-    _assert_user_error(result, "dqn cannot train on Pendulum-v1")
+    _assert_user_error(result, "dqn cannot train on Pendulum-v1", "envs with Discrete actions: CartPole-v1,")
+    assert not logs.exists()
+    result = run_script("train.py", "--algo", "sac", "-n", "100", "-f", str(logs))
+    _assert_user_error(result, "sac cannot train on CartPole-v1", "envs with Box actions:", "CartPoleSwingUp-v0")
     assert not logs.exists()

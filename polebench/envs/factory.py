@@ -55,6 +55,38 @@ def check_env_id(env_id: str) -> str:
     return env_id
 
 
+def envs_with_actions(space_types: tuple[type, ...]) -> list[str]:
+    """The classic-control and polebench ids (as Gymnasium's registry has them) whose action space is one of
+    ``space_types``: what to suggest to an algorithm that cannot take an env's actions.
+
+    Example:
+        >>> from gymnasium import spaces
+        >>> "CartPoleSwingUp-v0" in envs_with_actions((spaces.Box,))
+        True
+    """
+    import gymnasium as gym
+
+    from polebench.envs.registration import register_envs
+
+    register_envs()
+    latest: dict[str, Any] = {}  # each env's newest version: CartPole-v1, not the deprecated v0
+    for spec in gym.registry.values():
+        entry = spec.entry_point if isinstance(spec.entry_point, str) else ""
+        ours = entry.startswith(("polebench.", "gymnasium.envs.classic_control"))
+        if ours and (spec.name not in latest or (spec.version or 0) > (latest[spec.name].version or 0)):
+            latest[spec.name] = spec
+    found = []
+    for spec in latest.values():
+        try:
+            env = gym.make(spec.id)
+        except Exception:  # an optional extra that is not installed (DeepMind Control's): not a suggestion
+            continue
+        if isinstance(env.action_space, space_types):
+            found.append(spec.id)
+        env.close()
+    return found
+
+
 def make_env(env_id: str, env_kwargs: Mapping[str, Any]) -> Any:
     """``gym.make(env_id, **env_kwargs)``, where CartPole's physical constants among ``env_kwargs``
     (``length``, ``masspole``, ... : :data:`polebench.wrappers.physics.PHYSICS`), which its constructor does

@@ -13,7 +13,7 @@ import numpy as np
 
 from polebench.config import hyperparams as hpm
 from polebench.config.run_config import RunConfig
-from polebench.envs.factory import EVAL_SEED_OFFSET, make_vec, measured
+from polebench.envs.factory import EVAL_SEED_OFFSET, envs_with_actions, make_vec, measured
 from polebench.envs.perturbations import training_perturbations
 from polebench.envs.wrapping import wrapper_chain
 from polebench.errors import ConfigError, first_line
@@ -163,7 +163,20 @@ def _make_model(plan: Plan, device: str, train_env: Any) -> Any:
             plan.hyperparams["policy"], train_env, seed=plan.config.seed, device=device, verbose=0, **kwargs
         )
     except (AssertionError, ValueError, TypeError) as err:
-        raise ConfigError(f"{plan.spec.name} cannot train on {plan.env_id}: {first_line(err)}") from None
+        message = first_line(err)
+        hint = _other_action_kind(train_env.action_space) if "action space" in message else ""
+        raise ConfigError(f"{plan.spec.name} cannot train on {plan.env_id}: {message}{hint}") from None
+
+
+def _other_action_kind(space: Any) -> str:
+    """For an algorithm that refused ``space`` (SB3 checks it in the constructor), where it can go: the
+    classic-control envs with the other kind of action, a force for pushes and pushes for a force."""
+    from gymnasium import spaces
+
+    other = {spaces.Discrete: spaces.Box, spaces.Box: spaces.Discrete}.get(type(space))
+    if other is None:
+        return ""
+    return f"; envs with {other.__name__} actions: {', '.join(envs_with_actions((other,)))}"
 
 
 def zoo_tensorboard_folder(tensorboard_log: Path, plan: Plan, run_dir: Path) -> Path:
