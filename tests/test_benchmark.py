@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 
 from polebench.bench import driver as benchmarking
 from polebench.bench.grid import Agent, Job, JobStatus, Protocol, existing_jobs, finished_run, make_grid, shipped_agents
+from polebench.bench.result_row import ResultRow
 from polebench.bench.results import aggregate, cell_stats, job_row
 from polebench.bench.runners.processes import Outcome
 from polebench.envs.families import CARTPOLE
@@ -27,13 +29,12 @@ from tests.conftest import ROOT, run_script, tree_hash
 PROTOCOL = Protocol(n_timesteps=600, eval_freq=300)
 
 
-def _row(seed: int, solved: bool, steps: int, seconds: float, final: float, algo: str = "ppo") -> dict[str, Any]:
-    return {
-        "agent": algo, "algo": algo, "env": "CartPole-v1", "seed": seed, "shaped": False, "status": "finished",
-        "solved": solved,
-        "steps_to_solve": steps if solved else None, "time_to_solve_s": seconds if solved else None,
-        "wall_time_s": seconds, "final_mean_return": final, "peak_rss_mb": 300.0 + seed,
-    }  # fmt: skip
+def _row(seed: int, solved: bool, steps: int, seconds: float, final: float, algo: str = "ppo") -> ResultRow:
+    return ResultRow(
+        agent=algo, algo=algo, env="CartPole-v1", seed=seed, status=JobStatus.FINISHED, solved=solved,
+        steps_to_solve=steps if solved else None, time_to_solve_s=seconds if solved else None,
+        wall_time_s=seconds, final_mean_return=final, peak_rss_mb=300.0 + seed,
+    )  # fmt: skip
 
 
 def test_cell_statistics_on_known_numbers() -> None:
@@ -58,7 +59,7 @@ def test_cell_statistics_on_known_numbers() -> None:
 
 def test_aggregate_groups_cells_and_leaves_out_jobs_without_results() -> None:
     rows = [_row(0, True, 100, 1.0, 500.0), _row(0, False, 0, 1.0, 20.0, algo="dqn")]
-    rows.append({**_row(1, False, 0, 1.0, 0.0, algo="dqn"), "status": "failed"})
+    rows.append(replace(_row(1, False, 0, 1.0, 0.0, algo="dqn"), status=JobStatus.FAILED))
     cells = aggregate(rows)
     assert [(c.algo, c.runs, c.solved) for c in cells] == [("ppo", 1, 1), ("dqn", 1, 0)]
     assert cells[1].steps_to_solve is None
@@ -72,10 +73,9 @@ def _fake_run(bench: Path, job: Job, interrupted: bool, config_hash: str = "curr
     run_dir = runs.new_run_dir(job.folder(bench), job.algo, job.env)
     runs.write_yaml(run_dir / runs.CONFIG_FILE, {"config_hash": config_hash})
     runs.model_path(run_dir, job.env).write_bytes(b"a model")
-    row = _row(job.seed, False, 0, 1.0, 9.0, job.algo)
     summary = RunSummary(
         algo=job.algo, env=job.env, seed=job.seed, timesteps=600, solved=False, steps_to_solve=None,
-        time_to_solve_s=None, wall_time_s=1.0, best_mean_return=9.0, final_mean_return=row["final_mean_return"],
+        time_to_solve_s=None, wall_time_s=1.0, best_mean_return=9.0, final_mean_return=9.0,
         threshold=475.0, peak_rss_mb=300.0, shaped=False, interrupted=interrupted, run_dir=str(run_dir),
         config_hash=config_hash,
     )  # fmt: skip
@@ -119,7 +119,7 @@ def test_resume_reruns_only_what_did_not_finish_with_the_same_configuration(
     assert sorted(job.seed for job in ran) == [1, 2, 3]
     resolved = _resolve_here([done, interrupted, missing, changed], tmp_path, PROTOCOL)
     assert all(finished_run(job, tmp_path) for job in resolved)
-    assert job_row(resolved[1], tmp_path)["status"] == "finished"
+    assert job_row(resolved[1], tmp_path).status is JobStatus.FINISHED
     # The run of the old configuration is kept beside the new one.
     assert old.is_dir() and finished_run(resolved[3], tmp_path) != old
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from polebench.bench.resources import resources_table
+from polebench.bench.result_row import ResultRow
 from polebench.run.summary import RunSummary
 from tests.conftest import ROOT, run_script
 
@@ -40,7 +41,8 @@ def test_the_report_table_names_each_agent_with_its_growth_and_every_mark(tmp_pa
         "trace": [[0, 300.0, 0.0], [10_000, 320.0, 2.0], [20_000, 340.0, 6.0], [30_000, 360.0, 12.0]],
     }  # fmt: skip
     (tmp_path / "summary.json").write_text(json.dumps(summary))
-    row = {"agent": "leaky", "run_dir": str(tmp_path), **RunSummary.read(tmp_path).memory_growth()}  # type: ignore[union-attr]
+    growth = RunSummary.read(tmp_path).memory_growth()  # type: ignore[union-attr]
+    row = ResultRow(agent="leaky", algo="x", env="CartPole-v1", seed=0, run_dir=str(tmp_path), **growth)
     table = resources_table(["leaky", "absent"], [row])
     assert "| leaky | 300 → 360 | +20.0 | 300 → 320 → 340 → 360 | █▅▃ 5,000 → 1,667 |" in table
     assert not any("absent" in line for line in table) and resources_table(["absent"], []) == []

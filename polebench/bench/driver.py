@@ -21,6 +21,7 @@ from polebench.shapes import from_mapping
 
 if TYPE_CHECKING:
     from polebench.bench.report import Report
+    from polebench.bench.result_row import ResultRow
 
 PROTOCOL_FILE = "protocol.yml"
 EXIT_SOME_FAILED = 1
@@ -33,18 +34,18 @@ def write_results(
     protocol: Protocol | None,
     clips_made: Callable[[], None] | None = None,
     skip_clips: str | None = None,
-) -> tuple[list[dict[str, Any]], Report]:
+) -> tuple[list[ResultRow], Report]:
     """Write ``results.csv``, ``robustness.csv`` (when any run was measured) and ``report.md`` with its
     plots and page for ``jobs``; return the rows and the report. ``clips_made`` waits for the clips that
     workers render meanwhile (see :func:`_start_clips`); after an interrupt no clip is made, the page
     shows those already made."""
     # Imported here: statistics and plotting take a second to import, which the workers' start overlaps.
     from polebench.bench.report import RESULTS_CSV, ROBUSTNESS_CSV, write_report
-    from polebench.bench.results import job_row, write_csv
+    from polebench.bench.results import job_row, write_csv, write_results_csv
     from polebench.bench.robustness import ROBUSTNESS_COLUMNS, kept_robustness
 
     rows = [job_row(job, bench) for job in jobs]
-    write_csv(rows, bench / RESULTS_CSV)
+    write_results_csv(rows, bench / RESULTS_CSV)
     robustness = kept_robustness(jobs, bench)
     if robustness:
         measured_rows = [row for measured in robustness for row in measured.rows()]
@@ -208,7 +209,7 @@ def _ended(
     if report.interrupted:
         print(f"interrupted while making the clips: the report of what finished is written ({report.path})")
         code = EXIT_INTERRUPTED
-    unfinished = sum(row["status"] != JobStatus.FINISHED.value for row in rows)
+    unfinished = sum(not row.finished for row in rows)
     if code == 0 and unfinished:
         code = EXIT_SOME_FAILED
     return GridOutcome(code, len(rows), unfinished, report.path)

@@ -24,7 +24,6 @@ import shutil
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from xml.etree.ElementTree import Element
 
 from markdown import Markdown
@@ -33,6 +32,7 @@ from markdown.treeprocessors import Treeprocessor
 
 from polebench.atomic import atomic_target
 from polebench.bench.clips import WALL_PUSH_LEVEL, ClipOrder, clip_of, pushes_apply
+from polebench.bench.result_row import ResultRow
 from polebench.bench.results import CellStats
 
 PAGE = "report.html"
@@ -59,35 +59,37 @@ class Tile:
     missing: str = ""
 
 
-def median_run(rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+def median_run(rows: Sequence[ResultRow]) -> ResultRow | None:
     """The run whose final return is the median of its agent's (the lower of the middle two; ties by seed).
 
     Example:
-        >>> median_run([{"final_mean_return": r, "seed": s} for s, r in enumerate([500, 120, 480])])["seed"]
+        >>> def run(seed: int, final: float) -> ResultRow:
+        ...     return ResultRow(agent="a", algo="a", env="e", seed=seed, final_mean_return=final)
+        >>> median_run([run(0, 500), run(1, 120), run(2, 480)]).seed
         2
     """
-    finished = sorted(rows, key=lambda r: (float(r["final_mean_return"]), int(r["seed"])))
+    finished = sorted(rows, key=lambda r: (r.final_mean_return or 0.0, r.seed))
     return finished[(len(finished) - 1) // 2] if finished else None
 
 
-def shown_run(rows: Sequence[dict[str, Any]], env: str, agent: str) -> dict[str, Any] | None:
+def shown_run(rows: Sequence[ResultRow], env: str, agent: str) -> ResultRow | None:
     """The run of ``agent`` on ``env`` that the wall shows: its median finished run."""
-    return median_run([r for r in rows if r["agent"] == agent and r["env"] == env and r["status"] == "finished"])
+    return median_run([r for r in rows if r.agent == agent and r.env == env and r.finished])
 
 
-def clip_orders(rows: Sequence[dict[str, Any]]) -> list[ClipOrder]:
+def clip_orders(rows: Sequence[ResultRow]) -> list[ClipOrder]:
     """Every clip the walls of ``rows`` will show, plain and under pushes, not yet made."""
     orders = []
-    for env, agent in dict.fromkeys((r["env"], r["agent"]) for r in rows):
+    for env, agent in dict.fromkeys((r.env, r.agent) for r in rows):
         chosen = shown_run(rows, env, agent)
         if chosen is not None:
             walls = (False, True) if pushes_apply(env) else (False,)
-            orders += [ClipOrder(Path(chosen["run_dir"]), chosen["algo"], env, push) for push in walls]
+            orders += [ClipOrder(Path(chosen.run_dir), chosen.algo, env, push) for push in walls]
     return [order for order in orders if not order.is_made()]
 
 
 def wall(
-    env: str, cells: Sequence[CellStats], rows: Sequence[dict[str, Any]], push: bool, skip: str | None = None
+    env: str, cells: Sequence[CellStats], rows: Sequence[ResultRow], push: bool, skip: str | None = None
 ) -> list[Tile]:
     """The tiles of one env's wall, in the order of ``cells``, the clips not yet made rendered now (unless
     ``skip`` says why not: the page then says so in their place)."""
@@ -98,12 +100,12 @@ def wall(
         if chosen is None:
             tiles.append(Tile(cell.agent, caption, None, missing="no finished run"))
             continue
-        clip = clip_of(ClipOrder(Path(chosen["run_dir"]), cell.algo, env, push), skip)
+        clip = clip_of(ClipOrder(Path(chosen.run_dir), cell.algo, env, push), skip)
         if clip.path is None:
             tiles.append(Tile(cell.agent, caption, None, missing=clip.missing))
             continue
         name = f"{safe_name(env)}_{safe_name(cell.agent)}{'_push' if push else ''}.webm"
-        tiles.append(Tile(f"{cell.agent} (seed {chosen['seed']})", caption, clip.path, name))
+        tiles.append(Tile(f"{cell.agent} (seed {chosen.seed})", caption, clip.path, name))
     return tiles
 
 

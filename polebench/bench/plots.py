@@ -25,6 +25,7 @@ import numpy as np
 
 from polebench.agents.registry import ALGOS, is_reference
 from polebench.atomic import atomic_target
+from polebench.bench.result_row import ResultRow
 from polebench.bench.results import BOOTSTRAP_REPS, CellStats, interval_estimates, iqm
 from polebench.bench.robustness import LadderStats
 from polebench.envs.families import EnvFamily
@@ -102,15 +103,13 @@ def load_evaluations(run_dir: str) -> dict[str, np.ndarray] | None:
     return arrays if shaped_right and arrays["results"].ndim == 2 and len(arrays["results"]) == count else None
 
 
-def plot_curves(
-    cells: Sequence[CellStats], rows: Sequence[dict[str, Any]], threshold: float | None, path: Path
-) -> None:
+def plot_curves(cells: Sequence[CellStats], rows: Sequence[ResultRow], threshold: float | None, path: Path) -> None:
     """Learning curves against env steps and wall time, one line per algorithm."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
     colors = agent_colors(cells)
     for cell in cells:
-        runs = [r for r in rows if r["agent"] == cell.agent]
-        evals = [e for r in runs if (e := load_evaluations(r["run_dir"])) is not None]
+        runs = [r for r in rows if r.agent == cell.agent]
+        evals = [e for r in runs if (e := load_evaluations(r.run_dir)) is not None]
         style = {"color": colors[cell.agent], "linestyle": "--" if cell.shaped else "-"}
         for ax, key in zip(axes, ("timesteps", "wall_time_s"), strict=True):
             curve = _curves(evals, key)
@@ -210,14 +209,14 @@ def plot_profile(cells: Sequence[CellStats], path: Path) -> None:
     _save(fig, path)
 
 
-def plot_time_to_solve(cells: Sequence[CellStats], rows: Sequence[dict[str, Any]], path: Path) -> None:
+def plot_time_to_solve(cells: Sequence[CellStats], rows: Sequence[ResultRow], path: Path) -> None:
     """Every run's time-to-solve (dots) and the median (bar); an x marks a run that never solved."""
     fig, ax = plt.subplots(figsize=(8, 0.55 * len(cells) + 1.5))
     colors = agent_colors(cells)
     for y, cell in enumerate(cells):
-        runs = [r for r in rows if r["agent"] == cell.agent]
-        solved = [float(r["time_to_solve_s"]) for r in runs if r["solved"]]
-        unsolved = [float(r["wall_time_s"]) for r in runs if not r["solved"]]
+        runs = [r for r in rows if r.agent == cell.agent]
+        solved = [r.time_to_solve_s for r in runs if r.solved and r.time_to_solve_s is not None]
+        unsolved = [r.wall_time_s for r in runs if not r.solved and r.wall_time_s is not None]
         jitter = np.linspace(-0.15, 0.15, max(len(solved), 1))[: len(solved)]
         ax.scatter(solved, y + jitter, color=colors[cell.agent], s=25, zorder=3)
         ax.scatter(unsolved, [y] * len(unsolved), color="black", marker="x", s=40, zorder=3)
@@ -231,22 +230,20 @@ def plot_time_to_solve(cells: Sequence[CellStats], rows: Sequence[dict[str, Any]
     _save(fig, path)
 
 
-def plot_trajectories(
-    cells: Sequence[CellStats], rows: Sequence[dict[str, Any]], family: EnvFamily, path: Path
-) -> bool:
+def plot_trajectories(cells: Sequence[CellStats], rows: Sequence[ResultRow], family: EnvFamily, path: Path) -> bool:
     """One evaluation episode per algorithm, all from the same initial state (each run's
     ``trajectory.npz``, from its lowest seed that has one), each label naming the seed and saying whether
     that run's final evaluation was balanced; return whether anything was drawn."""
     traces = []
     colors = agent_colors(cells)
     for cell in sorted(cells, key=lambda c: not is_reference(c.algo)):
-        runs = sorted((r for r in rows if r["agent"] == cell.agent), key=_seed)
-        found = next((r for r in runs if (Path(r["run_dir"]) / run_files.TRAJECTORY_FILE).is_file()), None)
+        runs = sorted((r for r in rows if r.agent == cell.agent), key=lambda r: r.seed)
+        found = next((r for r in runs if (Path(r.run_dir) / run_files.TRAJECTORY_FILE).is_file()), None)
         if found is None:
             continue
-        label = f"{label_of(cell)} (seed {found['seed']}{_final_balance(found, family)})"
+        label = f"{label_of(cell)} (seed {found.seed}{_final_balance(found, family)})"
         try:
-            with np.load(Path(found["run_dir"]) / run_files.TRAJECTORY_FILE) as data:
+            with np.load(Path(found.run_dir) / run_files.TRAJECTORY_FILE) as data:
                 states, actions = np.asarray(data["states"], dtype=float), np.asarray(data["actions"])
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
             continue  # damaged: the plot leaves it out
@@ -259,17 +256,13 @@ def plot_trajectories(
     return bool(traces)
 
 
-def _final_balance(row: dict[str, Any], family: EnvFamily) -> str:
+def _final_balance(row: ResultRow, family: EnvFamily) -> str:
     """Whether the run's final evaluation was within the family's balance target: the episode drawn is
     its final model's, which may balance worse than it did at the evaluation that first counted."""
-    met = row.get("final_balanced")
+    met = row.final_balanced
     if family.balance is None or met is None:
         return ""
     return "; final evaluation " + ("balanced" if met else "not balanced")
-
-
-def _seed(row: dict[str, Any]) -> int:
-    return int(row["seed"])
 
 
 def plot_robustness(cells: Sequence[CellStats], stats: dict[str, list[LadderStats]], path: Path) -> None:

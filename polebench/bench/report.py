@@ -9,13 +9,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from polebench.agents.registry import is_reference
 from polebench.atomic import write_texts
 from polebench.bench import plots
 from polebench.bench.clips import INTERRUPTED
-from polebench.bench.grid import JobStatus, Protocol, job_label
+from polebench.bench.grid import Protocol, job_label
 from polebench.bench.page import (
     PAGE,
     Walls,
@@ -28,6 +27,7 @@ from polebench.bench.page import (
     wall,
 )
 from polebench.bench.resources import resources_table
+from polebench.bench.result_row import ResultRow
 from polebench.bench.results import CellStats, aggregate, median_iqr, metric_columns
 from polebench.bench.robustness import JobRobustness, LadderStats, ladder_stats
 from polebench.bench.untrusted import md
@@ -90,26 +90,24 @@ def _wall_and_cpu(cell: CellStats) -> str:
     return f"{cell.median_wall_time_s:.1f} / {cpu}"
 
 
-def busy_machine_warning(rows: Sequence[dict[str, Any]]) -> list[str]:
+def busy_machine_warning(rows: Sequence[ResultRow]) -> list[str]:
     """One line, when finished jobs waited for the CPU (wall time well above the CPU time they used):
     their seconds then measure the machine's load as much as the agent, and steps do not.
 
     Example:
-        >>> row = {"status": "finished", "wall_time_s": 20.0, "cpu_time_s": 8.0, "load_average": 3.5}
+        >>> from polebench.bench.grid import JobStatus
+        >>> row = ResultRow(agent="ppo", algo="ppo", env="CartPole-v1", seed=0, status=JobStatus.FINISHED,
+        ...                 wall_time_s=20.0, cpu_time_s=8.0, load_average=3.5)
         >>> busy_machine_warning([row])[0][:53]
         '**The machine was busy**: jobs took up to 2.5x their '
     """
-    finished = [r for r in rows if r.get("status") == "finished" and r.get("cpu_time_s") not in (None, "")]
-    ratios = [float(r["wall_time_s"]) / max(float(r["cpu_time_s"]), 1e-9) for r in finished]
+    timed = [(r.wall_time_s, r.cpu_time_s) for r in rows if r.finished]
+    finished = [(wall, cpu) for wall, cpu in timed if wall is not None and cpu is not None]
     # A second or two of waiting (start-up, a short job) says nothing about the load.
-    waited = [
-        ratio
-        for ratio, r in zip(ratios, finished, strict=True)
-        if float(r["wall_time_s"]) - float(r["cpu_time_s"]) > 2.0
-    ]
+    waited = [wall / max(cpu, 1e-9) for wall, cpu in finished if wall - cpu > 2.0]
     if not waited or max(waited) < BUSY_RATIO:
         return []
-    loads = [float(r["load_average"]) for r in finished if r.get("load_average") not in (None, "")]
+    loads = [r.load_average for r in rows if r.finished and r.load_average is not None]
     load = f" (load average up to {max(loads):.1f} on {os.cpu_count()} cores)" if loads else ""
     return [
         f"**The machine was busy**: jobs took up to {max(waited):.1f}x their CPU time in wall time{load}, so "
@@ -259,7 +257,7 @@ def _ladder_cell(stats: LadderStats | None) -> str:
 def _env_section(
     env: str,
     cells: Sequence[CellStats],
-    rows: Sequence[dict[str, Any]],
+    rows: Sequence[ResultRow],
     folder: Path,
     measured: Sequence[JobRobustness],
     images: list[str],
@@ -268,7 +266,7 @@ def _env_section(
     inlines)."""
     cells = _reference_first(cells)  # every table and plot lists the agents in the main table's order
     threshold = reward_threshold(env)
-    env_rows = [r for r in rows if r["env"] == env and r["status"] == "finished"]
+    env_rows = [r for r in rows if r.env == env and r.finished]
     kinds = ("curves", "final_iqm", "profile", "time_to_solve", "trajectories", "robustness")
     names = {kind: f"{kind}_{safe_name(env)}.png" for kind in kinds}
     plots.plot_curves(cells, env_rows, threshold, folder / names["curves"])
@@ -313,17 +311,17 @@ class SeedSplit:
     """The finished runs on tuning seeds and on test seeds (``polebench/config/seeds.py``): the report's
     figures are the test seeds' whenever there are any."""
 
-    tune: list[dict[str, Any]]
-    test: list[dict[str, Any]]
+    tune: list[ResultRow]
+    test: list[ResultRow]
 
     @classmethod
-    def of(cls, rows: Sequence[dict[str, Any]]) -> SeedSplit:
-        finished = [r for r in rows if r["status"] == JobStatus.FINISHED.value]  # the others: "Jobs without a result"
-        test = [r for r in finished if is_test_seed(int(r["seed"]))]
-        return cls([r for r in finished if not is_test_seed(int(r["seed"]))], test)
+    def of(cls, rows: Sequence[ResultRow]) -> SeedSplit:
+        finished = [r for r in rows if r.finished]  # the others: "Jobs without a result"
+        test = [r for r in finished if is_test_seed(r.seed)]
+        return cls([r for r in finished if not is_test_seed(r.seed)], test)
 
     @property
-    def shown(self) -> list[dict[str, Any]]:
+    def shown(self) -> list[ResultRow]:
         return self.test or self.tune
 
     def shows(self, seed: int) -> bool:
@@ -332,16 +330,16 @@ class SeedSplit:
     def describe(self) -> str:
         if not self.test:
             return (
-                f"Seeds {describe_seeds(r['seed'] for r in self.tune)}, none of them a test seed (from "
+                f"Seeds {describe_seeds(r.seed for r in self.tune)}, none of them a test seed (from "
                 f"{FIRST_TEST_SEED:,} up): a recipe tuned on these seeds is scored here on seeds it has seen; "
                 "add `--test-seeds K` to score it on seeds it has not."
             )
         tune = (
-            f"; the other seeds ({describe_seeds(r['seed'] for r in self.tune)}) only in the gap tables"
+            f"; the other seeds ({describe_seeds(r.seed for r in self.tune)}) only in the gap tables"
             if self.tune
             else ""
         )
-        seeds = describe_seeds(r["seed"] for r in self.test)
+        seeds = describe_seeds(r.seed for r in self.test)
         return f"Every figure is on the test seeds {seeds} (never used in tuning){tune}."
 
 
@@ -350,12 +348,12 @@ def _gap_section(env: str, split: SeedSplit, family: EnvFamily | None) -> list[s
     each tuned agent whose test figures are worse by more than the seed-to-seed spread (the IQR over all its
     seeds). A reference controller tunes nothing from seeds: its gap is the yardstick of seed noise."""
     # Plain medians of the rows: the bootstrapped statistics of aggregate() are not needed here.
-    tune, test = ([r for r in part if r["env"] == env] for part in (split.tune, split.test))
-    algos = {r["agent"]: r["algo"] for r in test}
-    both = [agent for agent in algos if any(r["agent"] == agent for r in tune)]
+    tune, test = ([r for r in part if r.env == env] for part in (split.tune, split.test))
+    algos = {r.agent: r.algo for r in test}
+    both = [agent for agent in algos if any(r.agent == agent for r in tune)]
     if not both:
         return []
-    present = metric_columns(test)
+    present = metric_columns([r.quality for r in test])
     metrics = [m for m in (family.metrics if family is not None else ()) if m.name in present]
     lines = [
         "",
@@ -370,7 +368,7 @@ def _gap_section(env: str, split: SeedSplit, family: EnvFamily | None) -> list[s
     ]
     flagged = []
     for agent in both:
-        rows = {name: [r for r in part if r["agent"] == agent] for name, part in (("tune", tune), ("test", test))}
+        rows = {name: [r for r in part if r.agent == agent] for name, part in (("tune", tune), ("test", test))}
         cells, worse = [], []
         tuned = not is_reference(algos[agent])
         for name, higher in [("final_mean_return", True), *((m.name, m.higher_is_better) for m in metrics)]:
@@ -388,10 +386,10 @@ def _gap_section(env: str, split: SeedSplit, family: EnvFamily | None) -> list[s
     return [*lines, *(["", *flagged] if flagged else [])]
 
 
-def _gap(tune: Sequence[dict[str, Any]], test: Sequence[dict[str, Any]], name: str, higher: bool) -> tuple[str, bool]:
+def _gap(tune: Sequence[ResultRow], test: Sequence[ResultRow], name: str, higher: bool) -> tuple[str, bool]:
     """One metric's tuning → test medians as text, and whether the test median is worse by more than the
     interquartile range over all the seeds."""
-    values = {part: [float(r[name]) for r in rows if r.get(name) not in (None, "")] for part, rows in
+    values = {part: [float(r.value(name)) for r in rows if r.value(name) is not None] for part, rows in
               (("tune", tune), ("test", test))}  # fmt: skip
     before, after = median_iqr(values["tune"]), median_iqr(values["test"])
     pooled = median_iqr([*values["tune"], *values["test"]])
@@ -401,14 +399,14 @@ def _gap(tune: Sequence[dict[str, Any]], test: Sequence[dict[str, Any]], name: s
     return f"{before[0]:.3g} → {after[0]:.3g}", worse_by > 0 and worse_by > pooled[2] - pooled[1]
 
 
-def _problems(rows: Sequence[dict[str, Any]]) -> list[str]:
-    bad = [r for r in rows if r["status"] != JobStatus.FINISHED.value]
+def _problems(rows: Sequence[ResultRow]) -> list[str]:
+    bad = [r for r in rows if not r.finished]
     if not bad:
         return []
     lines = ["## Jobs without a result", "", "| job | status | error |", "|---|---|---|"]
     for r in bad:
-        label, error = job_label(r["agent"], r["env"], r["seed"]), r.get("error") or "-"
-        lines.append(f"| {md(label)} | {md(r['status'])} | {md(error)} |")
+        label, error = job_label(r.agent, r.env, r.seed), r.error or "-"
+        lines.append(f"| {md(label)} | {md(r.status.value)} | {md(error)} |")
     return [*lines, ""]
 
 
@@ -445,16 +443,19 @@ def describe_protocol(protocol: Protocol | None) -> str:
     return f"{budget}, {evaluation}{stop}"
 
 
-def describe_final(rows: Sequence[dict[str, Any]]) -> str:
+def describe_final(rows: Sequence[ResultRow]) -> str:
     """How many episodes the finished runs' final evaluations played, as the runs recorded it.
 
     Example:
-        >>> describe_final([{"status": "finished", "final_eval_episodes": 100}, {"status": "finished"}])
+        >>> from dataclasses import replace
+        >>> from polebench.bench.grid import JobStatus
+        >>> run = ResultRow(agent="ppo", algo="ppo", env="CartPole-v1", seed=0, status=JobStatus.FINISHED)
+        >>> describe_final([replace(run, final_eval_episodes=100), run])
         'a final evaluation of 100 episodes (unknown for 1 run made before it was recorded)'
     """
-    finished = [r for r in rows if r["status"] == JobStatus.FINISHED.value]
-    counts = sorted({int(r["final_eval_episodes"]) for r in finished if r.get("final_eval_episodes") is not None})
-    unknown = sum(r.get("final_eval_episodes") is None for r in finished)
+    finished = [r for r in rows if r.finished]
+    counts = sorted({r.final_eval_episodes for r in finished if r.final_eval_episodes is not None})
+    unknown = sum(r.final_eval_episodes is None for r in finished)
     text = f"a final evaluation of {' or '.join(map(str, counts))} episodes" if counts else "final evaluations"
     if unknown:
         text += f" (unknown for {unknown} run{'s' if unknown > 1 else ''} made before it was recorded)"
@@ -471,7 +472,7 @@ class Report:
 
 
 def write_report(
-    rows: Sequence[dict[str, Any]],
+    rows: Sequence[ResultRow],
     folder: Path,
     protocol: Protocol | None,
     robustness: Sequence[JobRobustness] = (),
@@ -488,7 +489,7 @@ def write_report(
     split = SeedSplit.of(rows)
     cells = aggregate(split.shown)
     envs = list(dict.fromkeys(c.env for c in cells))
-    done = sum(r["status"] == "finished" for r in rows)
+    done = sum(r.finished for r in rows)
     settings = f"{describe_protocol(protocol)}; {describe_final(rows)}"
     lines = [
         "# polebench benchmark",
@@ -525,7 +526,7 @@ def write_report(
     return Report(folder / REPORT, interrupted)
 
 
-def _walls(cells: Sequence[CellStats], rows: Sequence[dict[str, Any]], envs: list[str], skip: str | None) -> Walls:
+def _walls(cells: Sequence[CellStats], rows: Sequence[ResultRow], envs: list[str], skip: str | None) -> Walls:
     """Each env's replay walls (the second, under pushes, where pushes apply)."""
     from polebench.bench.clips import pushes_apply
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from polebench.bench.result_row import ResultRow
 from polebench.bench.untrusted import md
 from polebench.run.summary import RunSummary
 
@@ -54,21 +54,21 @@ def pace(trace: Sequence[Sequence[float]]) -> list[float]:
     return [(b[0] - a[0]) / (b[2] - a[2]) for a, b in itertools.pairwise(trace) if b[2] > a[2] and b[0] > a[0]]
 
 
-def resources_table(agents: Sequence[str], rows: Sequence[dict[str, Any]]) -> list[str]:
+def resources_table(agents: Sequence[str], rows: Sequence[ResultRow]) -> list[str]:
     """The report's table: per agent (in ``agents``' order), resident memory at the start and at the end of
     learning and its growth per 10,000 env steps (medians over its runs), and the median run's memory and
     pace over the run as bars. Empty when no run kept a trace."""
     lines = []
     for agent in agents:
-        runs = [r for r in rows if r["agent"] == agent and r.get("rss_growth_mb_per_10k_steps") not in (None, "")]
+        runs = [r for r in rows if r.agent == agent and r.rss_growth_mb_per_10k_steps is not None]
         if not runs:
             continue
-        growth = [float(r["rss_growth_mb_per_10k_steps"]) for r in runs]
+        growth = [float(r.rss_growth_mb_per_10k_steps or 0.0) for r in runs]
         median_run = runs[int(np.argsort(growth)[len(growth) // 2])]
-        summary = RunSummary.read(Path(str(median_run["run_dir"])))
+        summary = RunSummary.read(Path(median_run.run_dir))
         trace = (summary.trace if summary is not None else None) or []
-        start = float(np.median([float(r["rss_start_mb"]) for r in runs]))
-        end = float(np.median([float(r["rss_end_mb"]) for r in runs]))
+        start = float(np.median([r.rss_start_mb for r in runs if r.rss_start_mb is not None]))
+        end = float(np.median([r.rss_end_mb for r in runs if r.rss_end_mb is not None]))
         steps_per_s = pace(trace)
         speed = f"{sparkline(steps_per_s)} {steps_per_s[0]:,.0f} → {steps_per_s[-1]:,.0f}" if steps_per_s else "-"
         memory = every_mark([point[1] for point in trace]) or "-"

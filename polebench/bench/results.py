@@ -12,7 +12,7 @@ import csv
 import json
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,48 +20,52 @@ import numpy as np
 
 from polebench.atomic import atomic_target
 from polebench.bench.grid import JOB_FILE, Job, JobStatus, finished_summary, read_job_file, recorded_error
+from polebench.bench.result_row import COLUMNS, FIXED, ResultRow
 from polebench.bench.throughput import early_and_late
 from polebench.envs.families import METRIC_NAMES
 
-COLUMNS = (
-    "agent", "algo", "env", "seed", "shaped", "shaping", "train_perturb", "status", "solved", "steps_to_solve",
-    "time_to_solve_s", "final_balanced", "balanced", "steps_to_balance", "time_to_balance_s", "wall_time_s",
-    "cpu_time_s",
-    "load_average", "timesteps",
-    "final_mean_return", "final_success_rate", "final_eval_episodes", "best_mean_return", "peak_rss_mb",
-    "rss_start_mb", "rss_end_mb", "rss_growth_mb_per_10k_steps", "early_steps_per_s", "late_steps_per_s", "threshold",
-    "error", "run_dir", "hyperparams", "conf_file", "config_hash",
-)  # fmt: skip
 BOOTSTRAP_REPS = 2000
 
 
-def job_row(job: Job, bench: Path) -> dict[str, Any]:
+def job_row(job: Job, bench: Path) -> ResultRow:
     """The CSV row of ``job``: its finished run's summary, or its status and error."""
     agent = job.agent
-    row: dict[str, Any] = {
-        "agent": agent.name, "algo": job.algo, "env": job.env, "seed": job.seed, "shaped": job.shaped,
-        "shaping": agent.shaping_form or "", "train_perturb": describe_perturb(agent.train_perturb),
-        "hyperparams": json.dumps(dict(agent.hyperparams), sort_keys=True) if agent.hyperparams else "",
-        "conf_file": str(agent.conf_file or ""),
-    }  # fmt: skip
+    settings = ResultRow(
+        agent=agent.name, algo=job.algo, env=job.env, seed=job.seed, shaped=job.shaped,
+        shaping=agent.shaping_form or "", train_perturb=describe_perturb(agent.train_perturb),
+        hyperparams=json.dumps(dict(agent.hyperparams), sort_keys=True) if agent.hyperparams else "",
+        conf_file=str(agent.conf_file or ""),
+    )  # fmt: skip
     summary = finished_summary(job, bench)
     if summary is None:
         error = recorded_error(job, bench)
-        status = JobStatus.FAILED if error else JobStatus.MISSING
-        return {**row, "status": status.value, "solved": False, "error": error}
-    row.update({k: v for k, v in summary.as_row().items() if k not in row})
-    # What the run itself recorded, wherever it was asked for (the agent's own keys, a conf file, the YAML).
-    row["shaped"] = summary.shaped
-    row["shaping"] = (summary.shaping or {}).get("form") or ("user" if summary.shaped else "")
-    row["train_perturb"] = describe_perturb(summary.train_perturb)
-    row["final_balanced"] = summary.final_balanced
+        return replace(settings, status=JobStatus.FAILED if error else JobStatus.MISSING, error=error)
+    recorded = {k: v for k, v in summary.as_row().items() if k in FIXED and k not in _SETTINGS}
     tree = (read_job_file(job.folder(bench) / JOB_FILE) or {}).get("tree_peak_rss_mb")
     if isinstance(tree, int | float) and not isinstance(tree, bool):  # a damaged job file may hold anything
         # The process tree's peak (the job and anything it spawned) is the one the driver measured.
-        row["peak_rss_mb"] = max(row.get("peak_rss_mb") or 0.0, tree)
+        recorded["peak_rss_mb"] = max(summary.peak_rss_mb or 0.0, tree)
     # Env steps per second early and late in training: does the agent slow down as it goes?
-    row["early_steps_per_s"], row["late_steps_per_s"] = early_and_late(Path(summary.run_dir))
-    return {**row, "status": JobStatus.FINISHED.value}
+    early, late = early_and_late(Path(summary.run_dir))
+    return replace(
+        settings,
+        **recorded,
+        status=JobStatus.FINISHED,
+        # What the run itself recorded, wherever it was asked for (the agent's own keys, a conf file, the YAML).
+        shaped=summary.shaped,
+        shaping=(summary.shaping or {}).get("form") or ("user" if summary.shaped else ""),
+        train_perturb=describe_perturb(summary.train_perturb),
+        final_balanced=summary.final_balanced,
+        early_steps_per_s=early,
+        late_steps_per_s=late,
+        quality=dict(summary.quality),
+    )
+
+
+# The columns a job's settings fill: a finished run's summary does not overwrite them with its own spelling.
+_SETTINGS = frozenset(
+    {"agent", "algo", "env", "seed", "shaped", "shaping", "train_perturb", "hyperparams", "conf_file"}
+)
 
 
 def describe_perturb(levels: Mapping[str, int] | None) -> str:
@@ -74,17 +78,22 @@ def describe_perturb(levels: Mapping[str, int] | None) -> str:
     return ",".join(f"{name}={level}" for name, level in (levels or {}).items())
 
 
-def metric_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
-    """The behaviour metrics any of ``rows`` has, in the order of ``polebench/envs/families.py``."""
-    return [name for name in METRIC_NAMES if any(name in row for row in rows)]
+def metric_columns(records: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The behaviour metrics any of ``records`` has, in the order of ``polebench/envs/families.py``."""
+    return [name for name in METRIC_NAMES if any(name in record for record in records)]
 
 
-def write_csv(rows: Sequence[dict[str, Any]], path: Path, columns: Sequence[str] = COLUMNS) -> None:
-    """One row per job (or per ``robustness.csv`` measurement), with ``columns`` and then the metrics."""
+def write_results_csv(rows: Sequence[ResultRow], path: Path) -> None:
+    """``results.csv``: one row per job, its fixed columns and then the metrics any job has."""
+    write_csv([row.as_csv() for row in rows], path, COLUMNS)
+
+
+def write_csv(records: Sequence[Mapping[str, Any]], path: Path, columns: Sequence[str]) -> None:
+    """One record per line (a job, or a ``robustness.csv`` measurement), ``columns`` then the metrics."""
     with atomic_target(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=[*columns, *metric_columns(rows)], extrasaction="ignore")
+        writer = csv.DictWriter(f, fieldnames=[*columns, *metric_columns(records)], extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(records)
 
 
 @dataclass
@@ -182,64 +191,68 @@ def iqm_with_ci(finals: np.ndarray) -> tuple[float, tuple[float, float]]:
     return float(point[0]), (float(interval[0, 0]), float(interval[1, 0]))
 
 
-def cell_stats(rows: Sequence[dict[str, Any]]) -> CellStats:
+def cell_stats(rows: Sequence[ResultRow]) -> CellStats:
     """Statistics over the finished rows of one (env, agent) cell."""
-    solved = [r for r in rows if r["solved"]]
-    finals = np.array([float(r["final_mean_return"]) for r in rows])
+    solved = [r for r in rows if r.solved]
+    finals = np.array([_number(r.final_mean_return) for r in rows])
     iqm, ci = iqm_with_ci(finals)
-    rss = [float(r["peak_rss_mb"]) for r in rows if r.get("peak_rss_mb") is not None]
-    judged = [r for r in rows if r.get("final_balanced") is not None]
-    ever = [r for r in rows if r.get("balanced")]
-    success = [float(r["final_success_rate"]) for r in rows if r.get("final_success_rate") is not None]
+    rss = [r.peak_rss_mb for r in rows if r.peak_rss_mb is not None]
+    judged = [r for r in rows if r.final_balanced is not None]
+    ever = [r for r in rows if r.balanced]
+    success = [r.final_success_rate for r in rows if r.final_success_rate is not None]
     first = rows[0]
     return CellStats(
-        agent=first["agent"],
-        algo=first["algo"],
-        env=first["env"],
-        shaped=bool(first["shaped"]),
-        settings=(first.get("hyperparams") or "", first.get("conf_file") or "", first.get("train_perturb") or ""),
+        agent=first.agent,
+        algo=first.algo,
+        env=first.env,
+        shaped=first.shaped,
+        settings=(first.hyperparams, first.conf_file, first.train_perturb),
         runs=len(rows),
         solved=len(solved),
-        steps_to_solve=median_iqr(r["steps_to_solve"] for r in solved),
-        time_to_solve_s=median_iqr(r["time_to_solve_s"] for r in solved),
-        shaping=first.get("shaping") or "",
-        balanced=sum(bool(r["final_balanced"]) for r in judged) if judged else None,
+        steps_to_solve=median_iqr(_number(r.steps_to_solve) for r in solved),
+        time_to_solve_s=median_iqr(_number(r.time_to_solve_s) for r in solved),
+        shaping=first.shaping,
+        balanced=sum(bool(r.final_balanced) for r in judged) if judged else None,
         first_balanced=len(ever) if judged else None,
-        time_to_balance_s=median_iqr(r["time_to_balance_s"] for r in ever),
+        time_to_balance_s=median_iqr(_number(r.time_to_balance_s) for r in ever),
         final_success_rate=float(np.median(success)) if success else None,
         final_iqm=iqm,
         final_ci=ci,
         max_peak_rss_mb=max(rss) if rss else None,
         steps_per_s=_median_throughput(rows),
-        median_wall_time_s=float(np.median([float(r["wall_time_s"]) for r in rows])),
-        median_cpu_time_s=_median_of(rows, "cpu_time_s"),
+        median_wall_time_s=float(np.median([_number(r.wall_time_s) for r in rows])),
+        median_cpu_time_s=_median([r.cpu_time_s for r in rows]),
         final_returns=finals,
         quality={
-            name: float(np.median([float(r[name]) for r in rows if r.get(name) is not None]))
-            for name in metric_columns(rows)
+            name: float(np.median([r.quality[name] for r in rows if r.quality.get(name) is not None]))
+            for name in metric_columns([r.quality for r in rows])
         },
     )
 
 
-def _median_of(rows: Sequence[dict[str, Any]], column: str) -> float | None:
-    values = [float(r[column]) for r in rows if r.get(column) not in (None, "")]
-    return float(np.median(values)) if values else None
+def _number(value: float | None) -> float:
+    """A figure a finished run always has (NaN, never a crash, should a damaged summary lack it)."""
+    return float("nan") if value is None else float(value)
 
 
-def _median_throughput(rows: Sequence[dict[str, Any]]) -> tuple[float, float] | None:
-    measured = [
-        r for r in rows if r.get("early_steps_per_s") not in (None, "") and r.get("late_steps_per_s") not in (None, "")
-    ]
+def _median(values: Iterable[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return float(np.median(known)) if known else None
+
+
+def _median_throughput(rows: Sequence[ResultRow]) -> tuple[float, float] | None:
+    measured = [r for r in rows if r.early_steps_per_s is not None and r.late_steps_per_s is not None]
     if not measured:
         return None
-    early = float(np.median([float(r["early_steps_per_s"]) for r in measured]))
-    return early, float(np.median([float(r["late_steps_per_s"]) for r in measured]))
+    early = _median(r.early_steps_per_s for r in measured)
+    late = _median(r.late_steps_per_s for r in measured)
+    return (early, late) if early is not None and late is not None else None
 
 
-def aggregate(rows: Sequence[dict[str, Any]]) -> list[CellStats]:
+def aggregate(rows: Sequence[ResultRow]) -> list[CellStats]:
     """One :class:`CellStats` per (env, agent) with at least one finished run, in grid order."""
-    cells: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    cells: dict[tuple[str, str], list[ResultRow]] = {}
     for row in rows:
-        if row["status"] == JobStatus.FINISHED.value:
-            cells.setdefault((row["env"], row["agent"]), []).append(row)
+        if row.finished:
+            cells.setdefault((row.env, row.agent), []).append(row)
     return [cell_stats(cell) for cell in cells.values()]
