@@ -186,8 +186,9 @@ def test_export_of_a_missing_run_and_enjoy_of_a_bad_policy(tmp_path: Path) -> No
     assert both.returncode == 2 and "drop --algo" in both.stderr
 
 
+@pytest.mark.parametrize("env_id", ["CartPoleContinuous-v0", "Pendulum-v1"])  # bounds of 1 and of 2
 @pytest.mark.parametrize("algo", ["ppo", "sac", "td3"])
-def test_a_continuous_force_exports_as_model_predict_clips_or_unscales_it(algo: str) -> None:
+def test_a_continuous_force_exports_as_model_predict_clips_or_unscales_it(algo: str, env_id: str) -> None:
     """PPO's Gaussian mean is clipped to the bounds, SAC's and TD3's squashed output unscaled to them."""
     import numpy as np
     import torch
@@ -196,15 +197,15 @@ def test_a_continuous_force_exports_as_model_predict_clips_or_unscales_it(algo: 
     from polebench.envs.factory import make_vec
     from polebench.export.exporting import FeedForward
 
-    env = make_vec("CartPoleContinuous-v0", 1, seed=0)
+    env = make_vec(env_id, 1, seed=0)
     model = get_algo(algo).load_class()("MlpPolicy", env, seed=0, device="cpu")
     with torch.no_grad():  # weights that push the action past the bounds, so clipping and unscaling matter
         for param in model.policy.parameters():
             param.mul_(300.0)
     env.observation_space.seed(0)
-    obs = np.stack([env.observation_space.sample() for _ in range(200)]).clip(-5, 5)
+    obs = np.stack([env.observation_space.sample() for _ in range(200)]).clip(-5, 5).astype(np.float32)
     expected, _ = model.predict(obs, deterministic=True)
     with torch.no_grad():
         exported = FeedForward(model.policy, []).eval()(torch.as_tensor(obs)).numpy()
-    assert np.abs(expected).max() == pytest.approx(1.0)  # some actions sit at a bound
+    assert np.abs(expected).max() == pytest.approx(env.action_space.high.max())  # some actions sit at a bound
     np.testing.assert_allclose(exported, expected, rtol=1e-4, atol=1e-5)

@@ -69,7 +69,9 @@ def envs_with_actions(space_types: tuple[type, ...]) -> list[str]:
     from polebench.envs.registration import register_envs
 
     register_envs()
-    latest: dict[str, Any] = {}  # each env's newest version: CartPole-v1, not the deprecated v0
+    latest: dict[
+        str, gym.envs.registration.EnvSpec
+    ] = {}  # each env's newest version: CartPole-v1, not the deprecated v0
     for spec in gym.registry.values():
         entry = spec.entry_point if isinstance(spec.entry_point, str) else ""
         ours = entry.startswith(("polebench.", "gymnasium.envs.classic_control"))
@@ -79,7 +81,7 @@ def envs_with_actions(space_types: tuple[type, ...]) -> list[str]:
     for spec in latest.values():
         try:
             env = gym.make(spec.id)
-        except Exception:  # an optional extra that is not installed (DeepMind Control's): not a suggestion
+        except (gym.error.DependencyNotInstalled, ImportError):  # an optional extra not installed: no suggestion
             continue
         if isinstance(env.action_space, space_types):
             found.append(spec.id)

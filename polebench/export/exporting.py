@@ -113,6 +113,8 @@ class ToAction(nn.Module):
         from gymnasium import spaces
 
         space = policy.action_space
+        if not isinstance(space, spaces.Discrete | spaces.Box):
+            raise ValueError(f"cannot export a policy for a {type(space).__name__} action space; Discrete or Box")
         self.discrete = isinstance(space, spaces.Discrete)
         self.squash = bool(getattr(policy, "squash_output", False))
         bounds = (space.low, space.high) if isinstance(space, spaces.Box) else (np.zeros(1), np.zeros(1))
@@ -158,7 +160,9 @@ class FeedForward(nn.Module):
 
         policy = self.policy
         features = BaseModel.extract_features(policy, obs, policy.pi_features_extractor)
-        return self.to_action(policy.action_net(policy.mlp_extractor.forward_actor(features)))
+        mean = policy.action_net(policy.mlp_extractor.forward_actor(features))
+        # A squashing actor-critic (gSDE's squash_output) takes tanh of its mean before unscaling, as SB3 does.
+        return self.to_action(torch.tanh(mean) if self.to_action.squash and not self.to_action.discrete else mean)
 
 
 class Recurrent(nn.Module):
@@ -446,8 +450,10 @@ def same_actions(exported: np.ndarray, model: np.ndarray) -> np.ndarray:
         [True, False]
     """
     n = len(model)
-    mine, theirs = np.asarray(exported, dtype=np.float64).reshape(n, -1), np.asarray(model, np.float64).reshape(n, -1)
-    return np.all(np.isclose(mine, theirs, rtol=1e-4, atol=1e-5), axis=1)
+    mine, theirs = np.asarray(exported).reshape(n, -1), np.asarray(model).reshape(n, -1)
+    if theirs.dtype.kind in "iub":
+        return np.all(mine == theirs, axis=1)
+    return np.all(np.isclose(mine.astype(np.float64), theirs.astype(np.float64), rtol=1e-4, atol=1e-5), axis=1)
 
 
 @dataclass(frozen=True)
