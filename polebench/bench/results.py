@@ -47,9 +47,8 @@ def job_row(job: Job, bench: Path) -> ResultRow:
         recorded["peak_rss_mb"] = max(summary.peak_rss_mb or 0.0, tree)
     # Env steps per second early and late in training: does the agent slow down as it goes?
     early, late = early_and_late(Path(summary.run_dir))
-    return replace(
-        settings,
-        **recorded,
+    # One mapping, later keys winning, so a summary field of the same name never collides with these.
+    recorded.update(
         status=JobStatus.FINISHED,
         # What the run itself recorded, wherever it was asked for (the agent's own keys, a conf file, the YAML).
         shaped=summary.shaped,
@@ -60,6 +59,7 @@ def job_row(job: Job, bench: Path) -> ResultRow:
         late_steps_per_s=late,
         quality=dict(summary.quality),
     )
+    return replace(settings, **recorded)
 
 
 # The columns a job's settings fill: a finished run's summary does not overwrite them with its own spelling.
