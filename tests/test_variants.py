@@ -204,3 +204,20 @@ def test_the_shipped_dqn_grid_is_valid() -> None:
     names = ["dqn", "dqn-zoo", "dqn-torch-tutorial", "dqn-keras-book", "ddqn-keras-book"]
     assert [a.name for a in spec.agents] == names
     assert spec.seeds == (0, 1, 2, 3, 4) and spec.protocol.stop_on_solve
+
+
+def test_every_agent_of_every_shipped_grid_makes_a_plan(tmp_path: Path) -> None:
+    """A recipe file a grid names (its conf_file, hyperparams, shaping, training perturbations) is checked
+    the way train.py checks it, so a broken shipped recipe fails here rather than an hour into a grid."""
+    from polebench.bench.gridfile import load_grid
+    from polebench.config.shipped import SHIPPED_DIR
+    from polebench.run.plan import make_plan
+
+    files = sorted(SHIPPED_DIR.glob("*.yml"))
+    grids = [load_grid(path) for path in files if "agents" in yaml.safe_load(path.read_text())]
+    assert len(grids) >= 3
+    for spec in grids:
+        for job in spec.jobs():
+            if job.seed == spec.seeds[0]:  # the seed does not change what a plan checks
+                plan = make_plan(job.run_config(spec.protocol, tmp_path))
+                assert plan.env_id == job.env, job.name
