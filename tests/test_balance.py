@@ -169,9 +169,9 @@ def test_config_and_summary_record_the_form_and_its_coefficients(tmp_path: Path)
                   shaped_reward="dm_control", train_perturb="actuator_fault=1")
     )  # fmt: skip
     expected = {"form": "dm_control", "position_margin": 2.0, "angular_velocity_margin": 5.0}
-    assert summary.shaping == expected and summary.shaped and summary.train_perturb == {"actuator_fault": 1}
+    assert summary.shaped_reward == expected and summary.shaped and summary.train_perturb == {"actuator_fault": 1}
     config = yaml.safe_load((Path(summary.run_dir) / "config.yml").read_text())
-    assert config["shaping"] == expected and config["hyperparams"]["shaped_reward"] == expected
+    assert config["hyperparams"]["shaped_reward"] == expected and "shaping" not in config and "shaped" not in config
     assert config["hyperparams"]["train_perturb"] == {"actuator_fault": 1}
     assert config["final_eval_episodes"] == 2 and config["config_hash"] == summary.config_hash
 

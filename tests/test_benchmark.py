@@ -76,7 +76,7 @@ def _fake_run(bench: Path, job: Job, interrupted: bool, config_hash: str = "curr
     summary = RunSummary(
         algo=job.algo, env=job.env, seed=job.seed, timesteps=600, solved=False, steps_to_solve=None,
         time_to_solve_s=None, wall_time_s=1.0, best_mean_return=9.0, final_mean_return=9.0,
-        threshold=475.0, peak_rss_mb=300.0, shaped=False, interrupted=interrupted, run_dir=str(run_dir),
+        threshold=475.0, peak_rss_mb=300.0, interrupted=interrupted, run_dir=str(run_dir),
         config_hash=config_hash,
     )  # fmt: skip
     summary.write(run_dir)
@@ -177,8 +177,8 @@ def test_balance_quality_shaping_and_robustness_in_a_tiny_grid(tmp_path: Path) -
     assert "[6/6] finished: " in result.stdout and "6/6 done, 0 running, 0 failed; all ended" in result.stdout
     rows = _read_csv(bench / "results.csv")
     # The reference controller learns nothing from a reward: it runs once per seed, unshaped.
-    jobs = sorted((r["algo"], r["seed"], r["shaped"]) for r in rows)
-    assert jobs == [("lqr", s, "False") for s in "01"] + [("ppo", s, v) for s in "01" for v in ("False", "True")]
+    jobs = sorted((r["algo"], r["seed"], r["shaped_reward"]) for r in rows)
+    assert jobs == [("lqr", s, "") for s in "01"] + [("ppo", s, v) for s in "01" for v in ("", "user")]
     for metric in CARTPOLE.metrics:
         assert all(float(r[metric.name]) >= 0 for r in rows), metric.name
     lqr = [float(r["mean_abs_cart_position_m"]) for r in rows if r["algo"] == "lqr"]
@@ -292,9 +292,9 @@ def test_grid_jobs_are_the_train_py_runs_of_the_protocol(tmp_path: Path) -> None
     "agent",
     [
         Agent("plain", "ppo"),
-        Agent("user", "ppo", shaping="user"),
-        Agent("coefs", "dqn", {"gamma": 0.95}, shaping={"form": "quadratic", "scales": [0.6, 1.0, 0.21, 1.0]}),
-        Agent("pushed", "ppo", {"learning_rate": "lin_3e-3"}, shaping="position", train_perturb={"push": 5}),
+        Agent("user", "ppo", shaped_reward="user"),
+        Agent("coefs", "dqn", {"gamma": 0.95}, shaped_reward={"form": "quadratic", "scales": [0.6, 1.0, 0.21, 1.0]}),
+        Agent("pushed", "ppo", {"learning_rate": "lin_3e-3"}, shaped_reward="position", train_perturb={"push": 5}),
     ],
     ids=lambda agent: agent.name,
 )

@@ -105,7 +105,7 @@ def _summary(run_dir: Path, **fields: Any) -> None:
     base = {
         "algo": "ppo", "env": "CartPole-v1", "seed": 0, "timesteps": 10, "solved": False, "steps_to_solve": None,
         "time_to_solve_s": None, "wall_time_s": 1.0, "best_mean_return": 9.0, "final_mean_return": 9.0,
-        "threshold": 475.0, "peak_rss_mb": 100.0, "shaped": False, "interrupted": False, "run_dir": str(run_dir),
+        "threshold": 475.0, "peak_rss_mb": 100.0, "interrupted": False, "run_dir": str(run_dir),
     }  # fmt: skip
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "summary.json").write_text(json.dumps({**base, **fields}))

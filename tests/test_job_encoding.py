@@ -66,11 +66,37 @@ def test_all_fields_at_once_and_the_defaults_survive() -> None:
     assert argv_of(RunConfig(algo="ppo")) == ["--algo", "ppo"]
 
 
-@pytest.mark.parametrize("shaping", [None, "quadratic", {"form": "dm_control", "position_margin": 1.5}])
-def test_a_job_runs_its_own_configuration(shaping: Any, tmp_path: Path) -> None:
-    agent = Agent("a", "ppo", {"n_envs": 4}, shaping=shaping, train_perturb={"push": 2})
+@pytest.mark.parametrize("shaped_reward", [None, "quadratic", {"form": "dm_control", "position_margin": 1.5}])
+def test_a_job_runs_its_own_configuration(shaped_reward: Any, tmp_path: Path) -> None:
+    agent = Agent("a", "ppo", {"n_envs": 4}, shaped_reward=shaped_reward, train_perturb={"push": 2})
     protocol = Protocol(n_timesteps=600, eval_freq=300, eval_episodes=3, stop_on_balance=True, final_eval_episodes=9)
     job = Job(agent, "CartPole-v1", 5)
     argv = job.train_args(protocol, tmp_path)
     parsed = run_config(build_parser().parse_args(argv), argv)
     assert replace(parsed, command=None) == job.run_config(protocol, tmp_path)
+
+
+def test_earlier_names_of_the_shaped_reward_still_read(tmp_path: Path) -> None:
+    """Files written before reward shaping had one name (``shaped``, then ``shaping``) read as today's."""
+    import json
+
+    from polebench.run.summary import RunSummary
+
+    summary = {
+        "algo": "ppo", "env": "CartPole-v1", "seed": 0, "timesteps": 10, "solved": False, "steps_to_solve": None,
+        "time_to_solve_s": None, "wall_time_s": 1.0, "best_mean_return": 9.0, "final_mean_return": 9.0,
+        "threshold": 475.0, "peak_rss_mb": 100.0, "interrupted": False, "run_dir": str(tmp_path),
+    }  # fmt: skip
+    position = {"form": "position", "position_coef": 1.5}
+    for earlier, expected in (
+        ({"shaped": True, "shaping": position}, position),
+        ({"shaped": True}, {"form": "user"}),
+        ({"shaped": False, "shaping": None}, None),
+    ):
+        (tmp_path / "summary.json").write_text(json.dumps({**summary, **earlier}))
+        read = RunSummary.read(tmp_path)
+        assert read is not None and read.shaped_reward == expected and read.shaped is (expected is not None)
+    agent = {"name": "a", "algo": "ppo", "hyperparams": {}, "conf_file": None, "train_perturb": None}
+    assert Agent.from_dict({**agent, "shaping": "quadratic"}).shaped_reward == "quadratic"
+    assert Agent.from_dict({**agent, "shaped": True}).shaped_reward_form == "user"
+    assert Agent.from_dict(Agent("b", "dqn", shaped_reward="position").as_dict()).shaped_reward == "position"

@@ -37,7 +37,7 @@ def test_the_report_table_names_each_agent_with_its_growth_and_every_mark(tmp_pa
     summary = {
         "algo": "x", "env": "CartPole-v1", "seed": 0, "timesteps": 30_000, "solved": False, "steps_to_solve": None,
         "time_to_solve_s": None, "wall_time_s": 9.0, "best_mean_return": 10.0, "final_mean_return": 10.0,
-        "threshold": 475.0, "peak_rss_mb": 400.0, "shaped": False, "interrupted": False, "run_dir": str(tmp_path),
+        "threshold": 475.0, "peak_rss_mb": 400.0, "interrupted": False, "run_dir": str(tmp_path),
         "trace": [[0, 300.0, 0.0], [10_000, 320.0, 2.0], [20_000, 340.0, 6.0], [30_000, 360.0, 12.0]],
     }  # fmt: skip
     (tmp_path / "summary.json").write_text(json.dumps(summary))

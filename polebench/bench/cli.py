@@ -150,9 +150,8 @@ def grid_spec(args: argparse.Namespace) -> GridSpec:
         raise ConfigError("give --algos (one or more of: " + ", ".join(ALGOS) + ") or --grid FILE, or --report-only")
     if args.agents:
         raise ConfigError("--agents picks agents of a --grid file; with --algos, name the algorithms instead")
-    agents = {
-        a.name: {"algo": a.algo, "shaped_reward": a.shaping} for a in shipped_agents(args.algos, args.shaped_reward)
-    }
+    shipped = shipped_agents(args.algos, args.shaped_reward)
+    agents = {a.name: {"algo": a.algo, "shaped_reward": a.shaped_reward} for a in shipped}
     protocol = Protocol(
         args.n_timesteps,
         Protocol.eval_freq if args.eval_freq is None else args.eval_freq,

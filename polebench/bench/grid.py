@@ -66,7 +66,7 @@ class Agent:
 
     :param hyperparams: layered over the shipped YAML, like ``--hyperparams``
     :param conf_file: a YAML file layered like ``--conf-file``
-    :param shaping: learn from a shaped reward: a form name or ``{form: NAME, coefficient: value, ...}``
+    :param shaped_reward: learn from a shaped reward: a form name or ``{form: NAME, coefficient: value, ...}``
         (``None``: the env's own reward), like ``--shaped-reward``
     :param train_perturb: train under these perturbations (``{family: top level}``), like ``--train-perturb``
     :param envs: the grid's envs this agent runs on (``None``: all of them), for an agent that applies to some
@@ -77,7 +77,7 @@ class Agent:
     algo: str
     hyperparams: Mapping[str, Any] = field(default_factory=dict)
     conf_file: Path | None = None
-    shaping: str | Mapping[str, Any] | None = None
+    shaped_reward: str | Mapping[str, Any] | None = None
     train_perturb: Mapping[str, int] | None = None
     envs: tuple[str, ...] | None = None
 
@@ -86,12 +86,13 @@ class Agent:
 
     @property
     def shaped(self) -> bool:
-        return self.shaping is not None
+        return self.shaped_reward is not None
 
     @property
-    def shaping_form(self) -> str | None:
-        """The name of the shaping form, if any."""
-        return self.shaping if isinstance(self.shaping, str) or self.shaping is None else str(self.shaping["form"])
+    def shaped_reward_form(self) -> str:
+        """The name of the shaped reward's form ("": the env's own reward)."""
+        spec = self.shaped_reward
+        return spec or "" if isinstance(spec, str) or spec is None else str(spec["form"])
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -103,17 +104,18 @@ class Agent:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Agent:
-        """An agent as :meth:`as_dict` wrote it (or an earlier version, whose ``shaped`` was true or false)."""
-        from polebench.config.run_config import shaping, train_perturb
+        """An agent as :meth:`as_dict` wrote it (or an earlier version, whose ``shaping`` was a form or a
+        mapping, and before that ``shaped`` true or false)."""
+        from polebench.config.run_config import shaped_reward, train_perturb
 
         conf = data.get("conf_file")
-        spec = data.get("shaping", data.get("shaped"))
+        spec = data.get("shaped_reward", data.get("shaping", data.get("shaped")))
         return cls(
             str(data["name"]),
             str(data["algo"]),
             dict(data.get("hyperparams") or {}),
             Path(conf) if conf else None,
-            shaping(spec),
+            shaped_reward(spec),
             train_perturb(data.get("train_perturb")),
             tuple(data["envs"]) if data.get("envs") else None,
         )
@@ -144,7 +146,7 @@ def shipped_agents(algos: Sequence[str], shaped: str) -> list[Agent]:
         named[name] = algo
         for is_shaped in [False] if get_algo(algo).reference else variants:
             form = DEFAULT_SHAPING if is_shaped else None
-            agents.append(Agent(name + ("-shaped" if is_shaped else ""), algo, shaping=form))
+            agents.append(Agent(name + ("-shaped" if is_shaped else ""), algo, shaped_reward=form))
     return agents
 
 
@@ -193,7 +195,7 @@ class Job:
             stop_on_solve=protocol.stop_on_solve,
             stop_on_balance=protocol.stop_on_balance,
             final_eval_episodes=protocol.final_eval_episodes,
-            shaped_reward=self.agent.shaping,
+            shaped_reward=self.agent.shaped_reward,
             train_perturb=self.agent.train_perturb,
             num_threads=1,
             verbose=0,

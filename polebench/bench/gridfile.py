@@ -217,8 +217,8 @@ def _agent(name: Any, spec: Any, source: str, base: Path | None) -> Agent:
         if not conf_file.is_file():
             raise ConfigError(f"{where}: conf_file {conf_file} does not exist")
     try:
-        shaping = checks.shaping(spec.get("shaped_reward"))
+        shaped_reward = checks.shaped_reward(spec.get("shaped_reward"))
         perturb = checks.train_perturb(spec.get("train_perturb"))
     except ConfigError as err:
         raise ConfigError(f"{where}: {err}") from None
-    return Agent(name, algo, dict(hyperparams), conf_file, shaping, perturb, _agent_envs(spec.get("envs"), where))
+    return Agent(name, algo, dict(hyperparams), conf_file, shaped_reward, perturb, _agent_envs(spec.get("envs"), where))

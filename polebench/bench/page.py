@@ -60,7 +60,8 @@ class Tile:
 
 
 def median_run(rows: Sequence[ResultRow]) -> ResultRow | None:
-    """The run whose final return is the median of its agent's (the lower of the middle two; ties by seed).
+    """The run whose final return is the median of its agent's (the lower of the middle two; ties by seed),
+    among the runs that have one.
 
     Example:
         >>> def run(seed: int, final: float) -> ResultRow:
@@ -68,7 +69,8 @@ def median_run(rows: Sequence[ResultRow]) -> ResultRow | None:
         >>> median_run([run(0, 500), run(1, 120), run(2, 480)]).seed
         2
     """
-    finished = sorted(rows, key=lambda r: (r.final_mean_return or 0.0, r.seed))
+    scored = [r for r in rows if r.final_mean_return is not None]
+    finished = sorted(scored, key=lambda r: (r.final_mean_return or 0.0, r.seed))
     return finished[(len(finished) - 1) // 2] if finished else None
 
 

@@ -149,7 +149,7 @@ def _shaping_table(cells: Sequence[CellStats]) -> list[str]:
     for plain, shaped in both:
         steps = " / ".join(f"{c.steps_to_solve[0]:,.0f}" if c.steps_to_solve else "-" for c in (plain, shaped))
         lines.append(
-            f"| {_twins(plain, shaped)} | {md(shaped.shaping)} | {plain.solved}/{plain.runs} / "
+            f"| {_twins(plain, shaped)} | {md(shaped.shaped_reward)} | {plain.solved}/{plain.runs} / "
             f"{shaped.solved}/{shaped.runs} | {steps} | {plain.final_iqm:.1f} / {shaped.final_iqm:.1f} |"
         )
     return lines
@@ -205,7 +205,8 @@ def _shaped_quality_table(cells: Sequence[CellStats], family: EnvFamily | None) 
         metrics = [_change(plain.quality.get(n), shaped.quality.get(n)) for n in names]
         times = [c.time_to_solve_s[0] if c.time_to_solve_s else None for c in (plain, shaped)]
         change = _change(times[0], times[1], digits=".1f")
-        lines.append(f"| {_twins(plain, shaped)} | {md(shaped.shaping)} | " + " | ".join(metrics) + f" | {change} |")
+        row = [_twins(plain, shaped), md(shaped.shaped_reward), *metrics, change]
+        lines.append("| " + " | ".join(row) + " |")
     return lines
 
 

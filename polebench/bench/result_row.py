@@ -9,13 +9,13 @@ from typing import Any
 from polebench.bench.grid import JobStatus
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, frozen=True)
 class ResultRow:
     """One job (agent x env x seed). A job without a finished run has its status, its settings and,
     when its last attempt failed, the error; every figure is ``None``.
 
-    :param shaped: whether the run trained on a shaped reward (its ``shaping`` form names which;
-        ``"user"``: a shaping the run's own hyperparameters set)
+    :param shaped_reward: the form of the shaped reward the run learned from ("": the env's own reward), as
+        ``--shaped-reward`` names it
     :param train_perturb: training perturbations as ``--train-perturb`` spells them ("" for none)
     :param final_balanced: balanced at the final evaluation (``None``: the env has no balance target);
         ``balanced``: at some evaluation, first at ``steps_to_balance``
@@ -28,8 +28,7 @@ class ResultRow:
     algo: str
     env: str
     seed: int
-    shaped: bool = False
-    shaping: str = ""
+    shaped_reward: str = ""
     train_perturb: str = ""
     status: JobStatus = JobStatus.MISSING
     solved: bool = False

@@ -30,17 +30,19 @@ BOOTSTRAP_REPS = 2000
 def job_row(job: Job, bench: Path) -> ResultRow:
     """The CSV row of ``job``: its finished run's summary, or its status and error."""
     agent = job.agent
-    settings = ResultRow(
-        agent=agent.name, algo=job.algo, env=job.env, seed=job.seed, shaped=job.shaped,
-        shaping=agent.shaping_form or "", train_perturb=describe_perturb(agent.train_perturb),
+    # The columns a job's settings fill: a finished run's summary does not overwrite them with its own spelling.
+    own: dict[str, Any] = dict(
+        agent=agent.name, algo=job.algo, env=job.env, seed=job.seed, shaped_reward=agent.shaped_reward_form,
+        train_perturb=describe_perturb(agent.train_perturb),
         hyperparams=json.dumps(dict(agent.hyperparams), sort_keys=True) if agent.hyperparams else "",
         conf_file=str(agent.conf_file or ""),
     )  # fmt: skip
+    settings = ResultRow(**own)
     summary = finished_summary(job, bench)
     if summary is None:
         error = recorded_error(job, bench)
         return replace(settings, status=JobStatus.FAILED if error else JobStatus.MISSING, error=error)
-    recorded = {k: v for k, v in summary.as_row().items() if k in FIXED and k not in _SETTINGS}
+    recorded = {k: v for k, v in summary.as_row().items() if k in FIXED and k not in own}
     tree = (read_job_file(job.folder(bench) / JOB_FILE) or {}).get("tree_peak_rss_mb")
     if isinstance(tree, int | float) and not isinstance(tree, bool):  # a damaged job file may hold anything
         # The process tree's peak (the job and anything it spawned) is the one the driver measured.
@@ -51,8 +53,7 @@ def job_row(job: Job, bench: Path) -> ResultRow:
     recorded.update(
         status=JobStatus.FINISHED,
         # What the run itself recorded, wherever it was asked for (the agent's own keys, a conf file, the YAML).
-        shaped=summary.shaped,
-        shaping=(summary.shaping or {}).get("form") or ("user" if summary.shaped else ""),
+        shaped_reward=(summary.shaped_reward or {}).get("form", ""),
         train_perturb=describe_perturb(summary.train_perturb),
         final_balanced=summary.final_balanced,
         early_steps_per_s=early,
@@ -60,12 +61,6 @@ def job_row(job: Job, bench: Path) -> ResultRow:
         quality=dict(summary.quality),
     )
     return replace(settings, **recorded)
-
-
-# The columns a job's settings fill: a finished run's summary does not overwrite them with its own spelling.
-_SETTINGS = frozenset(
-    {"agent", "algo", "env", "seed", "shaped", "shaping", "train_perturb", "hyperparams", "conf_file"}
-)
 
 
 def describe_perturb(levels: Mapping[str, int] | None) -> str:
@@ -102,7 +97,7 @@ class CellStats:
 
     :param settings: the agent's hyperparameters, conf file and training perturbations, as written in the
         CSV (twins that differ only in their reward shaping have equal settings)
-    :param shaping: the shaping form's name ("": the env's own reward)
+    :param shaped_reward: the shaped reward's form ("": the env's own reward)
     :param balanced: how many runs were balanced at their final evaluation (``None``: the env has no target)
     :param first_balanced: how many runs were balanced at some evaluation (``time_to_balance_s``: when first)
     :param final_success_rate: the median over runs of the final evaluation's success rate (``None``: unknown)
@@ -111,7 +106,6 @@ class CellStats:
     agent: str
     algo: str
     env: str
-    shaped: bool
     settings: tuple[str, str, str]
     runs: int
     solved: int
@@ -124,12 +118,17 @@ class CellStats:
     median_cpu_time_s: float | None  # None: runs made before CPU time was recorded
     steps_per_s: tuple[float, float] | None  # median env steps per second early and late in training
     final_returns: np.ndarray = field(repr=False)
-    shaping: str = ""
+    shaped_reward: str = ""
     balanced: int | None = None
     first_balanced: int | None = None
     time_to_balance_s: tuple[float, float, float] | None = None
     final_success_rate: float | None = None
     quality: dict[str, float] = field(default_factory=dict)  # median over seeds of each final metric
+
+    @property
+    def shaped(self) -> bool:
+        """Whether the agent learned from a shaped reward."""
+        return bool(self.shaped_reward)
 
 
 def median_iqr(values: Iterable[float]) -> tuple[float, float, float] | None:
@@ -205,13 +204,12 @@ def cell_stats(rows: Sequence[ResultRow]) -> CellStats:
         agent=first.agent,
         algo=first.algo,
         env=first.env,
-        shaped=first.shaped,
         settings=(first.hyperparams, first.conf_file, first.train_perturb),
         runs=len(rows),
         solved=len(solved),
         steps_to_solve=median_iqr(_number(r.steps_to_solve) for r in solved),
         time_to_solve_s=median_iqr(_number(r.time_to_solve_s) for r in solved),
-        shaping=first.shaping,
+        shaped_reward=first.shaped_reward,
         balanced=sum(bool(r.final_balanced) for r in judged) if judged else None,
         first_balanced=len(ever) if judged else None,
         time_to_balance_s=median_iqr(_number(r.time_to_balance_s) for r in ever),

@@ -28,8 +28,8 @@ ROBUSTNESS_SEED_OFFSET = 20_000
 ROBUSTNESS_FILE = "robustness.json"
 DEFAULT_EPISODES = 10
 ROBUSTNESS_COLUMNS = (
-    "agent", "algo", "env", "seed", "shaped", "perturbation", "level", "value", "mean_return", "success_fraction",
-    "run_dir",
+    "agent", "algo", "env", "seed", "shaped_reward", "perturbation", "level", "value", "mean_return",
+    "success_fraction", "run_dir",
 )  # fmt: skip
 
 
@@ -137,7 +137,7 @@ class JobRobustness:
             "algo": self.job.algo,
             "env": self.job.env,
             "seed": self.job.seed,
-            "shaped": self.job.shaped,
+            "shaped_reward": self.job.agent.shaped_reward_form,
         }
         return [
             {**job, **{k: v for k, v in asdict(r).items() if k != "quality"}, **r.quality, "run_dir": str(self.run_dir)}

@@ -144,7 +144,7 @@ def overrides(value: Mapping[str, Any] | Iterable[str] | None, flag: str = "--hy
     return parse_overrides(value, flag)
 
 
-def shaping(value: Any, name: str = "--shaped-reward") -> str | dict[str, Any] | None:
+def shaped_reward(value: Any, name: str = "--shaped-reward") -> str | dict[str, Any] | None:
     """A shaping request checked and normalised (see :func:`polebench.envs.wrapping.shaping_form`); as a
     flag gives it, a form with its coefficients is YAML text (``{form: position, position_coef: 1.5}``)."""
     from polebench.envs.wrapping import shaping_form
@@ -341,7 +341,7 @@ class RunConfig:
     shaped_reward: bool | str | Mapping[str, Any] | None = field(
         default=None,
         metadata=flag(
-            "--shaped-reward", nargs="?", const=True, metavar="FORM", check=shaping,
+            "--shaped-reward", nargs="?", const=True, metavar="FORM", check=shaped_reward,
             help="learn from a shaped reward of a form (user, position, quadratic, dm_control; no FORM: the "
             "default form, penalties on pole angle and cart velocity); every reported return stays the true one",
             doc="learn from a shaped reward: `user` (the default), `position`, `quadratic` or `dm_control` (see "

@@ -71,8 +71,9 @@ class WrapperUse:
     kind: WrapperKind
 
     @property
-    def shaping(self) -> dict[str, Any] | None:
-        """A shaping wrapper's form and every coefficient (``config.yml``'s ``shaping``), else ``None``."""
+    def shaped_reward(self) -> dict[str, Any] | None:
+        """A shaping wrapper's form and every coefficient (``shaped_reward`` in ``config.yml``'s
+        ``hyperparams``), else ``None``."""
         return {"form": self.kind.form, **self.kwargs} if self.kind.form is not None else None
 
 

@@ -63,9 +63,9 @@ class Plan:
         return BestBy.choose(self.config.best_by, self.family, self.env_id)
 
     @property
-    def shaping(self) -> dict[str, Any] | None:
+    def shaped_reward(self) -> dict[str, Any] | None:
         """The reward-shaping wrapper's form and coefficients, or ``None`` when the reward is the env's own."""
-        return next((use.shaping for use in self.wrappers if use.kind.training_only), None)
+        return next((use.shaped_reward for use in self.wrappers if use.kind.training_only), None)
 
     def identity(self) -> dict[str, Any]:
         """Everything that decides what a run learns and how it is judged: the algorithm, env, seed, every
@@ -188,7 +188,7 @@ def _wrappers(hp: dict[str, Any], env_id: str, shaped_reward: Any, family: EnvFa
     if shaping is not None:
         # One shaping only: the one asked for replaces an earlier version's env_wrapper item.
         uses = [use for use in uses if not use.kind.training_only] + [shaping]
-        hp["shaped_reward"] = shaping.shaping
+        hp["shaped_reward"] = shaping.shaped_reward
     check_wrappers(uses, env_id)
     others = [use for use in uses if use is not shaping]
     hp.pop("env_wrapper", None)
@@ -221,8 +221,6 @@ def run_config_record(plan: Plan) -> dict[str, Any]:
         "save_replay_buffer": c.save_replay_buffer,
         "device": plan.device,
         "num_threads": c.num_threads,
-        "shaped": plan.shaping is not None,
-        "shaping": plan.shaping,
         "config_hash": plan.config_hash(),
         "provenance": provenance(c.num_threads),
     }

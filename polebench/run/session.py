@@ -79,7 +79,7 @@ def _build(plan: Plan, run_dir: Path, started_at: float, after_eval: Any = None)
     solve = SolveTracker(threshold, c.stop_on_solve, started_at)
     balance = BalanceTracker(plan.balance, threshold, c.stop_on_balance, started_at)
     trace = ResourceTrace()
-    callbacks: list[BaseCallback] = [trace, *([ShapedReturnLogger()] if plan.shaping is not None else [])]
+    callbacks: list[BaseCallback] = [trace, *([ShapedReturnLogger()] if plan.shaped_reward is not None else [])]
     eval_callback = None
     if c.eval_freq > 0:
         eval_callback = TimedEvalCallback(

@@ -39,7 +39,8 @@ class RunSummary:
         ``wall_time_s``: a wall time well above it means the run waited for a busy CPU (``None``: unknown;
         tuning trials run side by side in threads, ``--n-jobs``, count each other's too)
     :param load_average: the machine's one-minute load average when the run ended (``None``: unknown)
-    :param shaped: whether it learned from the shaped reward; ``shaping`` holds its form and coefficients
+    :param shaped_reward: the shaped reward it learned from, its form and every coefficient (``None``: the
+        env's own reward), as ``config.yml``'s ``hyperparams`` hold it
     :param train_perturb: the perturbations it trained under, ``{family: top level}`` (``None``: none)
     :param interrupted: whether Ctrl-C or SIGTERM stopped it early
     :param run_dir: its run folder
@@ -65,11 +66,10 @@ class RunSummary:
     final_mean_return: float | None
     threshold: float | None
     peak_rss_mb: float
-    shaped: bool
     interrupted: bool
     run_dir: str
     quality: dict[str, float] = field(default_factory=dict)
-    shaping: dict[str, Any] | None = None
+    shaped_reward: dict[str, Any] | None = None
     train_perturb: dict[str, int] | None = None
     final_success_rate: float | None = None
     final_eval_episodes: int | None = None
@@ -98,12 +98,17 @@ class RunSummary:
 
         path = run_dir / SUMMARY_FILE
         try:
-            summary = from_mapping(cls, json.loads(path.read_text()), str(path))
+            summary = from_mapping(cls, _earlier_keys(json.loads(path.read_text())), str(path))
         except (OSError, ValueError):
             return None
         # Python's json reads NaN and Infinity, which polebench never writes (a missing figure is null).
         numbers = [v for v in asdict(summary).values() if isinstance(v, float)]
         return summary if all(math.isfinite(v) for v in numbers) else None
+
+    @property
+    def shaped(self) -> bool:
+        """Whether the run learned from a shaped reward."""
+        return self.shaped_reward is not None
 
     @property
     def final_balanced(self) -> bool | None:
@@ -126,7 +131,7 @@ class RunSummary:
 
     def as_row(self) -> dict[str, Any]:
         """The summary as a flat mapping: its fields, with each quality metric as its own column."""
-        row = {k: v for k, v in asdict(self).items() if k not in ("quality", "shaping", "train_perturb", "trace")}
+        row = {k: v for k, v in asdict(self).items() if k not in ("quality", "shaped_reward", "train_perturb", "trace")}
         return {**row, **self.quality, **self.memory_growth()}
 
     def memory_growth(self) -> dict[str, float | None]:
@@ -135,7 +140,7 @@ class RunSummary:
         Example:
             >>> base = dict(algo="dqn", env="CartPole-v1", seed=0, timesteps=40_000, solved=True, steps_to_solve=1,
             ...             time_to_solve_s=1.0, wall_time_s=9.0, best_mean_return=500.0, final_mean_return=500.0,
-            ...             threshold=475.0, peak_rss_mb=400.0, shaped=False, interrupted=False, run_dir="r")
+            ...             threshold=475.0, peak_rss_mb=400.0, interrupted=False, run_dir="r")
             >>> RunSummary(**base, trace=[[0, 300.0, 0.0], [20_000, 340.0, 4.0], [40_000, 380.0, 8.0]]).memory_growth()
             {'rss_start_mb': 300.0, 'rss_end_mb': 380.0, 'rss_growth_mb_per_10k_steps': 20.0}
         """
@@ -145,3 +150,17 @@ class RunSummary:
         (start, rss_start, _), (end, rss_end, _) = points[0], points[-1]
         per_10k = round((rss_end - rss_start) / (end - start) * 10_000, 2) if end > start else None
         return {"rss_start_mb": rss_start, "rss_end_mb": rss_end, "rss_growth_mb_per_10k_steps": per_10k}
+
+
+def _earlier_keys(data: Any) -> Any:
+    """A summary as earlier versions wrote it, in today's keys: ``shaping`` (the form and coefficients)
+    and ``shaped`` (before forms existed, ``true`` meant the ``user`` form) are now ``shaped_reward``.
+
+    Example:
+        >>> _earlier_keys({"shaped": True}), _earlier_keys({"shaped": True, "shaping": {"form": "position"}})
+        ({'shaped_reward': {'form': 'user'}}, {'shaped_reward': {'form': 'position'}})
+    """
+    if not isinstance(data, dict) or "shaped_reward" in data:
+        return data
+    shaped, shaping = data.pop("shaped", None), data.pop("shaping", None)
+    return {**data, "shaped_reward": shaping or ({"form": "user"} if shaped is True else None)}

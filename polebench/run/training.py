@@ -210,8 +210,7 @@ def _summary(
         trace=session.trace.points or None,
         cpu_time_s=round(time.process_time() - cpu_started, 3),
         load_average=round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
-        shaped=plan.shaping is not None,
-        shaping=plan.shaping,
+        shaped_reward=plan.shaped_reward,
         train_perturb=plan.train_perturb,
         interrupted=interrupted,
         run_dir=str(session.run_dir.resolve()),
@@ -238,7 +237,6 @@ def log_hparams(model: Any, plan: Plan, summary: RunSummary) -> None:
         "algo": plan.spec.name,
         "env": plan.env_id,
         "seed": plan.config.seed,
-        "shaped": summary.shaped,
     }
     hparams.update({key: _hparam_value(value) for key, value in _flatten(plan.hyperparams).items()})
     metrics = {

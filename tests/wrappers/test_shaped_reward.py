@@ -103,7 +103,7 @@ def test_every_form_keeps_rewards_in_zero_one_and_the_true_reward_visible(form: 
     import gymnasium as gym
 
     use = parse_shaping(form)
-    assert use is not None and use.shaping is not None and use.shaping["form"] == form
+    assert use is not None and use.shaped_reward is not None and use.shaped_reward["form"] == form
     env = use.kind.load_class()(gym.make("CartPole-v1"), **use.kwargs)
     rng = np.random.default_rng(0)
     for episode in range(5):
