@@ -7,6 +7,7 @@ A linear policy on two actions pushes right when ``w . s + c > 0``, with ``w`` i
 observation scales ``VecNormalize`` learned. The LQR pushes right when ``-K . s > 0``; only the direction
 of a gain matters to a push left or right, so each gain is scaled to the LQR's weight on the pole's
 angle and printed as multiples of the LQR's (cart position, cart velocity, pole angle, angular velocity).
+The LQR is the one ``train.py --algo lqr`` builds for the run's env and ``--env-kwargs``.
 """
 
 from __future__ import annotations
@@ -14,58 +15,68 @@ from __future__ import annotations
 import argparse
 import pickle
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from polebench.agents.lqr import cartpole_gain  # noqa: E402
-from polebench.errors import ConfigError  # noqa: E402
+from polebench.errors import ConfigError, run_cli  # noqa: E402
 from polebench.run.folder import VECNORMALIZE_FILE, model_path, read_config  # noqa: E402
 
-# Gymnasium's CartPole-v1: gravity, cart mass, pole mass, half the pole's length, force, time step.
-CARTPOLE = (9.8, 1.0, 0.1, 0.5, 10.0, 0.02)
 CARTPOLE_STATE = ("cart position", "cart velocity", "pole angle", "angular velocity")
 ANGLE = CARTPOLE_STATE.index("pole angle")
 
 
-def linear_gain(run: Path) -> np.ndarray:
+def linear_gain(run: Path, config: dict[str, Any]) -> np.ndarray:
     """The run's final policy as a gain ``K`` (push right when ``-K . s > 0``), before scaling."""
     from stable_baselines3 import PPO
 
-    try:
-        config = read_config(run)
-    except ConfigError as err:
-        raise SystemExit(str(err)) from None
-    if config.get("algo") != "ppo" or config.get("env") != "CartPole-v1":
-        raise SystemExit(f"{run}: a run of {config.get('algo')} on {config.get('env')}; this reads PPO on CartPole-v1")
-    saved = model_path(run, "CartPole-v1")
+    saved = model_path(run, config["env"])
+    if not saved.is_file():
+        raise ConfigError(f"{run} has no {saved.name}: the run did not finish")
     model = PPO.load(saved, device="cpu")
+    if len(model.policy.mlp_extractor.policy_net) > 0:
+        raise ConfigError(f"{run}: the policy has hidden layers; this reads linear policies (net_arch pi: [])")
     weights = np.asarray(model.policy.state_dict()["action_net.weight"])
-    if weights.shape[1] != len(CARTPOLE_STATE):
-        raise SystemExit(f"{run}: the policy has hidden layers; this reads linear policies (net_arch pi: [])")
     scale = np.ones(weights.shape[1])
     if (run / VECNORMALIZE_FILE).exists():
-        # The file is the run's own, written by SB3's VecNormalize.save (a pickle): read only runs you made.
+        # SB3's VecNormalize.save writes a pickle, which can run code when read: read only runs you made.
         with open(run / VECNORMALIZE_FILE, "rb") as file:
             stats = pickle.load(file)
         scale = np.sqrt(stats.obs_rms.var + stats.epsilon)
     return -(weights[1] - weights[0]) / scale
 
 
-def main() -> None:
+def lqr_gain(config: dict[str, Any]) -> np.ndarray:
+    """The gain of the LQR that ``train.py --algo lqr`` builds for the run's env (its shipped costs)."""
+    from polebench.agents.lqr import LQR
+    from polebench.config import hyperparams as hpm
+    from polebench.envs.factory import make_env
+
+    costs = {k: v for k, v in hpm.resolve("lqr", config["env"]).items() if k in ("state_cost", "force_cost")}
+    lqr = LQR("LinearGainPolicy", make_env(config["env"], config.get("env_kwargs") or {}), **costs).learn()
+    return lqr.policy.gain.numpy()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path, help="run folders of a linear PPO on CartPole-v1")
-    args = parser.parse_args()
-    lqr = cartpole_gain(*CARTPOLE)
+    args = parser.parse_args(argv)
     print(f"run: gain / LQR's gain ({', '.join(CARTPOLE_STATE)})")
     for run in args.runs:
-        gain = linear_gain(run)
+        config = read_config(run)
+        if config.get("algo") != "ppo" or config.get("env") != "CartPole-v1":
+            what = f"a run of {config.get('algo')} on {config.get('env')}"
+            raise ConfigError(f"{run}: {what}; this reads PPO on CartPole-v1")
+        gain, lqr = linear_gain(run, config), lqr_gain(config)
         relative = gain / abs(gain[ANGLE]) * abs(lqr[ANGLE]) / lqr
         print(f"{run}: {np.array2string(relative, precision=2)}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(main))

@@ -82,11 +82,7 @@ def test_earlier_names_of_the_shaped_reward_still_read(tmp_path: Path) -> None:
 
     from polebench.run.summary import RunSummary
 
-    summary = {
-        "algo": "ppo", "env": "CartPole-v1", "seed": 0, "timesteps": 10, "solved": False, "steps_to_solve": None,
-        "time_to_solve_s": None, "wall_time_s": 1.0, "best_mean_return": 9.0, "final_mean_return": 9.0,
-        "threshold": 475.0, "peak_rss_mb": 100.0, "interrupted": False, "run_dir": str(tmp_path),
-    }  # fmt: skip
+    summary = _summary(tmp_path)
     position = {"form": "position", "position_coef": 1.5}
     for earlier, expected in (
         ({"shaped": True, "shaping": position}, position),
@@ -100,3 +96,27 @@ def test_earlier_names_of_the_shaped_reward_still_read(tmp_path: Path) -> None:
     assert Agent.from_dict({**agent, "shaping": "quadratic"}).shaped_reward == "quadratic"
     assert Agent.from_dict({**agent, "shaped": True}).shaped_reward_form == "user"
     assert Agent.from_dict(Agent("b", "dqn", shaped_reward="position").as_dict()).shaped_reward == "position"
+
+
+def _summary(run_dir: Path) -> dict[str, Any]:
+    """The fields of a finished run's summary.json, as a run writes them."""
+    return {
+        "algo": "ppo", "env": "CartPole-v1", "seed": 0, "timesteps": 10, "solved": False, "steps_to_solve": None,
+        "time_to_solve_s": None, "wall_time_s": 1.0, "best_mean_return": 9.0, "final_mean_return": 9.0,
+        "threshold": 475.0, "peak_rss_mb": 100.0, "interrupted": False, "run_dir": str(run_dir),
+    }  # fmt: skip
+
+
+def test_robustness_rows_name_the_shaped_reward_the_run_recorded(tmp_path: Path) -> None:
+    """A conf file may shape where the grid file does not: robustness.csv says what the run learned from,
+    as results.csv does."""
+    import json
+
+    from polebench.bench.robustness import JobRobustness, LevelResult
+
+    level = LevelResult("push", 1, 0.5, 500.0, 1.0)
+    job = Job(Agent("recipe", "ppo", conf_file="ppo-balance-linear.yml"), "CartPole-v1", 0)
+    (tmp_path / "summary.json").write_text(json.dumps({**_summary(tmp_path), "shaped_reward": {"form": "quadratic"}}))
+    assert [row["shaped_reward"] for row in JobRobustness(job, tmp_path, [level]).rows()] == ["quadratic"]
+    (tmp_path / "summary.json").unlink()  # no summary: the grid file's word
+    assert JobRobustness(job, tmp_path, [level]).rows()[0]["shaped_reward"] == ""

@@ -92,7 +92,11 @@ class Agent:
     def shaped_reward_form(self) -> str:
         """The name of the shaped reward's form ("": the env's own reward)."""
         spec = self.shaped_reward
-        return spec or "" if isinstance(spec, str) or spec is None else str(spec["form"])
+        if spec is None:
+            return ""
+        if isinstance(spec, str):
+            return spec
+        return str(spec["form"])
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

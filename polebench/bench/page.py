@@ -70,6 +70,7 @@ def median_run(rows: Sequence[ResultRow]) -> ResultRow | None:
         2
     """
     scored = [r for r in rows if r.final_mean_return is not None]
+    # `or 0.0` never applies (the rows without a return are left out above); it keeps the key a float for mypy.
     finished = sorted(scored, key=lambda r: (r.final_mean_return or 0.0, r.seed))
     return finished[(len(finished) - 1) // 2] if finished else None
 

@@ -30,7 +30,8 @@ BOOTSTRAP_REPS = 2000
 def job_row(job: Job, bench: Path) -> ResultRow:
     """The CSV row of ``job``: its finished run's summary, or its status and error."""
     agent = job.agent
-    # The columns a job's settings fill: a finished run's summary does not overwrite them with its own spelling.
+    # The columns a job's settings fill. A finished run's summary keeps them, but for the shaped reward and the
+    # training perturbations, which it refills below from what the run recorded.
     own: dict[str, Any] = dict(
         agent=agent.name, algo=job.algo, env=job.env, seed=job.seed, shaped_reward=agent.shaped_reward_form,
         train_perturb=describe_perturb(agent.train_perturb),
@@ -53,7 +54,7 @@ def job_row(job: Job, bench: Path) -> ResultRow:
     recorded.update(
         status=JobStatus.FINISHED,
         # What the run itself recorded, wherever it was asked for (the agent's own keys, a conf file, the YAML).
-        shaped_reward=(summary.shaped_reward or {}).get("form", ""),
+        shaped_reward=summary.shaped_reward_form,
         train_perturb=describe_perturb(summary.train_perturb),
         final_balanced=summary.final_balanced,
         early_steps_per_s=early,

@@ -22,6 +22,7 @@ from polebench.envs.families import EnvFamily, family_of_id
 from polebench.envs.perturbations import PERTURBATIONS, PUSH_EVERY, PerturbationUse
 from polebench.envs.thresholds import reward_threshold
 from polebench.run import folder as runs
+from polebench.run.summary import RunSummary
 from polebench.shapes import from_mapping
 
 ROBUSTNESS_SEED_OFFSET = 20_000
@@ -132,12 +133,14 @@ class JobRobustness:
 
     def rows(self) -> list[dict[str, Any]]:
         """One ``robustness.csv`` row per (perturbation, level), its mean metrics as columns."""
+        # What the run recorded, as results.csv says it: a conf file may shape where the grid file does not.
+        summary = RunSummary.read(self.run_dir)
         job = {
             "agent": self.job.agent.name,
             "algo": self.job.algo,
             "env": self.job.env,
             "seed": self.job.seed,
-            "shaped_reward": self.job.agent.shaped_reward_form,
+            "shaped_reward": summary.shaped_reward_form if summary else self.job.agent.shaped_reward_form,
         }
         return [
             {**job, **{k: v for k, v in asdict(r).items() if k != "quality"}, **r.quality, "run_dir": str(self.run_dir)}

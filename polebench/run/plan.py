@@ -177,20 +177,20 @@ def _wrappers(hp: dict[str, Any], env_id: str, shaped_reward: Any, family: EnvFa
     ``shaped_reward``), check them, and write them back into ``hp`` with every argument spelled out, so
     ``config.yml`` and the digest record exactly what ran."""
     uses = parse_env_wrapper(hp.get("env_wrapper"))
-    shaping = parse_shaping(shaped_reward if shaped_reward is not None else hp.get("shaped_reward"))
+    shaper = parse_shaping(shaped_reward if shaped_reward is not None else hp.get("shaped_reward"))
     hp.pop("shaped_reward", None)
-    if shaping is not None and not (family is not None and family.survival_reward):
+    if shaper is not None and not (family is not None and family.survival_reward):
         raise ConfigError(
-            f"shaped_reward {shaping.kind.form} does not apply to {env_id}: the shaping forms pay up to 1 per step "
+            f"shaped_reward {shaper.kind.form} does not apply to {env_id}: the shaping forms pay up to 1 per step "
             "on a task that pays +1 per step survived (the cartpole family); on another task they could pay the "
             "agent to avoid its goal"
         )
-    if shaping is not None:
+    if shaper is not None:
         # One shaping only: the one asked for replaces an earlier version's env_wrapper item.
-        uses = [use for use in uses if not use.kind.training_only] + [shaping]
-        hp["shaped_reward"] = shaping.shaped_reward
+        uses = [use for use in uses if not use.kind.training_only] + [shaper]
+        hp["shaped_reward"] = shaper.shaped_reward
     check_wrappers(uses, env_id)
-    others = [use for use in uses if use is not shaping]
+    others = [use for use in uses if use is not shaper]
     hp.pop("env_wrapper", None)
     if others:
         hp["env_wrapper"] = [{use.name: use.kwargs} for use in others]

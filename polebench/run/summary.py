@@ -111,6 +111,11 @@ class RunSummary:
         return self.shaped_reward is not None
 
     @property
+    def shaped_reward_form(self) -> str:
+        """The name of the shaped reward's form ("": the env's own reward), as results.csv shows it."""
+        return str((self.shaped_reward or {}).get("form", ""))
+
+    @property
     def final_balanced(self) -> bool | None:
         """Whether the final evaluation was balanced: it reached the threshold, and its metrics are within
         the env family's balance target (``None``: the env has no target). ``balanced`` says whether any
