@@ -57,8 +57,9 @@ def lqr_gain(config: dict[str, Any]) -> np.ndarray:
     from polebench.config import hyperparams as hpm
     from polebench.envs.factory import make_env
 
-    costs = {k: v for k, v in hpm.resolve("lqr", config["env"]).items() if k in ("state_cost", "force_cost")}
-    lqr = LQR("LinearGainPolicy", make_env(config["env"], config.get("env_kwargs") or {}), **costs).learn()
+    hp = hpm.resolve("lqr", config["env"])
+    lqr = LQR(hp["policy"], make_env(config["env"], config.get("env_kwargs") or {}), **hpm.constructor_kwargs(hp))
+    lqr.learn()
     return lqr.policy.gain.numpy()
 
 
