@@ -15,6 +15,7 @@ from tests.conftest import env_for, run_script, tree_hash
 
 TINY = {
     "ppo": ["-n", "256"],
+    "ars": ["-n", "1000"],
     "dqn": ["-n", "300", "--hyperparams", "learning_starts=100"],
     "sacd": ["-n", "200", "--hyperparams", "learning_starts=100", "policy_kwargs={net_arch: [16]}"],
     "ppo_lstm": ["-n", "256"],

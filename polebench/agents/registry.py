@@ -65,6 +65,7 @@ ALGOS: dict[str, AlgoSpec] = {
         AlgoSpec("sac", "stable_baselines3:SAC", off_policy=True),
         AlgoSpec("td3", "stable_baselines3:TD3", off_policy=True),
         AlgoSpec("sacd", "polebench.agents.discrete_sac:SACD", off_policy=True),
+        AlgoSpec("ars", "polebench.agents.ars:ARS", policy="LinearPolicy"),
         AlgoSpec("ppo_lstm", "polebench.agents.recurrent:SequencePPO", policy="MlpLstmPolicy", recurrent=True),
         AlgoSpec("ppo_gru", "polebench.agents.recurrent:SequencePPO", policy="MlpGruPolicy", recurrent=True),
         AlgoSpec("qlearning", "polebench.agents.tabular_q:QLearning", policy="TabularPolicy"),

@@ -42,7 +42,9 @@ def agent_colors(cells: Sequence[CellStats]) -> dict[str, Any]:
     palette in every report; other variants take the remaining colours in grid order. Twins that differ
     only in the shaped reward share a colour (the shaped one is drawn dashed).
     """
-    palette = [plt.get_cmap("tab10")(i) for i in range(len(ALGOS), 10)] + [plt.get_cmap("Dark2")(i) for i in range(8)]
+    # More algorithms are registered than tab10 has colours: Dark2 carries the registry on, distinct from it.
+    colours = [plt.get_cmap("tab10")(i) for i in range(10)] + [plt.get_cmap("Dark2")(i) for i in range(8)]
+    registry, palette = colours[: len(ALGOS)], colours[len(ALGOS) :] + [plt.get_cmap("Set2")(i) for i in range(8)]
     by_variant: dict[tuple[str, tuple[str, ...]], Any] = {}
     colors = {}
     for cell in cells:
@@ -50,7 +52,7 @@ def agent_colors(cells: Sequence[CellStats]) -> dict[str, Any]:
         if variant not in by_variant:
             shipped = not any(cell.settings) and cell.algo in ALGOS
             by_variant[variant] = (
-                plt.get_cmap("tab10")(list(ALGOS).index(cell.algo))
+                registry[list(ALGOS).index(cell.algo)]
                 if shipped
                 else palette[len([v for v in by_variant if any(v[1])]) % len(palette)]
             )
