@@ -1,4 +1,5 @@
-"""scripts/linear_gains.py: a linear PPO policy read as a controller's gain beside the LQR's."""
+"""scripts/linear_gains.py: a linear PPO or ARS policy read as a controller's gain beside the LQR's, and
+where it holds the cart."""
 
 from __future__ import annotations
 
@@ -55,6 +56,35 @@ def test_a_policy_that_is_the_lqr_in_another_scale_reads_as_the_lqr(tmp_path: Pa
     result = run_script("scripts/linear_gains.py", str(run))
     assert result.returncode == 0, result.stderr
     assert _gains(result.stdout) == [1.0, 1.0, 1.0, 1.0]
+
+
+def test_an_ars_policy_centred_on_a_mean_off_the_middle_holds_the_cart_there(tmp_path: Path) -> None:
+    """ARS's LinearPolicy (no bias) with the LQR's gain on observations centred on a running mean of 0.1 m:
+    the script reads the LQR's gain and says the policy holds the cart 0.1 m right of the middle."""
+    import torch as th
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from polebench.agents.ars import ARS
+    from polebench.agents.lqr import cartpole_gain
+    from polebench.envs.factory import make_vec
+
+    result = run_script("train.py", "--algo", "ars", "-n", "2000", "--eval-freq", "0", "--final-eval-episodes", "2",
+                        "--hyperparams", "normalize=true", "-f", str(tmp_path))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    run = tmp_path / "ars" / "CartPole-v1_1"
+    stats = VecNormalize.load(str(run / "vecnormalize.pkl"), make_vec("CartPole-v1", 1, 0))
+    stats.obs_rms.mean = np.array([0.1, 0.0, 0.0, 0.0])
+    stats.save(str(run / "vecnormalize.pkl"))
+    scale = np.sqrt(stats.obs_rms.var + stats.epsilon)
+    gain = cartpole_gain(9.8, 1.0, 0.1, 0.5, 10.0, 0.02)
+    model = ARS.load(run / "CartPole-v1.zip", device="cpu")
+    rows = np.stack([np.zeros(4), -gain * scale])  # push right when -K . (s - mean) > 0
+    model.policy.load_state_dict({"action_net.0.weight": th.as_tensor(rows, dtype=th.float32)})
+    model.save(run / "CartPole-v1.zip")
+    read = run_script("scripts/linear_gains.py", str(run))
+    assert read.returncode == 0, read.stderr
+    assert _gains(read.stdout) == [1.0, 1.0, 1.0, 1.0]
+    assert read.stdout.strip().endswith("holds the cart at +0.100 m"), read.stdout
 
 
 def test_a_policy_with_hidden_layers_another_algorithm_or_no_run_is_one_line(tmp_path: Path) -> None:

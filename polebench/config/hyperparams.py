@@ -182,13 +182,17 @@ def action_noise(hp: Mapping[str, Any], n_actions: int) -> Any:
 
 
 def normalize_kwargs(hp: Mapping[str, Any]) -> dict[str, Any] | None:
-    """``VecNormalize`` keyword arguments when ``normalize`` is on (true or a mapping), else ``None``."""
+    """``VecNormalize`` keyword arguments (and polebench's ``center_obs``) when ``normalize`` is on (true or
+    a mapping), else ``None``; a key neither takes is a :class:`ConfigError`."""
     value = hp.get("normalize", False)
     if value is False or value is None:
         return None
     if value is True:
         return {}
     if isinstance(value, dict):
+        from polebench.wrappers.normalization import check_normalize
+
+        check_normalize(value)
         return dict(value)
     raise ConfigError(f"normalize must be true, false or a mapping of VecNormalize arguments, got {value!r}")
 

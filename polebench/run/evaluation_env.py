@@ -66,13 +66,13 @@ class EvaluationEnv:
         )
         if self.statistics is None and self.normalize is None:
             return env
-        from stable_baselines3.common.vec_env import VecNormalize
+        from polebench.wrappers.normalization import vec_normalize
 
         if self.statistics is not None:
             env = load_statistics(self.statistics, env)
             env.training, env.norm_reward = False, False
             return env
-        return VecNormalize(env, **frozen_normalization(self.normalize or {}))
+        return vec_normalize(env, frozen_normalization(self.normalize or {}))
 
     @property
     def is_plain(self) -> bool:

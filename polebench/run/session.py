@@ -121,12 +121,12 @@ def make_envs(plan: Plan, seed: int, run_dir: Path) -> tuple[Any, Any]:
     )
     norm = hpm.normalize_kwargs(plan.hyperparams)
     if norm is not None:
-        from stable_baselines3.common.vec_env import VecNormalize
+        from polebench.wrappers.normalization import vec_normalize
 
         if plan.trained_agent and (plan.trained_agent.parent / runs.VECNORMALIZE_FILE).is_file():
             train_env = load_statistics(plan.trained_agent.parent / runs.VECNORMALIZE_FILE, train_env)
         else:
-            train_env = VecNormalize(train_env, gamma=plan.hyperparams.get("gamma", 0.99), **norm)
+            train_env = vec_normalize(train_env, {"gamma": plan.hyperparams.get("gamma", 0.99), **norm})
     return train_env, eval_env(plan, seed, plan.eval_episodes)
 
 
