@@ -9,7 +9,8 @@ observation scales ``VecNormalize`` learned and ``c`` its bias less what subtrac
 running mean adds. The LQR pushes right when ``-K . s > 0``; only the direction of a gain matters to a
 push left or right, so each gain is scaled to the LQR's weight on the pole's angle and printed as
 multiples of the LQR's (cart position, cart velocity, pole angle, angular velocity). ``c`` is printed as
-the cart position at which the policy is balanced, still and upright: where it holds the cart (the LQR: 0).
+the cart position at which the policy is balanced, still and upright: where it holds the cart (the LQR: 0;
+any policy without a bias on observations scaled about zero, as ``ars-balance.yml``'s: 0 by construction).
 The LQR is the one ``train.py --algo lqr`` builds for the run's env and ``--env-kwargs``.
 """
 
@@ -74,6 +75,14 @@ def linear_gain(run: Path, config: dict[str, Any]) -> tuple[np.ndarray, float]:
     return -right, float(bias[1] - bias[0] - right @ mean)
 
 
+def _held(gain: np.ndarray, constant: float) -> str:
+    """Where the policy holds the cart: the position at which it is balanced, still and upright."""
+    if gain[0] == 0:
+        return "holds the cart nowhere in particular (no weight on its position)"
+    held = round(constant / gain[0], 3) + 0.0  # + 0.0: no "-0.000" for a policy centred to rounding
+    return f"holds the cart at {held:+.3f} m"
+
+
 def lqr_gain(config: dict[str, Any]) -> np.ndarray:
     """The gain of the LQR that ``train.py --algo lqr`` builds for the run's env (its shipped costs)."""
     from polebench.agents.lqr import LQR
@@ -98,8 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ConfigError(f"{run}: {what}; this reads {' or '.join(a.upper() for a in LAYERS)} on CartPole-v1")
         (gain, constant), lqr = linear_gain(run, config), lqr_gain(config)
         relative = gain / abs(gain[ANGLE]) * abs(lqr[ANGLE]) / lqr
-        held = round(constant / gain[0], 3) + 0.0  # + 0.0: no "-0.000" for a policy centred to rounding
-        print(f"{run}: {np.array2string(relative, precision=2)}, holds the cart at {held:+.3f} m")
+        print(f"{run}: {np.array2string(relative, precision=2)}, {_held(gain, constant)}")
     return 0
 
 

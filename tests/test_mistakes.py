@@ -52,8 +52,9 @@ TRAIN_HYPERPARAMETERS = [
     (["--hyperparams", "policy_kwargs={activation_fn: sigmoidal}"], "unknown activation_fn 'sigmoidal'"),
     (["--hyperparams", "gamma"], "--hyperparams takes key=value (or the zoo's key:value) pairs"),
     (["--hyperparams", "gamma=[0.9"], "not plain YAML data"),
-    (["--hyperparams", "normalize={norm_ob: true}"], "normalize: unknown key 'norm_ob'; accepted: norm_obs"),
+    (["--hyperparams", "normalize={norm_ob: true}"], "normalize: VecNormalize takes no norm_ob; accepted: norm_obs"),
     (["--hyperparams", "normalize={center_obs: no-thanks}"], "normalize: center_obs must be true or false"),
+    (["--hyperparams", "normalize={norm_obs: false, center_obs: false}"], "but norm_obs is false"),
 ]
 
 

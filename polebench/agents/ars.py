@@ -50,7 +50,8 @@ class ARS(ContribARS):
     """sb3-contrib's ``ARS`` whose candidates are scored by the (possibly shaped) rewards of their steps.
 
     Takes the same arguments as ``sb3_contrib.ARS``; multiprocess evaluation (``async_eval``) scores as
-    sb3-contrib does.
+    sb3-contrib does, and its workers' envs would need polebench's normalisation
+    (:func:`polebench.wrappers.normalization.vec_normalize`) for ``center_obs: false`` to hold there.
     """
 
     _trained_on: VecEnv | None = None

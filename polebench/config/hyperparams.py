@@ -190,6 +190,7 @@ def normalize_kwargs(hp: Mapping[str, Any]) -> dict[str, Any] | None:
     if value is True:
         return {}
     if isinstance(value, dict):
+        # Imported here: reading a config must not import SB3 and torch until a run needs them.
         from polebench.wrappers.normalization import check_normalize
 
         check_normalize(value)

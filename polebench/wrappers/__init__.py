@@ -1,1 +1,1 @@
-"""Gymnasium wrappers polebench adds to environments."""
+"""Gymnasium wrappers polebench adds to environments, and its observation normalisation for VecEnvs."""

@@ -23,12 +23,18 @@ from polebench.errors import ConfigError
 
 __all__ = ["CENTER_OBS", "ZeroMeanStatistics", "check_normalize", "vec_normalize"]
 
-CENTER_OBS = "center_obs"  # polebench's own key beside VecNormalize's arguments
+CENTER_OBS = "center_obs"
 
 
+# Saved statistics name this class by its module path (SB3 pickles VecNormalize): moving it breaks the
+# vecnormalize.pkl of every run made with `center_obs: false`.
 class ZeroMeanStatistics(RunningMeanStd):
     """Running statistics whose mean stays zero and whose variance is the mean square of the data, so
     normalising divides by the root mean square and subtracts nothing.
+
+    Args:
+        epsilon: the weight of the starting variance of 1 (SB3's ``RunningMeanStd``)
+        shape: the shape of one observation
 
     Example:
         >>> stats = ZeroMeanStatistics(shape=(1,))
@@ -38,7 +44,8 @@ class ZeroMeanStatistics(RunningMeanStd):
     """
 
     def update_from_moments(self, batch_mean: np.ndarray, batch_var: np.ndarray, batch_count: float) -> None:
-        # The batch's second moment about zero, pooled with the running one; the mean is never moved.
+        # VecNormalize divides by sqrt(var): holding the pooled mean square there makes it divide by the
+        # root mean square, and a mean left at zero makes it subtract nothing.
         total = self.count + batch_count
         self.var = (self.var * self.count + (batch_var + np.square(batch_mean)) * batch_count) / total
         self.count = total
@@ -50,25 +57,43 @@ class ZeroMeanStatistics(RunningMeanStd):
 
 
 def check_normalize(norm: Mapping[str, Any]) -> None:
-    """Refuse a ``normalize`` mapping that ``VecNormalize`` (plus ``center_obs``) would not take, in one line.
+    """Refuse, in one line, a ``normalize`` mapping ``VecNormalize`` would not take (besides ``center_obs``),
+    or a ``center_obs`` that cannot act.
+
+    Args:
+        norm: the ``normalize:`` mapping of a hyperparameter file or ``--hyperparams``
+
+    Raises:
+        ConfigError: for unknown keys (all of them named, with the accepted ones), a ``center_obs`` that
+            is not a boolean, or ``center_obs: false`` with ``norm_obs: false`` (nothing would be scaled)
 
     Example:
         >>> check_normalize({"norm_obs": True, "center_obs": False})
         >>> check_normalize({"norm_ob": True})  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        polebench.errors.ConfigError: normalize: unknown key 'norm_ob'; accepted: norm_obs, norm_reward, ...
+        polebench.errors.ConfigError: normalize: VecNormalize takes no norm_ob; accepted: norm_obs, norm_reward, ...
     """
     accepted = [*(p for p in inspect.signature(VecNormalize).parameters if p not in ("venv", "training")), CENTER_OBS]
-    for key in norm:
-        if key not in accepted:
-            raise ConfigError(f"normalize: unknown key {key!r}; accepted: {', '.join(accepted)}")
-    if not isinstance(norm.get(CENTER_OBS, True), bool):
-        raise ConfigError(f"normalize: {CENTER_OBS} must be true or false, got {norm[CENTER_OBS]!r}")
+    unknown = sorted(key for key in norm if key not in accepted)
+    if unknown:
+        raise ConfigError(f"normalize: VecNormalize takes no {', '.join(unknown)}; accepted: {', '.join(accepted)}")
+    center = norm.get(CENTER_OBS, True)
+    if not isinstance(center, bool):
+        raise ConfigError(f"normalize: {CENTER_OBS} must be true or false, got {center!r}")
+    if not center and norm.get("norm_obs", True) is False:
+        raise ConfigError(f"normalize: {CENTER_OBS}: false says how to scale observations, but norm_obs is false")
 
 
-def vec_normalize(venv: VecEnv, norm: Mapping[str, Any], **overrides: Any) -> VecNormalize:
-    """``VecNormalize(venv, **norm, **overrides)``, scaling observations about zero where ``center_obs`` is false.
+def vec_normalize(venv: VecEnv, norm: Mapping[str, Any]) -> VecNormalize:
+    """``VecNormalize(venv, **norm)``, scaling observations about zero where ``center_obs`` is false.
+
+    Args:
+        venv: the VecEnv to normalise
+        norm: ``VecNormalize``'s keyword arguments, and optionally ``center_obs`` (default true: SB3's way)
+
+    Raises:
+        ValueError: from ``VecNormalize``, for an observation space it cannot normalise
 
     Example:
         >>> import gymnasium as gym
@@ -77,10 +102,10 @@ def vec_normalize(venv: VecEnv, norm: Mapping[str, Any], **overrides: Any) -> Ve
         >>> type(env.obs_rms).__name__
         'ZeroMeanStatistics'
     """
-    kwargs = {**norm, **overrides}
+    kwargs = dict(norm)
     center = kwargs.pop(CENTER_OBS, True)
     env = VecNormalize(venv, **kwargs)
-    if not center and env.norm_obs:
+    if not center:
         if isinstance(env.obs_rms, dict):
             env.obs_rms = {key: ZeroMeanStatistics(shape=s.mean.shape) for key, s in env.obs_rms.items()}
         else:

@@ -11,8 +11,6 @@ import pytest
 from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-from polebench.config import hyperparams as hpm
-from polebench.errors import ConfigError
 from polebench.wrappers.normalization import ZeroMeanStatistics, vec_normalize
 
 
@@ -39,9 +37,10 @@ def _offset_env(offset: float) -> gym.Env:
 def test_only_the_centred_statistics_remove_an_offset(center: bool) -> None:
     env = vec_normalize(DummyVecEnv([lambda: _offset_env(5.0)]), {"center_obs": center, "norm_reward": False})
     env.seed(0)
+    actions = np.random.default_rng(0).integers(0, 2, size=200)
     obs = [env.reset()]
-    for _ in range(200):
-        obs.append(env.step(np.array([env.action_space.sample()]))[0])
+    for action in actions:
+        obs.append(env.step(np.array([action]))[0])
     mean = float(np.mean(obs[100:]))
     assert (abs(mean) < 0.5) if center else (mean > 0.9)
 
@@ -63,32 +62,22 @@ def test_the_default_centres_as_sb3_does() -> None:
     assert type(env.obs_rms) is RunningMeanStd
 
 
-@pytest.mark.parametrize(
-    ("value", "needle"),
-    [
-        ({"norm_ob": True}, "unknown key 'norm_ob'; accepted: norm_obs"),
-        ({"center_obs": "no"}, "center_obs must be true or false, got 'no'"),
-    ],
-)
-def test_a_key_vecnormalize_does_not_take_is_one_config_error(value: dict, needle: str) -> None:
-    with pytest.raises(ConfigError, match=needle):
-        hpm.normalize_kwargs({"normalize": value})
-
-
 def test_a_run_scaled_about_zero_saves_and_replays_its_statistics(tmp_path: Path) -> None:
-    """train.py keeps the statistics about zero through training, the saved file and the replay."""
+    """train.py keeps the statistics about zero through training, the evaluations (which copy them), the
+    best-balanced checkpoint the run ends on, the saved file and the replay."""
     from polebench.run import folder as runs
     from polebench.run.evaluation_env import EvaluationEnv
     from tests.conftest import run_script
 
     normalize = "normalize={norm_obs: true, norm_reward: false, center_obs: false}"
-    result = run_script("train.py", "--algo", "ars", "-n", "2000", "--hyperparams", normalize, "-f", str(tmp_path))
+    result = run_script("train.py", "--algo", "ars", "-n", "3000", "--eval-freq", "1000", "--hyperparams", normalize,
+                        "end_on_best=true", "-f", str(tmp_path))  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     run = tmp_path / "ars" / "CartPole-v1_1"
     saved = VecNormalize.load(str(run / runs.VECNORMALIZE_FILE), DummyVecEnv([lambda: gym.make("CartPole-v1")]))
-    assert isinstance(saved.obs_rms, ZeroMeanStatistics) and saved.obs_rms.count > 1000
+    assert isinstance(saved.obs_rms, ZeroMeanStatistics) and saved.obs_rms.count > 500
+    assert np.all(saved.obs_rms.var < 1.0)  # learned from CartPole's small states, not the starting 1
     replay = EvaluationEnv.of_saved_model(run, run / "CartPole-v1.zip").build(1, 0)
-    assert not np.any(replay.obs_rms.mean)
-    np.testing.assert_array_equal(replay.obs_rms.var, saved.obs_rms.var)
+    assert isinstance(replay.obs_rms, ZeroMeanStatistics) and not np.any(replay.obs_rms.mean)
     replayed = run_script("enjoy.py", "--algo", "ars", "--no-render", "-n", "1", "-f", str(tmp_path))
     assert replayed.returncode == 0, replayed.stderr[-2000:]
