@@ -171,3 +171,43 @@ def test_a_run_can_end_with_its_best_evaluations_model(tmp_path: Path) -> None:
         assert np.array_equal(final.policy.state_dict()[name].numpy(), weights.numpy()), name
     with pytest.raises(ConfigError, match="end_on_best must be true or false"):
         polebench.train(algo="ppo", hyperparams={"end_on_best": "yes"}, log_folder=tmp_path)
+
+
+def test_the_kept_model_can_be_made_to_survive_a_perturbation_too(tmp_path: Path) -> None:
+    """``best_must_survive``: the kept model brings every episode under the perturbation (the run's own
+    survival episodes, replayed here) to the threshold; under kicks no policy survives (push=5, 1.5 rad/s
+    every second) nothing is kept, and summary.json says so."""
+    from stable_baselines3.common.evaluation import evaluate_policy
+
+    from polebench.agents.ars import ARS
+    from polebench.envs.factory import SURVIVAL_SEED_OFFSET, make_vec, measured
+    from polebench.envs.perturbations import parse_perturb
+
+    common = {"algo": "ars", "eval_freq": 2000, "eval_episodes": 3, "seed": 1}
+    gentle = polebench.train(**common, n_timesteps=20_000, hyperparams={"best_must_survive": "push=1"},
+                             log_folder=tmp_path / "l1")  # fmt: skip
+    assert gentle.best_model_steps is not None and gentle.best_model_score is not None
+    assert gentle.best_model_score.endswith(", survived push=1")
+    kicks = make_vec("CartPole-v1", 3, 1 + SURVIVAL_SEED_OFFSET, inner=measured(parse_perturb("push=1")))
+    best = ARS.load(Path(gentle.run_dir) / runs.BEST_MODEL)
+    returns, _ = evaluate_policy(best, kicks, n_eval_episodes=3, return_episode_rewards=True)
+    assert min(np.atleast_1d(returns)) >= 475
+    kicked = polebench.train(**common, n_timesteps=8000, hyperparams={"best_must_survive": {"push": 5}},
+                             log_folder=tmp_path / "l5")  # fmt: skip
+    assert kicked.best_model_steps is None and kicked.best_model_score == "none: no evaluation survived push=5"
+    assert not (Path(kicked.run_dir) / runs.BEST_MODEL).exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("best_must_survive=pushh=4", "best_must_survive: unknown perturbation 'pushh=4'"),
+        ("best_must_survive={push: 4, model_error: 2}", "best_must_survive takes one FAMILY=LEVEL"),
+        ("best_must_survive=push=9", "push level must be a whole number from 0"),
+    ],
+)
+def test_a_bad_survival_requirement_is_one_line_and_exit_2(value: str, says: str, tmp_path: Path) -> None:
+    result = run_script("train.py", "--algo", "ars", "-n", "64", "--hyperparams", value, "-f", str(tmp_path))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and says in result.stderr, result.stderr
+    assert not tmp_path.exists() or not list(tmp_path.iterdir())

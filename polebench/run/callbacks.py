@@ -16,6 +16,8 @@ from stable_baselines3.common.callbacks import (
     EvalCallback,
     StopTrainingOnRewardThreshold,
 )
+from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.vec_env import sync_envs_normalization
 
 from polebench.atomic import atomic_target
 from polebench.run.evaluation import QualityCollector
@@ -167,6 +169,9 @@ class TimedEvalCallback(EvalCallback):
     :param balance: told every evaluation; stops training when it says so
     :param best_by: which evaluation's model ``best_model.zip`` keeps (default: the best mean return, as SB3)
     :param threshold: the env's solved threshold, for objectives that keep only solved evaluations
+    :param must_survive: an env under a perturbation (``best_must_survive``): an evaluation that would be
+        kept is kept only if every one of ``n_eval_episodes`` episodes there reaches ``threshold``
+    :param must_survive_seed: the seed of those episodes, the same for every evaluation
     :param best_model_save_path: the folder of ``best_model.zip`` (``None``: not kept)
     :param kwargs: everything ``EvalCallback`` takes; its env should record quality
         (:func:`polebench.envs.factory.measured`)
@@ -180,6 +185,8 @@ class TimedEvalCallback(EvalCallback):
         balance: BalanceTracker | None = None,
         best_by: BestBy | None = None,
         threshold: float | None = None,
+        must_survive: Any = None,
+        must_survive_seed: int = 0,
         best_model_save_path: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -195,6 +202,7 @@ class TimedEvalCallback(EvalCallback):
         self.balance = balance
         self.best_by = best_by or BestBy(RETURN)
         self.threshold = threshold
+        self.must_survive, self.must_survive_seed = must_survive, must_survive_seed
         self.kept: tuple[int, Score] | None = None  # (env steps, score) of the evaluation best_model.zip holds
         self.kept_state: dict[str, Any] | None = None
         self.kept_obs_rms: Any = None
@@ -240,6 +248,10 @@ class TimedEvalCallback(EvalCallback):
         score = self.best_by.score(float(self.last_mean_reward), self.threshold, self.last_quality)
         if self.kept is not None and score <= self.kept[1]:
             return
+        # Played only for an evaluation that would be kept: the best survivor is the same as if every
+        # evaluation had been played under the perturbation, at a fraction of the steps.
+        if self.must_survive is not None and not self._survives():
+            return
         self.kept = (int(self.num_timesteps), score)
         # What restore_kept needs: the weights, and the observation statistics they were evaluated with.
         self.kept_state = copy.deepcopy(self.model.policy.state_dict()) if hasattr(self.model, "policy") else None
@@ -248,6 +260,16 @@ class TimedEvalCallback(EvalCallback):
         if self.best_model_path is not None:
             with atomic_target(self.best_model_path) as tmp:
                 self.model.save(tmp)
+
+    def _survives(self) -> bool:
+        """Whether every episode under ``must_survive`` reaches the threshold (the same episodes each time)."""
+        sync_envs_normalization(self.training_env, self.must_survive)
+        self.must_survive.seed(self.must_survive_seed)
+        returns, _ = evaluate_policy(
+            self.model, self.must_survive, n_eval_episodes=self.n_eval_episodes, deterministic=self.deterministic,
+            return_episode_rewards=True, warn=False,
+        )  # fmt: skip
+        return self.threshold is not None and min(np.atleast_1d(returns)) >= self.threshold
 
     def restore_kept(self) -> bool:
         """Put the kept evaluation's weights (and observation statistics) back into the model, so that the

@@ -16,7 +16,13 @@ from polebench.config import hyperparams as hpm
 from polebench.config.run_config import RunConfig
 from polebench.envs.factory import check_env_id, check_env_kwargs
 from polebench.envs.families import BalanceTarget, EnvFamily, family_of_id
-from polebench.envs.perturbations import parse_train_perturb, training_perturbations
+from polebench.envs.perturbations import (
+    PerturbationUse,
+    check_applies,
+    parse_perturb,
+    parse_train_perturb,
+    training_perturbations,
+)
 from polebench.envs.thresholds import FINAL_EVAL_EPISODES, eval_episodes, require_threshold, reward_threshold
 from polebench.envs.wrapping import WrapperUse, check_wrappers, parse_env_wrapper, parse_shaping
 from polebench.errors import ConfigError
@@ -45,6 +51,7 @@ class Plan:
     final_eval_episodes: int = FINAL_EVAL_EPISODES
     train_perturb: dict[str, int] | None = None
     family: EnvFamily | None = None
+    best_must_survive: PerturbationUse | None = None
 
     @property
     def balance(self) -> BalanceTarget | None:
@@ -132,6 +139,7 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
     family = family_of_id(env_id)
     wrappers = _wrappers(hp, env_id, config.shaped_reward, family)
     perturb = _train_perturb(hp, env_id, config.train_perturb, family)
+    must_survive = _best_must_survive(hp, env_id, family)
     BestBy.choose(config.best_by, family, env_id)  # an objective that does not apply: refused here, not at the end
     if config.stop_on_balance and (family is None or family.balance is None):
         raise ConfigError(
@@ -169,6 +177,7 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
         final_eval_episodes=config.final_eval_episodes or FINAL_EVAL_EPISODES,
         train_perturb=perturb,
         family=family,
+        best_must_survive=must_survive,
     )
 
 
@@ -207,6 +216,24 @@ def _train_perturb(hp: dict[str, Any], env_id: str, flag: Any, family: EnvFamily
     training_perturbations(levels, family, env_id)
     hp["train_perturb"] = dict(levels)
     return dict(levels)
+
+
+def _best_must_survive(hp: dict[str, Any], env_id: str, family: EnvFamily | None) -> PerturbationUse | None:
+    """``best_must_survive: FAMILY=LEVEL`` (or ``{family: level}``): the kept model must also bring every
+    episode of an evaluation under that perturbation to the threshold. Checked against the env's family
+    and written back into ``hp`` as ``{family: level}``."""
+    value = hp.get("best_must_survive")
+    if value is None or value == {} or value == "":
+        hp.pop("best_must_survive", None)
+        return None
+    levels = parse_train_perturb(value, "best_must_survive")
+    if len(levels) != 1:
+        raise ConfigError(f"best_must_survive takes one FAMILY=LEVEL (push=4), got {value!r}")
+    ((name, level),) = levels.items()
+    use = parse_perturb(f"{name}={level}")
+    check_applies(use, family, env_id)
+    hp["best_must_survive"] = {name: level}
+    return use
 
 
 def run_config_record(plan: Plan) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import numpy as np
 
 from polebench.config import hyperparams as hpm
 from polebench.config.run_config import RunConfig
-from polebench.envs.factory import EVAL_SEED_OFFSET, envs_with_actions, make_vec, measured
+from polebench.envs.factory import EVAL_SEED_OFFSET, SURVIVAL_SEED_OFFSET, envs_with_actions, make_vec, measured
 from polebench.envs.perturbations import training_perturbations
 from polebench.envs.wrapping import wrapper_chain
 from polebench.errors import ConfigError, first_line
@@ -88,6 +88,7 @@ def _build(plan: Plan, run_dir: Path, started_at: float, after_eval: Any = None)
             balance=balance,
             best_by=plan.best_by,
             threshold=threshold,
+            **_must_survive(plan, c.seed),
             callback_on_new_best=solve,
             n_eval_episodes=plan.eval_episodes,
             eval_freq=max(c.eval_freq // plan.n_envs, 1),
@@ -128,6 +129,15 @@ def make_envs(plan: Plan, seed: int, run_dir: Path) -> tuple[Any, Any]:
         else:
             train_env = vec_normalize(train_env, {"gamma": plan.hyperparams.get("gamma", 0.99), **norm})
     return train_env, eval_env(plan, seed, plan.eval_episodes)
+
+
+def _must_survive(plan: Plan, seed: int) -> dict[str, Any]:
+    """The evaluation callback's ``must_survive`` env and seed for ``best_must_survive`` (none: nothing)."""
+    if plan.best_must_survive is None:
+        return {}
+    survival_seed = seed + SURVIVAL_SEED_OFFSET
+    env = plan.evaluation_env.build(plan.eval_episodes, survival_seed, inner=measured(plan.best_must_survive))
+    return {"must_survive": env, "must_survive_seed": survival_seed}
 
 
 def eval_env(plan: Plan, seed: int, episodes: int) -> Any:

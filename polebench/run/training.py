@@ -222,10 +222,16 @@ def _summary(
 def _kept(session: Session, plan: Plan) -> dict[str, Any]:
     """Which evaluation ``best_model.zip`` holds, and why: the summary's ``best_*`` fields."""
     kept = session.eval_callback.kept if session.eval_callback is not None else None
+    use = plan.best_must_survive
+    survived = "" if use is None else f"{use.perturbation.name}={use.level}"
     if kept is None:
-        return {"best_by": plan.best_by.name}
+        return {
+            "best_by": plan.best_by.name,
+            **({"best_model_score": f"none: no evaluation survived {survived}"} if use else {}),
+        }
     steps, score = kept
-    return {"best_by": plan.best_by.name, "best_model_steps": steps, "best_model_score": plan.best_by.describe(score)}
+    described = plan.best_by.describe(score) + (f", survived {survived}" if use else "")
+    return {"best_by": plan.best_by.name, "best_model_steps": steps, "best_model_score": described}
 
 
 def log_hparams(model: Any, plan: Plan, summary: RunSummary) -> None:
