@@ -225,10 +225,9 @@ def _kept(session: Session, plan: Plan) -> dict[str, Any]:
     use = plan.best_must_survive
     survived = "" if use is None else f"{use.perturbation.name}={use.level}"
     if kept is None:
-        return {
-            "best_by": plan.best_by.name,
-            **({"best_model_score": f"none: no evaluation survived {survived}"} if use else {}),
-        }
+        evaluated = session.eval_callback is not None
+        unsurvived = {"best_model_score": f"none: no evaluation survived {survived}"} if use and evaluated else {}
+        return {"best_by": plan.best_by.name, **unsurvived}
     steps, score = kept
     described = plan.best_by.describe(score) + (f", survived {survived}" if use else "")
     return {"best_by": plan.best_by.name, "best_model_steps": steps, "best_model_score": described}
