@@ -41,7 +41,8 @@ def _ppo_layer(run: Path, saved: Path) -> dict[str, Any]:
     model = PPO.load(saved, device="cpu")
     if len(model.policy.mlp_extractor.policy_net) > 0:
         raise ConfigError(f"{run}: the policy has hidden layers; this reads linear policies (net_arch pi: [])")
-    return {name.removeprefix("action_net."): value for name, value in model.policy.state_dict().items()}
+    state = model.policy.state_dict()
+    return {name.removeprefix("action_net."): value for name, value in state.items() if name.startswith("action_net.")}
 
 
 def _ars_layer(run: Path, saved: Path) -> dict[str, Any]:

@@ -17,9 +17,9 @@ from polebench.config.run_config import RunConfig
 from polebench.envs.factory import check_env_id, check_env_kwargs
 from polebench.envs.families import BalanceTarget, EnvFamily, family_of_id
 from polebench.envs.perturbations import (
+    PERTURBATIONS,
     PerturbationUse,
     check_applies,
-    parse_perturb,
     parse_train_perturb,
     training_perturbations,
 )
@@ -230,7 +230,7 @@ def _best_must_survive(hp: dict[str, Any], env_id: str, family: EnvFamily | None
     if len(levels) != 1:
         raise ConfigError(f"best_must_survive takes one FAMILY=LEVEL (push=4), got {value!r}")
     ((name, level),) = levels.items()
-    use = parse_perturb(f"{name}={level}")
+    use = PerturbationUse(PERTURBATIONS[name], level)
     check_applies(use, family, env_id)
     hp["best_must_survive"] = {name: level}
     return use
