@@ -25,7 +25,7 @@ CLASSIC_CONTROL = (
 
 # Evaluation envs are seeded this far from the training seed so they never replay training episodes.
 EVAL_SEED_OFFSET = 10_000
-# The episodes a kept model must also survive (best_must_survive), apart from training, evaluation and the
+# The episodes the kept model is chosen by (best_survives), apart from training, evaluation and the
 # robustness ladders (20,000 on).
 SURVIVAL_SEED_OFFSET = 30_000
 # Trajectory plots compare every run and algorithm from one initial state: evaluation env 0 of seed 0.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,6 @@ from stable_baselines3.common.callbacks import (
     EvalCallback,
     StopTrainingOnRewardThreshold,
 )
-from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import sync_envs_normalization
 
 from polebench.atomic import atomic_target
@@ -169,9 +168,11 @@ class TimedEvalCallback(EvalCallback):
     :param balance: told every evaluation; stops training when it says so
     :param best_by: which evaluation's model ``best_model.zip`` keeps (default: the best mean return, as SB3)
     :param threshold: the env's solved threshold, for objectives that keep only solved evaluations
-    :param must_survive: an env under a perturbation (``best_must_survive``): an evaluation that would be
-        kept is kept only if every one of ``n_eval_episodes`` episodes there reaches ``threshold``
-    :param must_survive_seed: the seed of those episodes, the same for every evaluation
+    :param survival: envs under perturbations (``best_survives``), each playing its sub-envs' episodes
+        side by side: the kept evaluation is, among the balanced ones (solved, within the family's balance
+        target), the one whose model brings the most of those episodes to ``threshold``, and among as many
+        the best by ``best_by``; the others rank below them by ``best_by``
+    :param survival_seed: the seed of those episodes, the same for every evaluation
     :param best_model_save_path: the folder of ``best_model.zip`` (``None``: not kept)
     :param kwargs: everything ``EvalCallback`` takes; its env should record quality
         (:func:`polebench.envs.factory.measured`)
@@ -185,8 +186,8 @@ class TimedEvalCallback(EvalCallback):
         balance: BalanceTracker | None = None,
         best_by: BestBy | None = None,
         threshold: float | None = None,
-        must_survive: Any = None,
-        must_survive_seed: int = 0,
+        survival: Sequence[Any] = (),
+        survival_seed: int = 0,
         best_model_save_path: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -202,8 +203,9 @@ class TimedEvalCallback(EvalCallback):
         self.balance = balance
         self.best_by = best_by or BestBy(RETURN)
         self.threshold = threshold
-        self.must_survive, self.must_survive_seed = must_survive, must_survive_seed
+        self.survival, self.survival_seed = list(survival), survival_seed
         self.kept: tuple[int, Score] | None = None  # (env steps, score) of the evaluation best_model.zip holds
+        self.kept_survived: int | None = None  # how many survival episodes its model brought to the threshold
         self.kept_state: dict[str, Any] | None = None
         self.kept_obs_rms: Any = None
         self.evaluations_wall_s: list[float] = []
@@ -246,13 +248,21 @@ class TimedEvalCallback(EvalCallback):
     def _keep_if_best(self) -> None:
         """Save the model as ``best_model.zip`` when this evaluation beats the kept one by the objective."""
         score = self.best_by.score(float(self.last_mean_reward), self.threshold, self.last_quality)
-        if self.kept is not None and score <= self.kept[1]:
+        survived = None
+        if self.survival and not self._balanced():
+            # Survival ranks only balanced evaluations: an early, sluggish policy can outlast every kick
+            # while the cart wanders a metre off the centre. Below them, the rest rank by score.
+            survived = -1
+            kept_survived = -1 if self.kept_survived is None else self.kept_survived
+            if self.kept is not None and (kept_survived, self.kept[1]) >= (survived, score):
+                return
+        elif self.survival:
+            survived = self._survived(score)
+            if survived is None:
+                return
+        elif self.kept is not None and score <= self.kept[1]:
             return
-        # Played only for an evaluation that would be kept: the best survivor is the same as if every
-        # evaluation had been played under the perturbation, at a fraction of the steps.
-        if self.must_survive is not None and not self._survives():
-            return
-        self.kept = (int(self.num_timesteps), score)
+        self.kept, self.kept_survived = (int(self.num_timesteps), score), survived
         # What restore_kept needs: the weights, and the observation statistics they were evaluated with.
         self.kept_state = copy.deepcopy(self.model.policy.state_dict()) if hasattr(self.model, "policy") else None
         normalizer = self.model.get_vec_normalize_env()
@@ -261,15 +271,31 @@ class TimedEvalCallback(EvalCallback):
             with atomic_target(self.best_model_path) as tmp:
                 self.model.save(tmp)
 
-    def _survives(self) -> bool:
-        """Whether every episode under ``must_survive`` reaches the threshold (the same episodes each time)."""
-        sync_envs_normalization(self.training_env, self.must_survive)
-        self.must_survive.seed(self.must_survive_seed)
-        returns, _ = evaluate_policy(
-            self.model, self.must_survive, n_eval_episodes=self.n_eval_episodes, deterministic=self.deterministic,
-            return_episode_rewards=True, warn=False,
-        )  # fmt: skip
-        return self.threshold is not None and min(np.atleast_1d(returns)) >= self.threshold
+    def _balanced(self) -> bool:
+        """Whether the latest evaluation is solved and within its family's balance target (no target: solved)."""
+        solved = self.threshold is not None and float(self.last_mean_reward) >= self.threshold
+        target = self.balance.target if self.balance is not None else None
+        return solved and (target is None or target.met_by(self.last_quality))
+
+    def _survived(self, score: Score) -> int | None:
+        """How many survival episodes this evaluation's model brings to the threshold (the same episodes
+        each time), or ``None`` as soon as it cannot beat the kept one: it needs more survivors than the
+        kept model, or as many and a better score. Stopping there plays the losers' episodes only as far
+        as a loss shows, instead of every evaluation's all."""
+        if self.threshold is None:
+            return None
+        total = sum(env.num_envs for env in self.survival)
+        needed = 0
+        if self.kept is not None and self.kept_survived is not None:
+            needed = self.kept_survived + (0 if score > self.kept[1] else 1)
+        failed = 0
+        for env in self.survival:
+            if failed > total - needed:
+                return None
+            sync_envs_normalization(self.training_env, env)
+            env.seed(self.survival_seed)
+            failed += failures(self.model, env, self.threshold, total - needed - failed, self.deterministic)
+        return None if failed > total - needed else total - failed
 
     def restore_kept(self) -> bool:
         """Put the kept evaluation's weights (and observation statistics) back into the model, so that the
@@ -342,3 +368,24 @@ class AtomicCheckpointCallback(CheckpointCallback):
             with atomic_target(Path(self._checkpoint_path("vecnormalize_", extension="pkl"))) as tmp:
                 vec_normalize.save(str(tmp))
         return True
+
+
+def failures(model: Any, env: Any, threshold: float, allowed: int, deterministic: bool = True) -> int:
+    """How many of ``env``'s sub-envs end their first episode below ``threshold`` (the ``Monitor``'s true
+    return), all played side by side; stops as soon as more than ``allowed`` have.
+
+    SB3's ``evaluate_policy`` plays every episode to its end; a model that has already lost needs no more
+    steps, and most evaluations judged under kicks lose within a few of them.
+    """
+    obs = env.reset()
+    done = np.zeros(env.num_envs, dtype=bool)
+    starts = np.ones(env.num_envs, dtype=bool)
+    state, failed = None, 0
+    while not done.all() and failed <= allowed:
+        actions, state = model.predict(obs, state=state, episode_start=starts, deterministic=deterministic)
+        obs, _, dones, infos = env.step(actions)
+        for i in np.flatnonzero(dones & ~done):
+            failed += int(infos[i]["episode"]["r"] < threshold)
+        done |= dones
+        starts = dones
+    return failed

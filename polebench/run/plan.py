@@ -26,6 +26,7 @@ from polebench.envs.perturbations import (
 from polebench.envs.thresholds import FINAL_EVAL_EPISODES, eval_episodes, require_threshold, reward_threshold
 from polebench.envs.wrapping import WrapperUse, check_wrappers, parse_env_wrapper, parse_shaping
 from polebench.errors import ConfigError
+from polebench.limits import MAX_ENVS
 from polebench.run import folder as runs
 from polebench.run.evaluation_env import EvaluationEnv
 from polebench.run.selection import BestBy
@@ -51,7 +52,8 @@ class Plan:
     final_eval_episodes: int = FINAL_EVAL_EPISODES
     train_perturb: dict[str, int] | None = None
     family: EnvFamily | None = None
-    best_must_survive: PerturbationUse | None = None
+    best_survives: tuple[PerturbationUse, ...] = ()
+    survival_episodes: int = 0
 
     @property
     def balance(self) -> BalanceTarget | None:
@@ -139,7 +141,8 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
     family = family_of_id(env_id)
     wrappers = _wrappers(hp, env_id, config.shaped_reward, family)
     perturb = _train_perturb(hp, env_id, config.train_perturb, family)
-    must_survive = _best_must_survive(hp, env_id, family)
+    named_survives = "best_survives" in hp  # turned off ({}) over a file that sets survival_episodes: fine
+    survives = _best_survives(hp, env_id, family)
     BestBy.choose(config.best_by, family, env_id)  # an objective that does not apply: refused here, not at the end
     if config.stop_on_balance and (family is None or family.balance is None):
         raise ConfigError(
@@ -160,6 +163,7 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
     stops = config.stop_on_solve or config.stop_on_balance
     threshold = require_threshold(env_id) if stops else reward_threshold(env_id)
     episodes = config.eval_episodes or eval_episodes(env_id)
+    survival_episodes = _survival_episodes(hp, episodes, survives, named_survives, reward_threshold(env_id), env_id)
     return Plan(
         config=config,
         spec=spec,
@@ -177,7 +181,8 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
         final_eval_episodes=config.final_eval_episodes or FINAL_EVAL_EPISODES,
         train_perturb=perturb,
         family=family,
-        best_must_survive=must_survive,
+        best_survives=survives,
+        survival_episodes=survival_episodes,
     )
 
 
@@ -218,22 +223,39 @@ def _train_perturb(hp: dict[str, Any], env_id: str, flag: Any, family: EnvFamily
     return dict(levels)
 
 
-def _best_must_survive(hp: dict[str, Any], env_id: str, family: EnvFamily | None) -> PerturbationUse | None:
-    """``best_must_survive: FAMILY=LEVEL`` (or ``{family: level}``): the kept model must also bring every
-    episode of an evaluation under that perturbation to the threshold. Checked against the env's family
-    and written back into ``hp`` as ``{family: level}``."""
-    value = hp.get("best_must_survive")
+def _best_survives(hp: dict[str, Any], env_id: str, family: EnvFamily | None) -> tuple[PerturbationUse, ...]:
+    """``best_survives: push=4,model_error=3`` (or ``{push: 4, model_error: 3}``): the perturbations whose
+    episodes the kept model is chosen by (:class:`~polebench.run.callbacks.TimedEvalCallback`). Checked against
+    the env's family and written back into ``hp`` as ``{family: level}``."""
+    value = hp.get("best_survives")
     if value is None or value == {} or value == "":
-        hp.pop("best_must_survive", None)
-        return None
-    levels = parse_train_perturb(value, "best_must_survive")
-    if len(levels) != 1:
-        raise ConfigError(f"best_must_survive takes one FAMILY=LEVEL (push=4), got {value!r}")
-    ((name, level),) = levels.items()
-    use = PerturbationUse(PERTURBATIONS[name], level)
-    check_applies(use, family, env_id)
-    hp["best_must_survive"] = {name: level}
-    return use
+        hp.pop("best_survives", None)
+        return ()
+    levels = parse_train_perturb(value, "best_survives")
+    uses = tuple(PerturbationUse(PERTURBATIONS[name], level) for name, level in levels.items())
+    for use in uses:
+        check_applies(use, family, env_id)
+    hp["best_survives"] = dict(levels)
+    return uses
+
+
+def _survival_episodes(
+    hp: dict[str, Any],
+    eval_episodes: int,
+    survives: tuple[PerturbationUse, ...],
+    named_survives: bool,
+    threshold: float | None,
+    env_id: str,
+) -> int:
+    """``survival_episodes``: episodes played under each of ``best_survives`` (default: ``eval_episodes``)."""
+    value = hp.get("survival_episodes", eval_episodes)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ENVS:
+        raise ConfigError(f"survival_episodes must be a whole number from 1 to {MAX_ENVS}, got {value!r}")
+    if "survival_episodes" in hp and not named_survives:
+        raise ConfigError("survival_episodes counts the episodes of best_survives; name best_survives too")
+    if survives and threshold is None:
+        raise ConfigError(f"best_survives: {env_id} has no return threshold that says an episode survived")
+    return value if survives else 0
 
 
 def run_config_record(plan: Plan) -> dict[str, Any]:

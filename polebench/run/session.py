@@ -88,7 +88,7 @@ def _build(plan: Plan, run_dir: Path, started_at: float, after_eval: Any = None)
             balance=balance,
             best_by=plan.best_by,
             threshold=threshold,
-            **_must_survive(plan, c.seed),
+            **_survival(plan, c.seed),
             callback_on_new_best=solve,
             n_eval_episodes=plan.eval_episodes,
             eval_freq=max(c.eval_freq // plan.n_envs, 1),
@@ -131,13 +131,15 @@ def make_envs(plan: Plan, seed: int, run_dir: Path) -> tuple[Any, Any]:
     return train_env, eval_env(plan, seed, plan.eval_episodes)
 
 
-def _must_survive(plan: Plan, seed: int) -> dict[str, Any]:
-    """The evaluation callback's ``must_survive`` env and seed for ``best_must_survive`` (none: nothing)."""
-    if plan.best_must_survive is None:
+def _survival(plan: Plan, seed: int) -> dict[str, Any]:
+    """The evaluation callback's ``survival`` envs and seed for ``best_survives`` (none: nothing): one
+    vectorised env per perturbation, its ``survival_episodes`` episodes side by side."""
+    if not plan.best_survives:
         return {}
     survival_seed = seed + SURVIVAL_SEED_OFFSET
-    env = plan.evaluation_env.build(plan.eval_episodes, survival_seed, inner=measured(plan.best_must_survive))
-    return {"must_survive": env, "must_survive_seed": survival_seed}
+    build = plan.evaluation_env.build
+    envs = [build(plan.survival_episodes, survival_seed, inner=measured(use)) for use in plan.best_survives]
+    return {"survival": envs, "survival_seed": survival_seed}
 
 
 def eval_env(plan: Plan, seed: int, episodes: int) -> Any:

@@ -222,14 +222,20 @@ def _summary(
 def _kept(session: Session, plan: Plan) -> dict[str, Any]:
     """Which evaluation ``best_model.zip`` holds, and why: the summary's ``best_*`` fields."""
     kept = session.eval_callback.kept if session.eval_callback is not None else None
-    use = plan.best_must_survive
-    survived = "" if use is None else f"{use.perturbation.name}={use.level}"
     if kept is None:
-        evaluated = session.eval_callback is not None
-        unsurvived = {"best_model_score": f"none: no evaluation survived {survived}"} if use and evaluated else {}
-        return {"best_by": plan.best_by.name, **unsurvived}
+        return {"best_by": plan.best_by.name}
     steps, score = kept
-    described = plan.best_by.describe(score) + (f", survived {survived}" if use else "")
+    described = plan.best_by.describe(score)
+    if plan.best_survives:
+        assert session.eval_callback is not None  # kept is set only by the evaluation callback
+        under = ", ".join(f"{use.perturbation.name}={use.level}" for use in plan.best_survives)
+        total = plan.survival_episodes * len(plan.best_survives)
+        survived = session.eval_callback.kept_survived
+        described += (
+            f", survived {survived}/{total} episodes under {under}"
+            if survived is not None and survived >= 0
+            else f"; no evaluation was balanced, so none was played under {under}"
+        )
     return {"best_by": plan.best_by.name, "best_model_steps": steps, "best_model_score": described}
 
 
