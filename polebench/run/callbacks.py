@@ -20,7 +20,7 @@ from stable_baselines3.common.vec_env import sync_envs_normalization
 
 from polebench.atomic import atomic_target
 from polebench.run.evaluation import QualityCollector
-from polebench.run.rollout import mean_quality
+from polebench.run.rollout import Episodes, mean_quality, play
 from polebench.run.selection import RETURN, BestBy, Score
 
 if TYPE_CHECKING:
@@ -154,6 +154,10 @@ class BalanceTracker:
         return not self.stop_on_balance
 
 
+# kept_survived of an evaluation that was not balanced, so never played under the survival perturbations.
+NOT_BALANCED = -1
+
+
 class TimedEvalCallback(EvalCallback):
     """SB3's ``EvalCallback`` that also records, per evaluation, the seconds since the process started and
     each episode's behaviour metrics.
@@ -246,14 +250,15 @@ class TimedEvalCallback(EvalCallback):
         return keep_going
 
     def _keep_if_best(self) -> None:
-        """Save the model as ``best_model.zip`` when this evaluation beats the kept one by the objective."""
+        """Save the model as ``best_model.zip`` when this evaluation beats the kept one: by the objective, or
+        with ``survival``, by the survival episodes first (balanced evaluations only), then the objective."""
         score = self.best_by.score(float(self.last_mean_reward), self.threshold, self.last_quality)
         survived = None
         if self.survival and not self._balanced():
             # Survival ranks only balanced evaluations: an early, sluggish policy can outlast every kick
             # while the cart wanders a metre off the centre. Below them, the rest rank by score.
-            survived = -1
-            kept_survived = -1 if self.kept_survived is None else self.kept_survived
+            survived = NOT_BALANCED
+            kept_survived = NOT_BALANCED if self.kept_survived is None else self.kept_survived
             if self.kept is not None and (kept_survived, self.kept[1]) >= (survived, score):
                 return
         elif self.survival:
@@ -282,8 +287,7 @@ class TimedEvalCallback(EvalCallback):
         each time), or ``None`` as soon as it cannot beat the kept one: it needs more survivors than the
         kept model, or as many and a better score. Stopping there plays the losers' episodes only as far
         as a loss shows, instead of every evaluation's all."""
-        if self.threshold is None:
-            return None
+        assert self.threshold is not None  # the plan refuses best_survives on an env without one
         total = sum(env.num_envs for env in self.survival)
         needed = 0
         if self.kept is not None and self.kept_survived is not None:
@@ -294,7 +298,14 @@ class TimedEvalCallback(EvalCallback):
                 return None
             sync_envs_normalization(self.training_env, env)
             env.seed(self.survival_seed)
-            failed += failures(self.model, env, self.threshold, total - needed - failed, self.deterministic)
+            allowed, threshold = total - needed - failed, self.threshold
+
+            def lost(episodes: Episodes, allowed: int = allowed, threshold: float = threshold) -> bool:
+                return sum(r < threshold for r in episodes.returns) > allowed
+
+            # A model that has already lost needs no more steps; under kicks most lose within a few.
+            played = play(self.model, env, env.num_envs, self.deterministic, until=lost)
+            failed += sum(r < self.threshold for r in played.returns)
         return None if failed > total - needed else total - failed
 
     def restore_kept(self) -> bool:
@@ -368,24 +379,3 @@ class AtomicCheckpointCallback(CheckpointCallback):
             with atomic_target(Path(self._checkpoint_path("vecnormalize_", extension="pkl"))) as tmp:
                 vec_normalize.save(str(tmp))
         return True
-
-
-def failures(model: Any, env: Any, threshold: float, allowed: int, deterministic: bool = True) -> int:
-    """How many of ``env``'s sub-envs end their first episode below ``threshold`` (the ``Monitor``'s true
-    return), all played side by side; stops as soon as more than ``allowed`` have.
-
-    SB3's ``evaluate_policy`` plays every episode to its end; a model that has already lost needs no more
-    steps, and most evaluations judged under kicks lose within a few of them.
-    """
-    obs = env.reset()
-    done = np.zeros(env.num_envs, dtype=bool)
-    starts = np.ones(env.num_envs, dtype=bool)
-    state, failed = None, 0
-    while not done.all() and failed <= allowed:
-        actions, state = model.predict(obs, state=state, episode_start=starts, deterministic=deterministic)
-        obs, _, dones, infos = env.step(actions)
-        for i in np.flatnonzero(dones & ~done):
-            failed += int(infos[i]["episode"]["r"] < threshold)
-        done |= dones
-        starts = dones
-    return failed

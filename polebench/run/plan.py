@@ -248,14 +248,17 @@ def _survival_episodes(
     env_id: str,
 ) -> int:
     """``survival_episodes``: episodes played under each of ``best_survives`` (default: ``eval_episodes``)."""
-    value = hp.get("survival_episodes", eval_episodes)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ENVS:
-        raise ConfigError(f"survival_episodes must be a whole number from 1 to {MAX_ENVS}, got {value!r}")
     if "survival_episodes" in hp and not named_survives:
         raise ConfigError("survival_episodes counts the episodes of best_survives; name best_survives too")
-    if survives and threshold is None:
+    if not survives:
+        hp.pop("survival_episodes", None)  # best_survives turned off over a file that sets it: nothing to count
+        return 0
+    value = hp.get("survival_episodes", min(eval_episodes, MAX_ENVS))
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ENVS:
+        raise ConfigError(f"survival_episodes must be a whole number from 1 to {MAX_ENVS}, got {value!r}")
+    if threshold is None:
         raise ConfigError(f"best_survives: {env_id} has no return threshold that says an episode survived")
-    return value if survives else 0
+    return value
 
 
 def run_config_record(plan: Plan) -> dict[str, Any]:

@@ -62,6 +62,7 @@ def play(
     on_step: Callable[[np.ndarray, np.ndarray, np.ndarray], Any] | None = None,
     on_episode: Callable[[Episodes], Any] | None = None,
     max_steps: int | None = None,
+    until: Callable[[Episodes], bool] | None = None,
 ) -> Episodes:
     """Play ``n_episodes`` episodes of ``model`` (anything with SB3's ``predict``) on the vectorised ``env``,
     every sub-env inside SB3's ``Monitor``, so the returns are the true ones.
@@ -72,7 +73,8 @@ def play(
     ``on_frame`` (a video writer: memory stays flat however long the recording), each step's observations,
     actions and episode starts to ``on_step`` (the export's agreement check), and the episodes so far to
     ``on_episode`` as each one ends. ``max_steps`` stops after that many steps of the vectorised env, episodes
-    finished or not.
+    finished or not; ``until`` stops as soon as it says yes to the episodes so far (a judge that has seen
+    enough).
     """
     n_envs = env.num_envs
     targets = np.array([(n_episodes + i) // n_envs for i in range(n_envs)], dtype=int)
@@ -97,4 +99,6 @@ def play(
                 counts[i] += 1
                 if on_episode is not None:
                     on_episode(played)
+                if until is not None and until(played):
+                    return played
     return played

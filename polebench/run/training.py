@@ -23,6 +23,7 @@ from polebench.errors import ConfigError, describe_os_error, first_line
 from polebench.interrupts import Phase
 from polebench.memory import own_peak_rss_mb
 from polebench.run import folder as runs
+from polebench.run.callbacks import NOT_BALANCED
 from polebench.run.evaluation import Score, evaluate, evaluate_vectorized, has_vector_env, sync_normalization
 from polebench.run.plan import Plan, make_plan
 from polebench.run.session import Session, eval_env, save, start
@@ -233,7 +234,7 @@ def _kept(session: Session, plan: Plan) -> dict[str, Any]:
         survived = session.eval_callback.kept_survived
         described += (
             f", survived {survived}/{total} episodes under {under}"
-            if survived is not None and survived >= 0
+            if survived is not None and survived != NOT_BALANCED
             else f"; no evaluation was balanced, so none was played under {under}"
         )
     return {"best_by": plan.best_by.name, "best_model_steps": steps, "best_model_score": described}
