@@ -67,8 +67,7 @@ def model_file(run_dir: Path, env_id: str, load_best: bool, load_checkpoint: int
         return path
     path = run_dir / runs.BEST_MODEL if load_best else runs.model_path(run_dir, env_id)
     if not path.is_file():
-        hint = " (the run kept no evaluation: it made none; drop --load-best)"
-        hint = hint if load_best else ""
+        hint = " (the run made no evaluation; drop --load-best)" if load_best else ""
         raise ConfigError(f"no model at {path}{hint}")
     return path
 

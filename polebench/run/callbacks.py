@@ -134,6 +134,10 @@ class BalanceTracker:
         """Whether an evaluation was balanced (``None``: the env has no target to judge by)."""
         return None if self.target is None else self.steps_to_balance is not None
 
+    def meets(self, mean_return: float, quality: Mapping[str, float]) -> bool:
+        """Whether one evaluation is solved and within the target (no target: never)."""
+        return self.target is not None and mean_return >= self.threshold and self.target.met_by(quality)
+
     def observe(self, steps: int, mean_return: float, quality: Mapping[str, float]) -> bool:
         """Take one evaluation's mean return and metrics; return whether training should go on.
 
@@ -146,7 +150,7 @@ class BalanceTracker:
             >>> tracker.observe(5000, 400.0, still), tracker.observe(7500, 500.0, still), tracker.steps_to_balance
             (True, False, 7500)
         """
-        if self.target is None or mean_return < self.threshold or not self.target.met_by(quality):
+        if not self.meets(mean_return, quality):
             return True
         if self.steps_to_balance is None:
             self.steps_to_balance = int(steps)
@@ -278,9 +282,9 @@ class TimedEvalCallback(EvalCallback):
 
     def _balanced(self) -> bool:
         """Whether the latest evaluation is solved and within its family's balance target (no target: solved)."""
-        solved = self.threshold is not None and float(self.last_mean_reward) >= self.threshold
-        target = self.balance.target if self.balance is not None else None
-        return solved and (target is None or target.met_by(self.last_quality))
+        if self.balance is not None and self.balance.target is not None:
+            return self.balance.meets(float(self.last_mean_reward), self.last_quality)
+        return self.threshold is not None and float(self.last_mean_reward) >= self.threshold
 
     def _survived(self, score: Score) -> int | None:
         """How many survival episodes this evaluation's model brings to the threshold (the same episodes
