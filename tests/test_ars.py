@@ -1,10 +1,14 @@
-"""ARS scores its candidates by the rewards it trains on, so a shaped reward reaches it."""
+"""ARS scores its candidates by the rewards it trains on, so a shaped reward reaches it, and plays them side by
+side on several sub-envs as each would play alone."""
 
 from __future__ import annotations
 
 import gymnasium as gym
+import pytest
 import torch as th
 from sb3_contrib import ARS as ContribARS
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv
 
@@ -32,3 +36,48 @@ def test_candidates_are_scored_by_the_rewards_of_their_steps() -> None:
     assert th.all(theirs > 0.0), theirs  # sb3-contrib's own reads the Monitor's true return
     env = model.get_env()
     assert env is model.env and env is not None and env.env_is_wrapped(Monitor) == [True]  # the view is gone after
+
+
+class _Calls(BaseCallback):
+    def _on_step(self) -> bool:
+        return True
+
+
+def _seeded(n_envs: int, env_id: str, seed: int) -> DummyVecEnv:
+    venv = DummyVecEnv([lambda: Monitor(gym.make(env_id))] * n_envs)
+    venv.seed(seed)
+    return venv
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+def test_side_by_side_each_candidate_scores_as_it_does_alone(env_id: str) -> None:
+    # Sub-env i of a VecEnv seeded 7 starts from seed 7 + i: candidate i played there, beside the others,
+    # must return what it returns alone on an env seeded 7 + i (discrete actions, and continuous ones clipped).
+    model = ARS("LinearPolicy", _seeded(8, env_id, 0), n_delta=4, seed=0)
+    _, callback = model._setup_learn(100_000, _Calls())
+    assert model.weights is not None and model.env is not None
+    model.env.seed(7)  # for the next reset: _setup_learn has made its own
+    noise = th.randn(model.pop_size, model.n_params, generator=th.Generator().manual_seed(0))
+    candidates = model.weights + 0.5 * noise
+    scores = model.evaluate_candidates(candidates, callback, None)
+    alone = []
+    for i, weights in enumerate(candidates):
+        model.policy.load_from_vector(weights)
+        rewards, _ = evaluate_policy(model.policy, _seeded(1, env_id, 7 + i), 1, return_episode_rewards=True)
+        alone.append(rewards[0])
+    assert scores.tolist() == pytest.approx(alone), (scores, alone)
+    assert len(set(alone)) > 1, alone  # the candidates differ, so a mix-up of rows would show
+
+
+def test_side_by_side_counts_the_steps_of_its_episodes_and_calls_back_once_per_n_envs() -> None:
+    # A population of 8 on 3 sub-envs: three groups, the last with one sub-env playing nobody's episode.
+    model = ARS("LinearPolicy", _seeded(3, "CartPole-v1", 0), n_delta=4, seed=0)
+    calls = _Calls()
+    _, callback = model._setup_learn(100_000, calls)
+    assert model.weights is not None
+    candidates = model.weights + 0.5 * th.randn(model.pop_size, model.n_params, generator=th.Generator().manual_seed(1))
+    model.evaluate_candidates(candidates, callback, None)
+    lengths = [int(info["l"]) for info in model.ep_info_buffer]
+    assert len(lengths) == model.pop_size
+    assert model.num_timesteps == sum(lengths)
+    assert calls.n_calls == sum(lengths) // 3
