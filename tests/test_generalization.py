@@ -230,3 +230,28 @@ def test_a_bad_survival_requirement_is_one_line_and_exit_2(values: list[str], sa
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and says in result.stderr, result.stderr
     assert not tmp_path.exists() or not list(tmp_path.iterdir())
+
+
+def test_a_training_horizon_cuts_training_episodes_but_not_evaluations(tmp_path: Path) -> None:
+    result = run_script("train.py", "--algo", "ars", "--conf-file", "ars-balance", "-n", "4000", "--eval-freq", "2000",
+                        "--eval-episodes", "2", "--final-eval-episodes", "2", "--hyperparams", "training_horizon=40",
+                        "best_survives={}", "-f", str(tmp_path))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    run = tmp_path / "ars" / "CartPole-v1_1"
+    lengths = [
+        int(row["l"])
+        for monitor in run.glob("*.monitor.csv")
+        for row in csv.DictReader(monitor.read_text().splitlines()[1:])
+    ]
+    assert max(lengths) == 40, lengths  # the Monitor records the cut episodes
+    assert np.load(run / "evaluations.npz")["ep_lengths"].max() > 40  # evaluations play the env's own 500
+
+
+@pytest.mark.parametrize("value", ["0", "100001", "2.5", "true", "long"])
+def test_a_bad_training_horizon_is_one_line_and_exit_2(value: str, tmp_path: Path) -> None:
+    result = run_script("train.py", "--algo", "ars", "-n", "64", "--hyperparams", f"training_horizon={value}",
+                        "-f", str(tmp_path))  # fmt: skip
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "training_horizon must be a whole number of steps from 1 to 100,000, got" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not tmp_path.exists() or not list(tmp_path.iterdir())

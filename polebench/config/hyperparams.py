@@ -33,7 +33,7 @@ HYPERPARAMS_DIR = Path(__file__).resolve().parents[1] / "hyperparams"
 # Keys polebench itself consumes; everything else goes to the algorithm's constructor.
 RUN_KEYS = (
     "n_envs", "n_timesteps", "policy", "normalize", "env_wrapper", "shaped_reward", "train_perturb", "end_on_best",
-    "best_survives", "survival_episodes", "noise_type", "noise_std",
+    "best_survives", "survival_episodes", "training_horizon", "noise_type", "noise_std",
 )  # fmt: skip
 # rl-baselines3-zoo's noise_type values: exploration noise on the actions of TD3, DDPG and SAC.
 NOISE_TYPES = ("normal", "ornstein-uhlenbeck")

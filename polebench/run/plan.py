@@ -26,7 +26,7 @@ from polebench.envs.perturbations import (
 from polebench.envs.thresholds import FINAL_EVAL_EPISODES, eval_episodes, require_threshold, reward_threshold
 from polebench.envs.wrapping import WrapperUse, check_wrappers, parse_env_wrapper, parse_shaping
 from polebench.errors import ConfigError
-from polebench.limits import MAX_ENVS
+from polebench.limits import MAX_ENVS, MAX_EPISODE_STEPS
 from polebench.run import folder as runs
 from polebench.run.evaluation_env import EvaluationEnv
 from polebench.run.selection import BestBy
@@ -54,6 +54,7 @@ class Plan:
     family: EnvFamily | None = None
     best_survives: tuple[PerturbationUse, ...] = ()
     survival_episodes: int = 0
+    training_horizon: int | None = None
 
     @property
     def balance(self) -> BalanceTarget | None:
@@ -164,6 +165,7 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
     threshold = require_threshold(env_id) if stops else reward_threshold(env_id)
     episodes = config.eval_episodes or eval_episodes(env_id)
     survival_episodes = _survival_episodes(hp, episodes, survives, named_survives, reward_threshold(env_id), env_id)
+    horizon = _training_horizon(hp)
     return Plan(
         config=config,
         spec=spec,
@@ -183,6 +185,7 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
         family=family,
         best_survives=survives,
         survival_episodes=survival_episodes,
+        training_horizon=horizon,
     )
 
 
@@ -258,6 +261,19 @@ def _survival_episodes(
         raise ConfigError(f"survival_episodes must be a whole number from 1 to {MAX_ENVS}, got {value!r}")
     if threshold is None:
         raise ConfigError(f"best_survives: {env_id} has no return threshold that says an episode survived")
+    return value
+
+
+def _training_horizon(hp: dict[str, Any]) -> int | None:
+    """``training_horizon``: the steps after which a training episode is cut (``None``: the env's own limit)."""
+    value = hp.get("training_horizon")
+    if value is None:
+        hp.pop("training_horizon", None)
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_EPISODE_STEPS:
+        raise ConfigError(
+            f"training_horizon must be a whole number of steps from 1 to {MAX_EPISODE_STEPS:,}, got {value!r}"
+        )
     return value
 
 

@@ -4,7 +4,7 @@ failure while building takes back exactly what it made, and saved atomically at 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,15 +111,30 @@ def _build(plan: Plan, run_dir: Path, started_at: float, after_eval: Any = None)
     return Session(run_dir, model, evaluation, eval_callback, solve, balance, callbacks, trace)
 
 
+def _training_inner(plan: Plan) -> Callable[[Any], Any] | None:
+    """What wraps each training simulator inside the Monitor: the training perturbations (so what the
+    Monitor reports stays the true return), then the training horizon (so it records the cut episodes)."""
+    perturb = training_perturbations(plan.train_perturb, plan.family, plan.env_id) if plan.train_perturb else None
+    horizon = plan.training_horizon
+    if horizon is None:
+        return perturb
+
+    def inner(env: Any) -> Any:
+        import gymnasium as gym
+
+        return gym.wrappers.TimeLimit(perturb(env) if perturb is not None else env, horizon)
+
+    return inner
+
+
 def make_envs(plan: Plan, seed: int, run_dir: Path) -> tuple[Any, Any]:
     """The training VecEnv (monitored into ``run_dir``, perturbed if asked) and the evaluation VecEnv."""
     train_wrap = wrapper_chain(plan.wrappers, training=True)
     kwargs = plan.config.env_kwargs
-    # Training perturbations act on the simulator, inside the Monitor: what it reports stays the true return.
-    perturb = training_perturbations(plan.train_perturb, plan.family, plan.env_id) if plan.train_perturb else None
     train_env = make_vec(
-        plan.env_id, plan.n_envs, seed, monitor_dir=run_dir, wrapper=train_wrap, inner=perturb, env_kwargs=kwargs
-    )
+        plan.env_id, plan.n_envs, seed, monitor_dir=run_dir, wrapper=train_wrap, inner=_training_inner(plan),
+        env_kwargs=kwargs,
+    )  # fmt: skip
     norm = hpm.normalize_kwargs(plan.hyperparams)
     if norm is not None:
         from polebench.wrappers.normalization import vec_normalize
