@@ -4,8 +4,10 @@ side on several sub-envs as each would play alone."""
 from __future__ import annotations
 
 import gymnasium as gym
+import numpy as np
 import pytest
 import torch as th
+from gymnasium import spaces
 from sb3_contrib import ARS as ContribARS
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.evaluation import evaluate_policy
@@ -49,11 +51,15 @@ def _seeded(n_envs: int, env_id: str, seed: int) -> DummyVecEnv:
     return venv
 
 
-@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
-def test_side_by_side_each_candidate_scores_as_it_does_alone(env_id: str) -> None:
+@pytest.mark.parametrize(
+    ("env_id", "policy"),
+    [("CartPole-v1", "LinearPolicy"), ("Pendulum-v1", "LinearPolicy"), ("Pendulum-v1", "MlpPolicy")],
+)
+def test_side_by_side_each_candidate_scores_as_it_does_alone(env_id: str, policy: str) -> None:
     # Sub-env i of a VecEnv seeded 7 starts from seed 7 + i: candidate i played there, beside the others,
-    # must return what it returns alone on an env seeded 7 + i (discrete actions, and continuous ones clipped).
-    model = ARS("LinearPolicy", _seeded(8, env_id, 0), n_delta=4, seed=0)
+    # must return what it returns alone on an env seeded 7 + i (discrete actions, continuous ones clipped by
+    # the linear policy and squashed by the MLP).
+    model = ARS(policy, _seeded(8, env_id, 0), n_delta=4, seed=0)
     _, callback = model._setup_learn(100_000, _Calls())
     assert model.weights is not None and model.env is not None
     model.env.seed(7)  # for the next reset: _setup_learn has made its own
@@ -81,3 +87,38 @@ def test_side_by_side_counts_the_steps_of_its_episodes_and_calls_back_once_per_n
     assert len(lengths) == model.pop_size
     assert model.num_timesteps == sum(lengths)
     assert calls.n_calls == sum(lengths) // 3
+
+
+class _Counter(gym.Env):
+    """Observes its step count and pays the action it is given, for 5 steps: a candidate's score depends on
+    its weights alone, whichever sub-env plays it and whatever was played before."""
+
+    observation_space = spaces.Box(-10.0, 10.0, (2,), dtype=np.float32)
+    action_space = spaces.Discrete(3)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.t = 0
+        return np.array([1.0, 0.0], dtype=np.float32), {}
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
+        self.t += 1
+        return np.array([1.0, self.t], dtype=np.float32), float(action), False, self.t >= 5, {}
+
+
+def test_side_by_side_scores_every_group_with_several_episodes_and_the_alive_bonus() -> None:
+    # 8 candidates on 3 sub-envs (groups of 3, 3 and 2), 2 episodes each, 0.5 added per step survived.
+    model = ARS("LinearPolicy", DummyVecEnv([_Counter] * 3), n_delta=4, n_eval_episodes=2, alive_bonus_offset=0.5)
+    _, callback = model._setup_learn(100_000, _Calls())
+    assert model.weights is not None
+    candidates = model.weights + 2.0 * th.randn(model.pop_size, model.n_params, generator=th.Generator().manual_seed(2))
+    scores = model.evaluate_candidates(candidates, callback, None)
+    alone = []
+    for weights in candidates:
+        model.policy.load_from_vector(weights)
+        rewards, lengths = evaluate_policy(
+            model.policy, DummyVecEnv([_Counter]), 2, return_episode_rewards=True, warn=False
+        )
+        alone.append(sum(rewards) + 0.5 * sum(lengths))
+    assert scores.tolist() == pytest.approx(alone), (scores, alone)
+    assert len(set(alone)) > 2, alone

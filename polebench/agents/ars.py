@@ -13,8 +13,10 @@ shaping the two are the same.
 sb3-contrib plays one candidate at a time, on every sub-env of its VecEnv (with one episode to play, all
 but one of them step for nothing). With ``n_envs > 1`` :class:`ARS` gives each sub-env a candidate of
 its own instead and plays ``n_envs`` candidates at once, through one batched forward pass
-(``torch.func.vmap``): the same episodes, several times faster, since a step of a small policy costs
-far more in Python and PyTorch overhead than in arithmetic.
+(``torch.func.vmap``); each candidate scores exactly as it would alone on its sub-env. It is faster
+because a step of a small policy costs far more in Python and PyTorch overhead than in arithmetic
+(docs/balance.md has the figures). No library plays several policies side by side in one VecEnv,
+hence the loop here.
 """
 
 from __future__ import annotations
@@ -61,9 +63,14 @@ class StepRewards(VecEnvWrapper):
 
 
 def batched_policy(policy: BasePolicy) -> Callable[[th.Tensor, th.Tensor], th.Tensor]:
-    """``policy``'s forward pass for many weight vectors at once: ``f(weights, obs)`` takes one flat weight
-    vector per row (the layout of ``policy.load_from_vector``) and one observation per row, and gives the
-    action of row ``i``'s weights on row ``i``'s observation. ``policy`` itself is left as it was.
+    """``policy``'s forward pass for many weight vectors at once. ``policy`` itself is left as it was.
+
+    Args:
+        policy: an SB3 policy whose parameters are all its weights (ARS's ``LinearPolicy`` and ``MlpPolicy``)
+
+    Returns:
+        ``f(weights, obs)``: given one flat weight vector per row (the layout of ``policy.load_from_vector``)
+        and one observation per row, the action of row ``i``'s weights on row ``i``'s observation
 
     Example (the first row's weights act on the first observation, the second's on the second):
         >>> import gymnasium as gym
@@ -90,15 +97,28 @@ class ARS(ContribARS):
     ``n_envs`` candidates at a time when the env has ``n_envs`` sub-envs.
 
     Takes the same arguments as ``sb3_contrib.ARS``. With one sub-env it plays the candidates one after
-    another as sb3-contrib does; with more, each candidate plays its ``n_eval_episodes`` on a sub-env of
-    its own and the callbacks are called once per ``n_envs`` env steps, as SB3's on-policy algorithms call
-    them once per step of their VecEnv. Multiprocess evaluation (``async_eval``) scores as sb3-contrib
-    does, and its workers' envs would need polebench's normalisation
+    another as sb3-contrib does; with more (at most ``2 * n_delta``, one per candidate), each candidate
+    plays its ``n_eval_episodes`` on a sub-env of its own. The callbacks are then called once per
+    ``n_envs`` counted env steps, as SB3's on-policy algorithms call them once per VecEnv step of
+    ``n_envs`` steps, so an ``eval_freq`` divided by ``n_envs`` keeps its meaning. A sub-env that has
+    played its candidate's episodes steps on until the group is done, uncounted: the ``Monitor`` lists
+    those episodes too and ``VecNormalize``'s statistics see them (about 5% more steps than counted in a
+    ``recipe-ars`` run). Multiprocess evaluation (``async_eval``) scores as sb3-contrib does, and its
+    workers' envs would need polebench's normalisation
     (:func:`polebench.wrappers.normalization.vec_normalize`) for ``center_obs: false`` to hold there.
     """
 
     _trained_on: VecEnv | None = None
     _steps_unreported = 0  # env steps played since the callbacks were last called (side by side)
+
+    def _setup_model(self) -> None:
+        super()._setup_model()
+        if self.env is not None and self.env.num_envs > self.pop_size:
+            envs, candidates = self.env.num_envs, self.pop_size
+            raise ValueError(
+                f"n_envs {envs} is more than ARS's {candidates} candidates (2 x n_delta {self.n_delta}), one per "
+                f"sub-env: give n_envs at most {candidates}"
+            )
 
     def evaluate_candidates(
         self, candidate_weights: th.Tensor, callback: BaseCallback, async_eval: AsyncEval | None
@@ -120,7 +140,7 @@ class ARS(ContribARS):
         n_envs = self.env.num_envs
         act = batched_policy(self.policy)
         scores = th.zeros(self.pop_size, device=self.device)
-        self.ep_info_buffer = deque(maxlen=self._stats_window_size)  # as sb3-contrib: this update's candidates only
+        self.ep_info_buffer = deque()  # as sb3-contrib's list: all of this update's candidates, and only them
         callback.on_rollout_start()
         for first in range(0, self.pop_size, n_envs):
             group = candidate_weights[first : first + n_envs]
@@ -175,7 +195,8 @@ class ARS(ContribARS):
         return chosen
 
     def _excluded_save_params(self) -> list[str]:
-        # A model saved by a callback during an evaluation must not try to pickle the env it trains on.
+        # A model saved by a callback during an evaluation must not try to pickle the env it trains on, and
+        # the steps not yet reported to the callbacks belong to the learn() call that played them.
         return [*super()._excluded_save_params(), "_trained_on", "_steps_unreported"]
 
     def get_env(self) -> VecEnv | None:

@@ -25,7 +25,7 @@ from typing import Any
 from polebench.config.yamlfile import load_yaml, parse_yaml
 from polebench.errors import ConfigError
 from polebench.imports import import_attribute
-from polebench.limits import MAX_ENVS, MAX_HIDDEN_WEIGHTS
+from polebench.limits import MAX_ENVS, MAX_EPISODE_STEPS, MAX_HIDDEN_WEIGHTS
 
 # The shipped hyperparameter files, package data: a wheel carries them.
 HYPERPARAMS_DIR = Path(__file__).resolve().parents[1] / "hyperparams"
@@ -138,6 +138,13 @@ def _count(hp: Mapping[str, Any], key: str, minimum: int = 1, maximum: int | Non
 def n_envs(hp: Mapping[str, Any]) -> int:
     """The number of parallel training envs (1 unless the YAML says otherwise)."""
     return _count({"n_envs": hp.get("n_envs", 1)}, "n_envs", maximum=MAX_ENVS)
+
+
+def training_horizon(hp: Mapping[str, Any]) -> int | None:
+    """The steps after which every training episode is cut (``None``: the env's own limit)."""
+    if hp.get("training_horizon") is None:
+        return None
+    return _count(hp, "training_horizon", maximum=MAX_EPISODE_STEPS)
 
 
 def n_timesteps(hp: Mapping[str, Any]) -> int:

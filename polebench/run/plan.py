@@ -26,7 +26,7 @@ from polebench.envs.perturbations import (
 from polebench.envs.thresholds import FINAL_EVAL_EPISODES, eval_episodes, require_threshold, reward_threshold
 from polebench.envs.wrapping import WrapperUse, check_wrappers, parse_env_wrapper, parse_shaping
 from polebench.errors import ConfigError
-from polebench.limits import MAX_ENVS, MAX_EPISODE_STEPS
+from polebench.limits import MAX_ENVS
 from polebench.run import folder as runs
 from polebench.run.evaluation_env import EvaluationEnv
 from polebench.run.selection import BestBy
@@ -165,7 +165,7 @@ def make_plan(config: RunConfig, sampled: Mapping[str, Any] | None = None) -> Pl
     threshold = require_threshold(env_id) if stops else reward_threshold(env_id)
     episodes = config.eval_episodes or eval_episodes(env_id)
     survival_episodes = _survival_episodes(hp, episodes, survives, named_survives, reward_threshold(env_id), env_id)
-    horizon = _training_horizon(hp)
+    horizon = _training_horizon(hp, env_id, config.env_kwargs)
     return Plan(
         config=config,
         spec=spec,
@@ -264,17 +264,18 @@ def _survival_episodes(
     return value
 
 
-def _training_horizon(hp: dict[str, Any]) -> int | None:
-    """``training_horizon``: the steps after which a training episode is cut (``None``: the env's own limit)."""
-    value = hp.get("training_horizon")
-    if value is None:
+def _training_horizon(hp: dict[str, Any], env_id: str, env_kwargs: Mapping[str, Any]) -> int | None:
+    """``training_horizon``, refused where it would cut nothing: at or beyond the env's own limit."""
+    horizon = hpm.training_horizon(hp)
+    if horizon is None:
         hp.pop("training_horizon", None)
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_EPISODE_STEPS:
-        raise ConfigError(
-            f"training_horizon must be a whole number of steps from 1 to {MAX_EPISODE_STEPS:,}, got {value!r}"
-        )
-    return value
+    import gymnasium as gym
+
+    limit = env_kwargs.get("max_episode_steps") or gym.spec(env_id).max_episode_steps
+    if limit is not None and horizon >= limit:
+        raise ConfigError(f"training_horizon {horizon:,} is not below {env_id}'s own limit of {limit:,} steps")
+    return horizon
 
 
 def run_config_record(plan: Plan) -> dict[str, Any]:
