@@ -76,7 +76,8 @@ def test_a_run_scaled_about_zero_saves_and_replays_its_statistics(tmp_path: Path
     run = tmp_path / "ars" / "CartPole-v1_1"
     saved = VecNormalize.load(str(run / runs.VECNORMALIZE_FILE), DummyVecEnv([lambda: gym.make("CartPole-v1")]))
     assert isinstance(saved.obs_rms, ZeroMeanStatistics) and saved.obs_rms.count > 500
-    assert np.all(saved.obs_rms.var < 1.0)  # learned from CartPole's small states, not the starting 1
+    # Learned, not the starting 1: the pole's angle never leaves 0.21 rad, so its mean square stays below 0.045.
+    assert saved.obs_rms.var[2] < 0.045
     replay = EvaluationEnv.of_saved_model(run, run / "CartPole-v1.zip").build(1, 0)
     assert isinstance(replay.obs_rms, ZeroMeanStatistics) and not np.any(replay.obs_rms.mean)
     replayed = run_script("enjoy.py", "--algo", "ars", "--no-render", "-n", "1", "-f", str(tmp_path))
