@@ -128,7 +128,7 @@ def _training_inner(plan: Plan) -> Callable[[Any], Any] | None:
 
 
 def make_envs(plan: Plan, seed: int, run_dir: Path) -> tuple[Any, Any]:
-    """The training VecEnv (monitored into ``run_dir``, perturbed if asked) and the evaluation VecEnv."""
+    """The training VecEnv (monitored into ``run_dir``, perturbed and cut short if asked) and the evaluation VecEnv."""
     train_wrap = wrapper_chain(plan.wrappers, training=True)
     kwargs = plan.config.env_kwargs
     train_env = make_vec(
